@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import type { ImageKey } from '../../domain/image-ref';
+import { imageId } from '../../domain/image-ref';
+
+/**
+ * The one-table layout of DESIGN §5, shared by the store adapter and the CDK construct so
+ * the two can never disagree.
+ */
+export const VERDICT_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  currentSortKey: 'CURRENT',
+  historyPrefix: 'H#',
+  ttlAttribute: 'ttl',
+  /** Sparse GSI: only admitted (PASS/WARN, not deleted) digests carry its key. */
+  admittedIndex: 'admitted',
+  admittedPartitionKey: 'admitted',
+  admittedSortKey: 'pk',
+  admittedShards: 8,
+  /** Attributes the allowlist needs, projected into the GSI. */
+  admittedProjection: [
+    'registry',
+    'repository',
+    'digest',
+    'tags',
+    'verdict',
+    'expiresAt',
+    'policyHash',
+  ],
+  counterPartitionKey: 'ALLOWLIST',
+  counterSortKey: 'SEQUENCE',
+} as const;
+
+export function imagePartitionKey(key: ImageKey): string {
+  return `IMG#${imageId(key)}`;
+}
+
+/** Shard of the sparse index, from a hash of the pk: spreads admitted items over partitions. */
+export function admittedShard(pk: string): number {
+  return createHash('sha256').update(pk).digest().readUInt32BE(0) % VERDICT_TABLE.admittedShards;
+}

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, PolicyError } from './domain/errors';
+import { type Policy, parsePolicy } from './domain/policy';
+
+/** Environment of the Lambdas, validated once at cold start. */
+const environment = z.object({
+  TABLE_NAME: z.string().min(3),
+  POLICY_FILE: z.string().min(1).optional(),
+  POLICY_YAML: z.string().min(1).optional(),
+  SCANNING_MODE: z.enum(['basic', 'enhanced']).default('basic'),
+  HISTORY_DAYS: z.coerce.number().int().positive().default(400),
+  EVALUATE_CONCURRENCY: z.coerce.number().int().positive().default(8),
+});
+export type Environment = z.infer<typeof environment>;
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+  const parsed = environment.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid function environment: ${problems}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+/** The policy travels with the function: a file bundled beside it, or inline YAML. */
+export function loadPolicy(env: Pick<Environment, 'POLICY_FILE' | 'POLICY_YAML'>): Policy {
+  if (env.POLICY_YAML) return parsePolicy(env.POLICY_YAML, 'POLICY_YAML');
+  if (!env.POLICY_FILE)
+    throw new ConfigError('set POLICY_FILE (a bundled policy file) or POLICY_YAML');
+  let text: string;
+  try {
+    text = readFileSync(env.POLICY_FILE, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read policy file ${env.POLICY_FILE}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return parsePolicy(text, env.POLICY_FILE);
+}
+
+export function loadPolicyFile(file: string): Policy {
+  try {
+    return parsePolicy(readFileSync(file, 'utf8'), file);
+  } catch (error) {
+    if (error instanceof PolicyError) throw error;
+    throw new ConfigError(`cannot read policy file ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Every failure the watcher reports is one of these codes, so callers (handlers, CLI,
+ * tests) can branch on `error.code` instead of parsing messages.
+ */
+export type ErrorCode =
+  | 'INVALID_IMAGE_REFERENCE'
+  | 'INVALID_POLICY'
+  | 'INVALID_EVENT'
+  | 'INVALID_FINDINGS'
+  | 'INVALID_DURATION'
+  | 'INVALID_CONFIG'
+  | 'IMAGE_NOT_FOUND'
+  | 'STORE_CONFLICT'
+  | 'UPSTREAM_THROTTLED'
+  | 'UPSTREAM_FAILURE';
+
+export class RegistryWatcherError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export class InvalidImageReferenceError extends RegistryWatcherError {
+  constructor(
+    readonly reference: string,
+    reason: string,
+  ) {
+    super('INVALID_IMAGE_REFERENCE', `invalid image reference "${reference}": ${reason}`);
+  }
+}
+
+/** One problem in a policy file, located for an editor: file:line:column. */
+export interface PolicyIssue {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+}
+
+export class PolicyError extends RegistryWatcherError {
+  constructor(
+    readonly issues: PolicyIssue[],
+    options?: { cause?: unknown },
+  ) {
+    super('INVALID_POLICY', formatPolicyIssues(issues), options);
+  }
+}
+
+export function formatPolicyIssues(issues: PolicyIssue[]): string {
+  return issues
+    .map((i) => `${i.file}:${i.line}:${i.column}: ${i.path ? `${i.path}: ` : ''}${i.message}`)
+    .join('\n');
+}
+
+export class InvalidEventError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_EVENT', message, options);
+  }
+}
+
+export class InvalidFindingsError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_FINDINGS', message, options);
+  }
+}
+
+export class InvalidDurationError extends RegistryWatcherError {
+  constructor(readonly value: string) {
+    super(
+      'INVALID_DURATION',
+      `invalid duration "${value}": use a number followed by d, h, m or s (e.g. 7d, 24h)`,
+    );
+  }
+}
+
+export class ConfigError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_CONFIG', message, options);
+  }
+}
+
+export class StoreConflictError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORE_CONFLICT', message, options);
+  }
+}
+
+export class UpstreamError extends RegistryWatcherError {
+  constructor(
+    code: 'UPSTREAM_THROTTLED' | 'UPSTREAM_FAILURE',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+export function isRegistryWatcherError(error: unknown): error is RegistryWatcherError {
+  return error instanceof RegistryWatcherError;
+}

@@ -1,0 +1,454 @@
+import { DAY_MS, parseDuration } from './duration';
+import { compact, type Finding, type ScanFindings } from './findings';
+import { matchesAnyGlob } from './glob';
+import type { ImageKey } from './image-ref';
+import {
+  graceMs,
+  type Policy,
+  type PolicyException,
+  type RuleSettings,
+  settingsFor,
+} from './policy';
+import {
+  atLeast,
+  emptySeverityCounts,
+  maxSeverity,
+  type SeverityCounts,
+  severityRank,
+} from './severity';
+import {
+  type Evaluation,
+  type FindingSummary,
+  isAdmitted,
+  type Reason,
+  type ReasonEffect,
+  type SignatureResult,
+  verdictOfReasons,
+} from './verdict';
+
+export interface PlatformScan {
+  digest: string;
+  /** `os/arch[/variant]` */
+  platform: string;
+  scan: ScanFindings;
+}
+
+/** The previous verdict, as far as evaluation needs it. */
+export type PreviousEvaluation = Pick<
+  Evaluation,
+  'verdict' | 'reasons' | 'severityCounts' | 'maxSeverity' | 'topFindings' | 'findingClock'
+> &
+  Partial<Pick<Evaluation, 'admittedAt' | 'deadline' | 'expiresAt'>>;
+
+export interface EvaluationInput {
+  image: ImageKey;
+  /** Findings of a single-platform image. */
+  scan?: ScanFindings;
+  /** For an image index: one scan per platform manifest (the index passes only if all do). */
+  platforms?: PlatformScan[];
+  signature?: SignatureResult;
+  previous?: PreviousEvaluation;
+  policy: Policy;
+  now: Date;
+}
+
+export const EXCEPTION_WARNING_MS = 7 * DAY_MS;
+const TOP_FINDINGS = 10;
+
+interface ManifestResult {
+  reasons: Reason[];
+  counts: SeverityCounts;
+  findings: FindingSummary[];
+  clock: Record<string, string>;
+  runningDeadlines: number[];
+  expiredDeadlines: number[];
+  exceptionEnds: number[];
+  rescanning: boolean;
+}
+
+interface Context {
+  image: ImageKey;
+  settings: RuleSettings;
+  exceptions: PolicyException[];
+  previousAdmitted: boolean;
+  previousClock: Record<string, string>;
+  now: Date;
+}
+
+const UNSCANNED_EFFECT: Record<RuleSettings['unscanned'], ReasonEffect> = {
+  deny: 'fail',
+  warn: 'warn',
+  allow: 'info',
+};
+
+/**
+ * Judges one image from its current facts. Pure and deterministic: the same input (and
+ * `now`) always gives the same evaluation, which is what makes every trigger idempotent.
+ */
+export function evaluate(input: EvaluationInput): Evaluation {
+  const settings = settingsFor(input.policy, input.image.repository);
+  const context: Context = {
+    image: input.image,
+    settings,
+    exceptions: input.policy.exceptions,
+    previousAdmitted: isAdmitted(input.previous?.verdict),
+    previousClock: input.previous?.findingClock ?? {},
+    now: input.now,
+  };
+
+  const manifests = input.platforms
+    ? input.platforms.map((p) => tagPlatform(evaluateManifest(p.scan, context), p.platform))
+    : input.scan
+      ? [evaluateManifest(input.scan, context)]
+      : [];
+
+  if (input.previous && context.previousAdmitted && manifests.some((m) => m.rescanning)) {
+    return carryPrevious(input.previous, input.policy.hash, input.now);
+  }
+
+  const reasons = manifests.flatMap((m) => m.reasons);
+  if (manifests.length === 0) {
+    reasons.push({
+      code: 'NO_PLATFORMS',
+      effect: UNSCANNED_EFFECT[settings.unscanned],
+      message: `the image index lists no platform manifest to scan (policy unscanned: ${settings.unscanned})`,
+    });
+  }
+  reasons.push(...signatureReasons(input.signature, settings));
+
+  const counts = emptySeverityCounts();
+  for (const m of manifests)
+    for (const [s, n] of Object.entries(m.counts)) counts[s as keyof SeverityCounts] += n;
+  const verdict = verdictOfReasons(reasons);
+  const admitted = isAdmitted(verdict);
+  const running = manifests.flatMap((m) => m.runningDeadlines);
+  const expired = manifests.flatMap((m) => m.expiredDeadlines);
+  const deadline =
+    running.length > 0
+      ? Math.min(...running)
+      : expired.length > 0
+        ? Math.min(...expired)
+        : undefined;
+  const ends = [...running, ...manifests.flatMap((m) => m.exceptionEnds)];
+  const nowIso = input.now.toISOString();
+
+  return compact({
+    verdict,
+    reasons,
+    severityCounts: counts,
+    maxSeverity:
+      maxSeverity(
+        Object.entries(counts).flatMap(([s, n]) => (n > 0 ? [s as keyof SeverityCounts] : [])),
+      ) ?? 'NONE',
+    topFindings: topFindings(manifests.flatMap((m) => m.findings)),
+    deadline: deadline === undefined ? undefined : new Date(deadline).toISOString(),
+    expiresAt: admitted && ends.length > 0 ? new Date(Math.min(...ends)).toISOString() : undefined,
+    findingClock: Object.assign({}, ...manifests.map((m) => m.clock)) as Record<string, string>,
+    policyHash: input.policy.hash,
+    evaluatedAt: nowIso,
+    admittedAt: admitted
+      ? context.previousAdmitted
+        ? (input.previous?.admittedAt ?? nowIso)
+        : nowIso
+      : undefined,
+  }) as Evaluation;
+}
+
+/** A rescan is running on an admitted digest: keep its verdict rather than drop it from the allowlist. */
+function carryPrevious(previous: PreviousEvaluation, policyHash: string, now: Date): Evaluation {
+  return compact({
+    ...previous,
+    reasons: [
+      ...previous.reasons.filter((r) => r.code !== 'RESCAN_PENDING'),
+      {
+        code: 'RESCAN_PENDING',
+        effect: 'info',
+        message: 'a rescan is running; the previous verdict holds until it completes',
+      },
+    ],
+    policyHash,
+    evaluatedAt: now.toISOString(),
+  }) as Evaluation;
+}
+
+function tagPlatform(result: ManifestResult, platform: string): ManifestResult {
+  return { ...result, reasons: result.reasons.map((r) => ({ ...r, platform })) };
+}
+
+function emptyResult(reasons: Reason[], rescanning = false): ManifestResult {
+  return {
+    reasons,
+    counts: emptySeverityCounts(),
+    findings: [],
+    clock: {},
+    runningDeadlines: [],
+    expiredDeadlines: [],
+    exceptionEnds: [],
+    rescanning,
+  };
+}
+
+function evaluateManifest(scan: ScanFindings, ctx: Context): ManifestResult {
+  const { settings, now } = ctx;
+  if (scan.state === 'in-progress') {
+    return emptyResult(
+      [
+        {
+          code: 'SCAN_PENDING',
+          effect: 'pending',
+          message: `the scan is ${scan.status.toLowerCase()}`,
+        },
+      ],
+      true,
+    );
+  }
+  if (scan.state === 'unscanned') {
+    const why = scan.description ? `: ${scan.description}` : '';
+    return emptyResult([
+      {
+        code: 'UNSCANNED',
+        effect: UNSCANNED_EFFECT[settings.unscanned],
+        message: `no usable scan (status ${scan.status}${why}); policy unscanned: ${settings.unscanned}`,
+      },
+    ]);
+  }
+
+  const result = emptyResult([]);
+  if (scan.completedAt) {
+    const age = now.getTime() - Date.parse(scan.completedAt);
+    if (age > parseDuration(settings.maxScanAge)) {
+      result.reasons.push({
+        code: 'SCAN_STALE',
+        effect: 'warn',
+        message: `the last scan finished ${scan.completedAt}, older than maxScanAge ${settings.maxScanAge}`,
+      });
+    }
+  }
+
+  const groups = new Map<string, { reason: Omit<Reason, 'findings'>; findings: string[] }>();
+  const add = (key: string, reason: Omit<Reason, 'findings'>, findingId: string) => {
+    const group = groups.get(key) ?? { reason, findings: [] };
+    if (!group.findings.includes(findingId)) group.findings.push(findingId);
+    groups.set(key, group);
+  };
+
+  for (const finding of scan.findings) {
+    result.counts[finding.severity] += 1;
+    const rule = blockingRule(finding, settings);
+    let blocking = false;
+    if (rule && settings.block.onlyFixable && finding.fixAvailable === false) {
+      add(
+        'UNFIXED_IGNORED',
+        {
+          code: 'UNFIXED_IGNORED',
+          effect: 'info',
+          message: 'findings without an available fix are ignored (onlyFixable: true)',
+        },
+        finding.id,
+      );
+    } else if (rule) {
+      blocking = judgeBlockingFinding(finding, rule, ctx, result, add);
+    }
+    result.findings.push(summarise(finding, blocking));
+  }
+  for (const { reason, findings } of groups.values()) {
+    result.reasons.push({
+      ...reason,
+      message: `${reason.message}: ${listIds(findings)}`,
+      findings,
+    });
+  }
+  return result;
+}
+
+type BlockingRule = 'VULNERABILITY' | 'CVSS_LIMIT';
+
+function blockingRule(finding: Finding, settings: RuleSettings): BlockingRule | undefined {
+  if (atLeast(finding.severity, settings.block.severity)) return 'VULNERABILITY';
+  const limit = settings.block.maxCvss;
+  if (limit !== undefined && finding.cvss && finding.cvss.score >= limit) return 'CVSS_LIMIT';
+  return undefined;
+}
+
+/** Applies exceptions and grace to a finding the policy would block; true if it still counts. */
+function judgeBlockingFinding(
+  finding: Finding,
+  rule: BlockingRule,
+  ctx: Context,
+  result: ManifestResult,
+  add: (key: string, reason: Omit<Reason, 'findings'>, findingId: string) => void,
+): boolean {
+  const { settings, now } = ctx;
+  const matching = ctx.exceptions.filter((e) => exceptionCovers(e, finding, ctx.image));
+  const active = matching.find((e) => Date.parse(e.expiresAt) > now.getTime());
+  if (active) {
+    const exception = { id: active.id, owner: active.owner, expiresAt: active.expiresAt };
+    add(
+      `EXCEPTION_APPLIED#${active.id}`,
+      {
+        code: 'EXCEPTION_APPLIED',
+        effect: 'info',
+        message: `exception by ${active.owner} until ${active.expiresAt} (${active.reason})`,
+        exception,
+      },
+      finding.id,
+    );
+    const end = Date.parse(active.expiresAt);
+    result.exceptionEnds.push(end);
+    if (end - now.getTime() <= EXCEPTION_WARNING_MS) {
+      add(
+        `EXCEPTION_EXPIRING#${active.id}`,
+        {
+          code: 'EXCEPTION_EXPIRING',
+          effect: 'warn',
+          message: `exception ${active.id} (owner ${active.owner}) expires ${active.expiresAt}`,
+          exception,
+        },
+        finding.id,
+      );
+    }
+    return false;
+  }
+  const lapsed = matching[0];
+  if (lapsed) {
+    add(
+      `EXCEPTION_EXPIRED#${lapsed.id}`,
+      {
+        code: 'EXCEPTION_EXPIRED',
+        effect: 'info',
+        message: `exception ${lapsed.id} (owner ${lapsed.owner}) expired ${lapsed.expiresAt} and no longer applies`,
+        exception: { id: lapsed.id, owner: lapsed.owner, expiresAt: lapsed.expiresAt },
+      },
+      finding.id,
+    );
+  }
+
+  // Grace is for CVEs discovered on a digest already in use, not for lapsed exceptions.
+  const grace = graceMs(settings, finding.severity);
+  const graced =
+    grace !== undefined &&
+    !lapsed &&
+    (ctx.previousAdmitted || ctx.previousClock[finding.id] !== undefined);
+  if (!graced) {
+    add(
+      rule,
+      {
+        code: rule,
+        effect: 'fail',
+        message:
+          rule === 'VULNERABILITY'
+            ? `findings at or above ${settings.block.severity}`
+            : `findings with CVSS >= ${settings.block.maxCvss}`,
+      },
+      finding.id,
+    );
+    return true;
+  }
+  const firstSeen = ctx.previousClock[finding.id] ?? now.toISOString();
+  const deadline = Date.parse(firstSeen) + grace;
+  const deadlineIso = new Date(deadline).toISOString();
+  result.clock[finding.id] = firstSeen;
+  if (now.getTime() < deadline) {
+    result.runningDeadlines.push(deadline);
+    add(
+      `GRACE_PERIOD#${deadlineIso}`,
+      {
+        code: 'GRACE_PERIOD',
+        effect: 'warn',
+        message: `remediation deadline ${deadlineIso} for ${finding.severity} findings on an admitted digest`,
+        deadline: deadlineIso,
+      },
+      finding.id,
+    );
+  } else {
+    result.expiredDeadlines.push(deadline);
+    add(
+      'GRACE_EXPIRED',
+      {
+        code: 'GRACE_EXPIRED',
+        effect: 'fail',
+        message: `remediation deadline passed`,
+        deadline: deadlineIso,
+      },
+      finding.id,
+    );
+  }
+  return true;
+}
+
+function exceptionCovers(exception: PolicyException, finding: Finding, image: ImageKey): boolean {
+  if (exception.id.toUpperCase() !== finding.id.toUpperCase()) return false;
+  // Both scopes given means both must match: the narrower reading is the safer one.
+  if (exception.repositories && !matchesAnyGlob(image.repository, exception.repositories))
+    return false;
+  if (exception.digests && !exception.digests.includes(image.digest)) return false;
+  return true;
+}
+
+function signatureReasons(
+  signature: SignatureResult | undefined,
+  settings: RuleSettings,
+): Reason[] {
+  const required = settings.signatures.required;
+  const status = signature?.status ?? 'not-checked';
+  if (status === 'verified') {
+    return [
+      {
+        code: 'SIGNATURE_VERIFIED',
+        effect: 'info',
+        message: `signed by ${signature?.signer ?? 'a trusted signer'}`,
+      },
+    ];
+  }
+  if (!required && status !== 'invalid') return [];
+  const why =
+    status === 'unsigned'
+      ? 'no signature was found'
+      : status === 'invalid'
+        ? `no signature verified (${signature?.reason ?? 'invalid signature'})`
+        : 'signatures were not checked (no verifier configured)';
+  return [
+    {
+      code: 'SIGNATURE_UNVERIFIED',
+      effect: required ? 'fail' : 'info',
+      message: required ? `a trusted signature is required but ${why}` : why,
+    },
+  ];
+}
+
+function summarise(finding: Finding, blocking: boolean): FindingSummary {
+  return compact({
+    id: finding.id,
+    severity: finding.severity,
+    cvss: finding.cvss,
+    package: finding.package,
+    fixedIn: finding.fixedIn,
+    fixAvailable: finding.fixAvailable,
+    exploitAvailable: finding.exploitAvailable,
+    link: finding.link,
+    blocking,
+  });
+}
+
+/** Blocking first, then by severity, CVSS and id, so alerts lead with what matters. */
+function topFindings(findings: FindingSummary[]): FindingSummary[] {
+  const unique = new Map<string, FindingSummary>();
+  for (const f of findings) {
+    const seen = unique.get(f.id);
+    if (!seen || (f.blocking && !seen.blocking)) unique.set(f.id, f);
+  }
+  return [...unique.values()]
+    .sort(
+      (a, b) =>
+        Number(b.blocking) - Number(a.blocking) ||
+        severityRank(b.severity) - severityRank(a.severity) ||
+        (b.cvss?.score ?? 0) - (a.cvss?.score ?? 0) ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    )
+    .slice(0, TOP_FINDINGS);
+}
+
+function listIds(ids: string[]): string {
+  const shown = ids.slice(0, 5).join(', ');
+  return ids.length > 5 ? `${shown} and ${ids.length - 5} more` : shown;
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { isDuration } from './duration';
+import { isDigest } from './image-ref';
+import { SEVERITIES } from './severity';
+
+/** The policy file's grammar (DESIGN §4). Unknown keys are errors: a typo must not pass. */
+const severity = z.enum(SEVERITIES.filter((s) => s !== 'UNDEFINED') as [string, ...string[]], {
+  error: `expected one of ${SEVERITIES.filter((s) => s !== 'UNDEFINED').join(', ')}`,
+});
+const duration = z
+  .string({ error: 'expected a duration such as 7d or 24h' })
+  .refine(isDuration, { error: 'expected a duration such as 7d, 24h, 30m' });
+
+const block = z.strictObject({
+  severity: severity.optional(),
+  onlyFixable: z.boolean().optional(),
+  maxCvss: z.number().min(0).max(10).optional(),
+});
+
+const publicKey = z.string().refine((pem) => pem.includes('-----BEGIN PUBLIC KEY-----'), {
+  error: 'expected a PEM public key (-----BEGIN PUBLIC KEY-----)',
+});
+const key = z
+  .strictObject({
+    name: z.string().min(1),
+    publicKey: publicKey.optional(),
+    kms: z
+      .string()
+      .regex(/^(awskms:\/\/\/)?arn:aws[a-z-]*:kms:/, { error: 'expected a KMS key ARN' })
+      .optional(),
+  })
+  .refine((k) => (k.publicKey === undefined) !== (k.kms === undefined), {
+    error: 'give exactly one of publicKey or kms',
+  });
+const keyless = z
+  .strictObject({
+    issuer: z.url(),
+    subject: z.string().min(1).optional(),
+    subjectRegExp: z.string().min(1).optional(),
+  })
+  .refine((k) => (k.subject === undefined) !== (k.subjectRegExp === undefined), {
+    error: 'give exactly one of subject (a glob) or subjectRegExp',
+  })
+  .refine(
+    (k) => {
+      if (k.subjectRegExp === undefined) return true;
+      try {
+        new RegExp(k.subjectRegExp);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'subjectRegExp is not a valid regular expression' },
+  );
+const signatures = z.strictObject({
+  required: z.boolean().optional(),
+  keys: z.array(key).optional(),
+  keyless: z.array(keyless).optional(),
+});
+
+const settings = {
+  block: block.optional(),
+  unscanned: z.enum(['deny', 'warn', 'allow']).optional(),
+  maxScanAge: duration.optional(),
+  grace: z.partialRecord(severity, duration).optional(),
+  signatures: signatures.optional(),
+};
+
+const rule = z.strictObject({
+  match: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  ...settings,
+});
+
+const dateOrTime = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
+  error: 'expected a date (2027-01-31) or an ISO 8601 date-time',
+});
+const exception = z
+  .strictObject({
+    id: z.string().min(1),
+    repositories: z.array(z.string().min(1)).min(1).optional(),
+    digests: z
+      .array(z.string().refine(isDigest, { error: 'expected sha256:<64 hex>' }))
+      .min(1)
+      .optional(),
+    expires: dateOrTime,
+    owner: z.string().min(1),
+    reason: z.string().min(1),
+  })
+  .refine((e) => e.repositories !== undefined || e.digests !== undefined, {
+    error: 'an exception must be scoped: give repositories or digests',
+  });
+
+export const policyDocumentSchema = z.strictObject({
+  apiVersion: z.literal('registry-watcher/v1'),
+  kind: z.literal('Policy'),
+  defaults: z.strictObject(settings).optional(),
+  repositories: z.array(rule).optional(),
+  exceptions: z.array(exception).optional(),
+});
+
+export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
+export type RuleDocument = z.infer<typeof rule>;
+export type SettingsDocument = Omit<RuleDocument, 'match'>;

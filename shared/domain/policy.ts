@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { type Document, isMap, isNode, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { DAY_MS, parseDuration } from './duration';
+import { PolicyError, type PolicyIssue } from './errors';
+import { matchesAnyGlob } from './glob';
+import { type PolicyDocument, policyDocumentSchema, type SettingsDocument } from './policy-schema';
+import type { Severity } from './severity';
+
+export type UnscannedAction = 'deny' | 'warn' | 'allow';
+
+export interface SignatureKey {
+  name: string;
+  publicKey?: string;
+  kms?: string;
+}
+export interface KeylessIdentity {
+  issuer: string;
+  subject?: string;
+  subjectRegExp?: string;
+}
+export interface SignatureTrust {
+  required: boolean;
+  keys: SignatureKey[];
+  keyless: KeylessIdentity[];
+}
+
+/** The settings that apply to one repository, with every default filled in. */
+export interface RuleSettings {
+  block: { severity: Severity; onlyFixable: boolean; maxCvss?: number };
+  unscanned: UnscannedAction;
+  maxScanAge: string;
+  grace: Partial<Record<Severity, string>>;
+  signatures: SignatureTrust;
+}
+
+export interface PolicyException {
+  id: string;
+  repositories?: string[];
+  digests?: string[];
+  expires: string;
+  /** When the exception stops applying: a date-only `expires` lasts through that UTC day. */
+  expiresAt: string;
+  owner: string;
+  reason: string;
+}
+
+export interface Policy {
+  apiVersion: 'registry-watcher/v1';
+  kind: 'Policy';
+  defaults: RuleSettings;
+  repositories: { match: string[]; settings: RuleSettings }[];
+  exceptions: PolicyException[];
+  /** sha256 of the normalised policy: formatting and comments do not change it. */
+  hash: string;
+}
+
+export const BUILT_IN_DEFAULTS: RuleSettings = {
+  block: { severity: 'HIGH', onlyFixable: false },
+  unscanned: 'deny',
+  maxScanAge: '7d',
+  grace: {},
+  signatures: { required: false, keys: [], keyless: [] },
+};
+
+function merge(base: RuleSettings, over: SettingsDocument | undefined): RuleSettings {
+  if (!over) return base;
+  return {
+    block: {
+      ...base.block,
+      ...(over.block as Partial<RuleSettings['block']> | undefined),
+    },
+    unscanned: over.unscanned ?? base.unscanned,
+    maxScanAge: over.maxScanAge ?? base.maxScanAge,
+    grace: { ...base.grace, ...(over.grace as RuleSettings['grace'] | undefined) },
+    signatures: {
+      required: over.signatures?.required ?? base.signatures.required,
+      keys: over.signatures?.keys ?? base.signatures.keys,
+      keyless: over.signatures?.keyless ?? base.signatures.keyless,
+    },
+  };
+}
+
+function exceptionEnd(expires: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(expires)) {
+    return new Date(Date.parse(`${expires}T00:00:00Z`) + DAY_MS).toISOString();
+  }
+  return new Date(Date.parse(expires)).toISOString();
+}
+
+/** Sorted-key JSON, so the hash depends on content only. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Turns a validated document into the policy the evaluator uses. */
+export function normalisePolicy(doc: PolicyDocument): Policy {
+  const defaults = merge(BUILT_IN_DEFAULTS, doc.defaults);
+  const body = {
+    apiVersion: doc.apiVersion,
+    kind: doc.kind,
+    defaults,
+    repositories: (doc.repositories ?? []).map(({ match, ...settings }) => ({
+      match: typeof match === 'string' ? [match] : match,
+      settings: merge(defaults, settings),
+    })),
+    exceptions: (doc.exceptions ?? []).map((e) => ({ ...e, expiresAt: exceptionEnd(e.expires) })),
+  };
+  const hash = `sha256:${createHash('sha256').update(canonicalJson(body)).digest('hex')}`;
+  return { ...body, hash };
+}
+
+/** First matching repository rule wins; no match means the defaults. */
+export function settingsFor(policy: Policy, repository: string): RuleSettings {
+  return (
+    policy.repositories.find((r) => matchesAnyGlob(repository, r.match))?.settings ??
+    policy.defaults
+  );
+}
+
+export function graceMs(settings: RuleSettings, severity: Severity): number | undefined {
+  const value = settings.grace[severity];
+  return value === undefined ? undefined : parseDuration(value);
+}
+
+/**
+ * Parses and validates a policy file. Every problem (YAML syntax or schema) is reported
+ * at once, each with file, line and column.
+ */
+export function parsePolicy(text: string, file = 'policy.yaml'): Policy {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new PolicyError(
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, path: '', message: e.message };
+      }),
+    );
+  }
+  const result = policyDocumentSchema.safeParse(doc.toJS());
+  if (!result.success) {
+    throw new PolicyError(
+      result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)),
+      { cause: result.error },
+    );
+  }
+  return normalisePolicy(result.data);
+}
+
+function locateIssue(
+  issue: z.core.$ZodIssue,
+  doc: Document,
+  lineCounter: LineCounter,
+  file: string,
+): PolicyIssue {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  let node = nodeAt(doc, path);
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys' && isMap(node)) {
+    const unknown = issue.keys[0];
+    const pair = node.items.find(
+      (item) => isNode(item.key) && String((item.key as Node).toJSON()) === unknown,
+    );
+    if (pair && isNode(pair.key)) node = pair.key;
+    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  const offset = node?.range?.[0] ?? 0;
+  const pos = lineCounter.linePos(offset);
+  return { file, line: pos.line, column: pos.col, path: formatPath(path), message };
+}
+
+/** The deepest YAML node that exists along `path` (a missing key points at its parent). */
+function nodeAt(doc: Document, path: (string | number)[]): Node | undefined {
+  let node: unknown = doc.contents;
+  for (const segment of path) {
+    if (!isMap(node) && !isSeq(node)) break;
+    const next = node.get(segment, true);
+    if (!isNode(next)) break;
+    node = next;
+  }
+  return isNode(node) ? node : undefined;
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}

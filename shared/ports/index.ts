@@ -1,0 +1,44 @@
+import type { ScanFindings } from '../domain/findings';
+import type { ImageFacts } from '../domain/image-facts';
+import type { ImageKey } from '../domain/image-ref';
+import type { SignatureTrust } from '../domain/policy';
+import type { SignatureResult } from '../domain/verdict';
+import type { VerdictRecord, WritePlan } from '../domain/verdict-record';
+
+/** Describes images in a registry (ECR DescribeImages + BatchGetImage in AWS). */
+export interface ImageSource {
+  /** undefined when the image no longer exists. */
+  describeImage(key: ImageKey): Promise<ImageFacts | undefined>;
+  /** Every image of a repository, one page at a time. */
+  listImages(registry: string, repository: string): AsyncIterable<ImageFacts[]>;
+}
+
+/** Reads the findings of one image manifest (ECR DescribeImageScanFindings in AWS). */
+export interface FindingsSource {
+  getFindings(key: ImageKey): Promise<ScanFindings>;
+}
+
+/** Verifies an image's signatures against the policy's trust. */
+export interface SignatureVerifier {
+  verify(image: ImageFacts, trust: SignatureTrust): Promise<SignatureResult>;
+}
+
+/** The verdict table (DynamoDB in AWS). */
+export interface VerdictStore {
+  get(key: ImageKey): Promise<VerdictRecord | undefined>;
+  /** Applies a write plan; throws StoreConflictError when the version moved meanwhile. */
+  write(plan: WritePlan): Promise<void>;
+}
+
+export type Clock = () => Date;
+export const systemClock: Clock = () => new Date();
+
+/** The subset of a logger the core uses (Powertools Logger fits). */
+export interface Log {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,64 @@
+export interface RetryOptions {
+  /** Total attempts, the first included. */
+  attempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Decides whether an error is worth another attempt. */
+  retryable?: (error: unknown) => boolean;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
+
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'SlowDown',
+]);
+
+/** AWS errors worth retrying: throttling, 5xx, and SDK-marked transient faults. */
+export function isRetryableAwsError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as {
+    name?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (e.name && THROTTLING.has(e.name)) return true;
+  if (e.$retryable) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return status !== undefined && (status === 429 || status >= 500);
+}
+
+export function isThrottlingError(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name !== undefined && THROTTLING.has(name);
+}
+
+/** Exponential backoff with full jitter (the AWS Architecture Blog recipe). */
+export async function withRetry<T>(task: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const {
+    attempts = 5,
+    baseDelayMs = 100,
+    maxDelayMs = 5_000,
+    retryable = isRetryableAwsError,
+    random = Math.random,
+  } = options;
+  const wait = options.sleep ?? sleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (error) {
+      if (attempt >= attempts || !retryable(error)) throw error;
+      const delay = Math.floor(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+      options.onRetry?.(error, attempt, delay);
+      await wait(delay);
+    }
+  }
+}

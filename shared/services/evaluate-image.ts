@@ -1,0 +1,143 @@
+import { StoreConflictError } from '../domain/errors';
+import { evaluate, type PlatformScan } from '../domain/evaluate';
+import type { EvaluateRequest } from '../domain/events';
+import type { ScanFindings } from '../domain/findings';
+import { type ImageFacts, isSupplyChainArtifact } from '../domain/image-facts';
+import { imageId } from '../domain/image-ref';
+import { type Policy, settingsFor } from '../domain/policy';
+import type { SignatureResult } from '../domain/verdict';
+import {
+  deletedDraft,
+  draftFrom,
+  planWrite,
+  previousEvaluation,
+  type VerdictRecord,
+  type WriteKind,
+} from '../domain/verdict-record';
+import {
+  type Clock,
+  type FindingsSource,
+  type ImageSource,
+  type Log,
+  type SignatureVerifier,
+  silentLog,
+  systemClock,
+  type VerdictStore,
+} from '../ports';
+
+export interface EvaluateImageOptions {
+  images: ImageSource;
+  findings: FindingsSource;
+  store: VerdictStore;
+  policy: Policy;
+  signatures?: SignatureVerifier;
+  clock?: Clock;
+  log?: Log;
+  /** Attempts when a concurrent evaluation wrote first (each re-reads all facts). */
+  maxAttempts?: number;
+}
+
+export interface EvaluateImageResult {
+  request: EvaluateRequest;
+  write: WriteKind;
+  record?: VerdictRecord;
+  deleted: boolean;
+  /** Set when the image is not a workload (a signature or attestation stored beside one). */
+  skipped?: 'supply-chain-artifact';
+}
+
+/**
+ * Re-evaluates one digest from current facts and stores the verdict (DESIGN §3, evaluate).
+ * Level-triggered: the request only names the image; duplicates and reordering are harmless.
+ */
+export async function evaluateImage(
+  request: EvaluateRequest,
+  options: EvaluateImageOptions,
+): Promise<EvaluateImageResult> {
+  const { maxAttempts = 4 } = options;
+  const log = options.log ?? silentLog;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await evaluateOnce(request, options);
+    } catch (error) {
+      if (!(error instanceof StoreConflictError) || attempt >= maxAttempts) throw error;
+      log.info('verdict changed concurrently; re-evaluating from fresh facts', {
+        image: imageId(request.key),
+        attempt,
+      });
+    }
+  }
+}
+
+async function evaluateOnce(
+  req: EvaluateRequest,
+  opts: EvaluateImageOptions,
+): Promise<EvaluateImageResult> {
+  const now = (opts.clock ?? systemClock)();
+  const [facts, previous] = await Promise.all([
+    opts.images.describeImage(req.key),
+    opts.store.get(req.key),
+  ]);
+  if (!facts) {
+    if (!previous) return { request: req, write: 'none', deleted: true };
+    const plan = planWrite(previous, deletedDraft(previous, now));
+    if (plan.kind !== 'none') await opts.store.write(plan);
+    return { request: req, write: plan.kind, record: plan.record, deleted: true };
+  }
+  if (isSupplyChainArtifact(facts)) {
+    return { request: req, write: 'none', deleted: false, skipped: 'supply-chain-artifact' };
+  }
+  const { scan, platforms } = await readFindings(facts, opts.findings);
+  const signature = await verifySignature(facts, opts);
+  const evaluation = evaluate({
+    image: facts.key,
+    ...(platforms ? { platforms } : { scan }),
+    ...(signature && { signature }),
+    previous: previousEvaluation(previous),
+    policy: opts.policy,
+    now,
+  });
+  const { findings: _omit, ...scanSummary } = scan;
+  const plan = planWrite(previous, draftFrom(facts, scanSummary, evaluation, signature, previous));
+  if (plan.kind !== 'none') await opts.store.write(plan);
+  return { request: req, write: plan.kind, record: plan.record, deleted: false };
+}
+
+/** An index is judged from each platform manifest's own scan (ECR scans those, not the index). */
+async function readFindings(
+  facts: ImageFacts,
+  findings: FindingsSource,
+): Promise<{ scan: ScanFindings; platforms?: PlatformScan[] }> {
+  if (!facts.platforms) return { scan: await findings.getFindings(facts.key) };
+  const platforms = await Promise.all(
+    facts.platforms.map(async (p) => ({
+      ...p,
+      scan: await findings.getFindings({ ...facts.key, digest: p.digest }),
+    })),
+  );
+  const first = platforms[0]?.scan;
+  const scan: ScanFindings = {
+    state: platforms.every((p) => p.scan.state === 'complete')
+      ? 'complete'
+      : platforms.some((p) => p.scan.state === 'in-progress')
+        ? 'in-progress'
+        : 'unscanned',
+    status: first?.status ?? 'NO_PLATFORMS',
+    scanner: first?.scanner ?? 'ecr-basic',
+    findings: [],
+    ...(first?.completedAt && {
+      completedAt: platforms.map((p) => p.scan.completedAt ?? '').sort()[0],
+    }),
+  };
+  return { scan, platforms };
+}
+
+async function verifySignature(
+  facts: ImageFacts,
+  options: EvaluateImageOptions,
+): Promise<SignatureResult | undefined> {
+  const trust = settingsFor(options.policy, facts.key.repository).signatures;
+  if (!options.signatures) return undefined;
+  if (!trust.required && trust.keys.length === 0 && trust.keyless.length === 0) return undefined;
+  return options.signatures.verify(facts, trust);
+}

@@ -1,0 +1,45 @@
+import type { Finding, ScanFindings } from '../../shared/domain/findings';
+import type { ImageKey } from '../../shared/domain/image-ref';
+import { type Policy, parsePolicy } from '../../shared/domain/policy';
+
+export const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+
+/** A deterministic digest for test image number `n`. */
+export function digestOf(n: number | string): string {
+  return `sha256:${String(n)
+    .padStart(64, '0')
+    .replace(/[^0-9a-f]/g, 'f')
+    .slice(-64)}`;
+}
+
+export function keyOf(repository: string, n: number | string = 1): ImageKey {
+  return { registry: REGISTRY, repository, digest: digestOf(n) };
+}
+
+export function finding(
+  id: string,
+  severity: Finding['severity'],
+  extra: Partial<Finding> = {},
+): Finding {
+  return { id, severity, ...extra };
+}
+
+export function completeScan(
+  findings: Finding[],
+  completedAt = '2026-11-22T00:00:00.000Z',
+): ScanFindings {
+  return { state: 'complete', status: 'COMPLETE', scanner: 'ecr-basic', completedAt, findings };
+}
+
+export function scanIn(
+  state: ScanFindings['state'],
+  status: string,
+  description?: string,
+): ScanFindings {
+  return { state, status, scanner: 'ecr-basic', findings: [], ...(description && { description }) };
+}
+
+/** A policy from a YAML body; apiVersion and kind are added. */
+export function policyOf(body = ''): Policy {
+  return parsePolicy(`apiVersion: registry-watcher/v1\nkind: Policy\n${body}`, 'test-policy.yaml');
+}

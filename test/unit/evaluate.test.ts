@@ -1,0 +1,374 @@
+import { type EvaluationInput, evaluate } from '../../shared/domain/evaluate';
+import { REASON_CODES, type ReasonCode, worstVerdict } from '../../shared/domain/verdict';
+import { completeScan, finding, keyOf, policyOf, scanIn } from '../support/builders';
+
+const NOW = new Date('2026-11-23T12:00:00.000Z');
+const image = keyOf('prod/api');
+
+function run(overrides: Partial<EvaluationInput> = {}) {
+  return evaluate({ image, scan: completeScan([]), policy: policyOf(), now: NOW, ...overrides });
+}
+
+const codes = (e: ReturnType<typeof run>) => e.reasons.map((r) => r.code);
+const seen = new Set<ReasonCode>();
+function expectCodes(e: ReturnType<typeof run>, expected: ReasonCode[]) {
+  expect(codes(e)).toEqual(expected);
+  for (const c of expected) seen.add(c);
+}
+
+describe('evaluate: findings against the block rules', () => {
+  it.each([
+    ['no findings', [], '', 'PASS', []],
+    ['LOW under the HIGH default', [finding('CVE-1', 'LOW')], '', 'PASS', []],
+    ['HIGH at the threshold', [finding('CVE-1', 'HIGH')], '', 'FAIL', ['VULNERABILITY']],
+    ['CRITICAL above it', [finding('CVE-1', 'CRITICAL')], '', 'FAIL', ['VULNERABILITY']],
+    [
+      'MEDIUM under a MEDIUM rule',
+      [finding('CVE-1', 'MEDIUM')],
+      'defaults: { block: { severity: MEDIUM } }',
+      'FAIL',
+      ['VULNERABILITY'],
+    ],
+    [
+      'UNDEFINED never blocks by severity',
+      [finding('CVE-1', 'UNDEFINED')],
+      'defaults: { block: { severity: INFORMATIONAL } }',
+      'PASS',
+      [],
+    ],
+    [
+      'LOW with CVSS over maxCvss',
+      [finding('CVE-1', 'LOW', { cvss: { score: 9.1, version: '3' } })],
+      'defaults: { block: { maxCvss: 9 } }',
+      'FAIL',
+      ['CVSS_LIMIT'],
+    ],
+    [
+      'LOW with CVSS under maxCvss',
+      [finding('CVE-1', 'LOW', { cvss: { score: 8.9, version: '3' } })],
+      'defaults: { block: { maxCvss: 9 } }',
+      'PASS',
+      [],
+    ],
+    [
+      'unfixable HIGH with onlyFixable',
+      [finding('CVE-1', 'HIGH', { fixAvailable: false })],
+      'defaults: { block: { onlyFixable: true } }',
+      'PASS',
+      ['UNFIXED_IGNORED'],
+    ],
+    [
+      'unknown fix status counts with onlyFixable',
+      [finding('CVE-1', 'HIGH')],
+      'defaults: { block: { onlyFixable: true } }',
+      'FAIL',
+      ['VULNERABILITY'],
+    ],
+    [
+      'fixable HIGH with onlyFixable',
+      [finding('CVE-1', 'HIGH', { fixAvailable: true })],
+      'defaults: { block: { onlyFixable: true } }',
+      'FAIL',
+      ['VULNERABILITY'],
+    ],
+  ] as const)('%s → %s', (_name, findings, policy, verdict, expected) => {
+    const e = run({ scan: completeScan([...findings]), policy: policyOf(policy) });
+    expect(e.verdict).toBe(verdict);
+    expectCodes(e, [...expected]);
+  });
+
+  it('groups blocking findings into one reason that lists them', () => {
+    const e = run({ scan: completeScan([finding('CVE-1', 'HIGH'), finding('CVE-2', 'CRITICAL')]) });
+    expect(e.reasons).toEqual([
+      {
+        code: 'VULNERABILITY',
+        effect: 'fail',
+        message: 'findings at or above HIGH: CVE-1, CVE-2',
+        findings: ['CVE-1', 'CVE-2'],
+      },
+    ]);
+    expect(e.severityCounts).toMatchObject({ HIGH: 1, CRITICAL: 1, LOW: 0 });
+    expect(e.maxSeverity).toBe('CRITICAL');
+    expect(e.topFindings.map((f) => [f.id, f.blocking])).toEqual([
+      ['CVE-2', true],
+      ['CVE-1', true],
+    ]);
+  });
+
+  it('lists blocking findings first in topFindings, at most 10', () => {
+    const many = Array.from({ length: 15 }, (_, i) => finding(`CVE-L${i}`, 'LOW'));
+    const e = run({ scan: completeScan([...many, finding('CVE-H', 'HIGH')]) });
+    expect(e.topFindings).toHaveLength(10);
+    expect(e.topFindings[0]).toMatchObject({ id: 'CVE-H', blocking: true });
+  });
+
+  it('applies the first matching repository rule', () => {
+    const policy = policyOf(
+      'repositories:\n  - match: "prod/*"\n    block: { severity: CRITICAL }\n  - match: "**"\n    block: { severity: LOW }\n',
+    );
+    expect(run({ scan: completeScan([finding('CVE-1', 'HIGH')]), policy }).verdict).toBe('PASS');
+    expect(
+      run({ image: keyOf('dev/api'), scan: completeScan([finding('CVE-1', 'HIGH')]), policy })
+        .verdict,
+    ).toBe('FAIL');
+  });
+});
+
+describe('evaluate: exceptions', () => {
+  const exception = (scope: string, expires = '2027-01-31') =>
+    policyOf(
+      `exceptions:\n  - { id: cve-1, ${scope}, expires: "${expires}", owner: sec@acme.example, reason: not reachable }\n`,
+    );
+  const high = completeScan([finding('CVE-1', 'HIGH')]);
+
+  it.each([
+    ['repository glob', 'repositories: ["prod/*"]', 'PASS', ['EXCEPTION_APPLIED']],
+    ['other repository', 'repositories: ["dev/*"]', 'FAIL', ['VULNERABILITY']],
+    ['digest', `digests: ["${image.digest}"]`, 'PASS', ['EXCEPTION_APPLIED']],
+    ['other digest', `digests: ["${keyOf('x', 9).digest}"]`, 'FAIL', ['VULNERABILITY']],
+    [
+      'both scopes must match',
+      `repositories: ["prod/*"], digests: ["${keyOf('x', 9).digest}"]`,
+      'FAIL',
+      ['VULNERABILITY'],
+    ],
+  ] as const)('scoped by %s → %s', (_name, scope, verdict, expected) => {
+    const e = run({ scan: high, policy: exception(scope) });
+    expect(e.verdict).toBe(verdict);
+    expectCodes(e, [...expected]);
+  });
+
+  it('warns when the exception expires within 7 days, and expires the admission with it', () => {
+    const e = run({ scan: high, policy: exception('repositories: ["prod/api"]', '2026-11-28') });
+    expect(e.verdict).toBe('WARN');
+    expectCodes(e, ['EXCEPTION_APPLIED', 'EXCEPTION_EXPIRING']);
+    expect(e.expiresAt).toBe('2026-11-29T00:00:00.000Z');
+    expect(e.reasons[1]?.exception).toEqual({
+      id: 'cve-1',
+      owner: 'sec@acme.example',
+      expiresAt: '2026-11-29T00:00:00.000Z',
+    });
+  });
+
+  it('ignores and reports an expired exception, with no grace for the lapsed finding', () => {
+    const policy = policyOf(
+      'defaults: { grace: { HIGH: 7d } }\nexceptions:\n  - { id: CVE-1, repositories: ["prod/api"], expires: "2026-11-22", owner: o, reason: r }\n',
+    );
+    const previous = run({ scan: high, policy, now: new Date('2026-11-22T12:00:00Z') });
+    expect(previous.verdict).toBe('WARN');
+    const e = run({ scan: high, policy, previous });
+    expect(e.verdict).toBe('FAIL');
+    expectCodes(e, ['EXCEPTION_EXPIRED', 'VULNERABILITY']);
+  });
+
+  it('does not mention exceptions for findings that would not block anyway', () => {
+    const e = run({
+      scan: completeScan([finding('CVE-1', 'LOW')]),
+      policy: exception('repositories: ["prod/api"]'),
+    });
+    expectCodes(e, []);
+  });
+});
+
+describe('evaluate: grace for findings on an admitted digest', () => {
+  const policy = policyOf('defaults: { grace: { CRITICAL: 0d, HIGH: 7d } }');
+  const admitted = run({ policy, now: new Date('2026-11-20T00:00:00Z') });
+
+  it('starts the clock when a HIGH appears on an admitted digest: WARN until the deadline', () => {
+    const e = run({ scan: completeScan([finding('CVE-1', 'HIGH')]), policy, previous: admitted });
+    expect(e.verdict).toBe('WARN');
+    expectCodes(e, ['GRACE_PERIOD']);
+    expect(e.deadline).toBe('2026-11-30T12:00:00.000Z');
+    expect(e.expiresAt).toBe(e.deadline);
+    expect(e.findingClock).toEqual({ 'CVE-1': NOW.toISOString() });
+    expect(e.admittedAt).toBe(admitted.admittedAt);
+  });
+
+  it('keeps the clock across evaluations and fails after the deadline', () => {
+    const warned = run({
+      scan: completeScan([finding('CVE-1', 'HIGH')]),
+      policy,
+      previous: admitted,
+    });
+    const rescanned = completeScan([finding('CVE-1', 'HIGH')], '2026-11-30T00:00:00Z');
+    const later = run({
+      scan: rescanned,
+      policy,
+      previous: warned,
+      now: new Date('2026-11-30T12:00:00Z'),
+    });
+    expect(later.verdict).toBe('FAIL');
+    expectCodes(later, ['GRACE_EXPIRED']);
+    expect(later.deadline).toBe('2026-11-30T12:00:00.000Z');
+    const after = run({
+      scan: rescanned,
+      policy,
+      previous: later,
+      now: new Date('2026-12-01T00:00:00Z'),
+    });
+    expect(codes(after)).toEqual(['GRACE_EXPIRED']);
+  });
+
+  it('gives CRITICAL 0d no time at all', () => {
+    const e = run({
+      scan: completeScan([finding('CVE-1', 'CRITICAL')]),
+      policy,
+      previous: admitted,
+    });
+    expect(e.verdict).toBe('FAIL');
+    expectCodes(e, ['GRACE_EXPIRED']);
+  });
+
+  it('gives no grace to a new digest, nor to severities without a grace entry', () => {
+    expect(run({ scan: completeScan([finding('CVE-1', 'HIGH')]), policy }).verdict).toBe('FAIL');
+    const strict = policyOf('defaults: { grace: { CRITICAL: 1d } }');
+    expect(
+      codes(
+        run({ scan: completeScan([finding('CVE-1', 'HIGH')]), policy: strict, previous: admitted }),
+      ),
+    ).toEqual(['VULNERABILITY']);
+  });
+
+  it('forgets the clock once the finding is gone', () => {
+    const warned = run({
+      scan: completeScan([finding('CVE-1', 'HIGH')]),
+      policy,
+      previous: admitted,
+    });
+    const fixed = run({ scan: completeScan([]), policy, previous: warned });
+    expect(fixed.verdict).toBe('PASS');
+    expect(fixed.findingClock).toEqual({});
+  });
+});
+
+describe('evaluate: scan states', () => {
+  it.each([
+    ['deny', 'FAIL', 'UNSCANNED'],
+    ['warn', 'WARN', 'UNSCANNED'],
+    ['allow', 'PASS', 'UNSCANNED'],
+  ] as const)('unscanned: %s → %s', (action, verdict, code) => {
+    const e = run({
+      scan: scanIn('unscanned', 'UNSUPPORTED_IMAGE', 'unsupported os'),
+      policy: policyOf(`defaults: { unscanned: ${action} }`),
+    });
+    expect(e.verdict).toBe(verdict);
+    expectCodes(e, [code]);
+    expect(e.reasons[0]?.message).toContain('UNSUPPORTED_IMAGE: unsupported os');
+  });
+
+  it('is PENDING while the first scan runs', () => {
+    const e = run({ scan: scanIn('in-progress', 'IN_PROGRESS') });
+    expect(e.verdict).toBe('PENDING');
+    expectCodes(e, ['SCAN_PENDING']);
+  });
+
+  it('keeps an admitted verdict while a rescan runs', () => {
+    const previous = run({ scan: completeScan([finding('CVE-1', 'LOW')]) });
+    const e = run({
+      scan: scanIn('in-progress', 'IN_PROGRESS'),
+      previous,
+      now: new Date('2026-11-24T00:00:00Z'),
+    });
+    expect(e.verdict).toBe('PASS');
+    expectCodes(e, ['RESCAN_PENDING']);
+    expect(e.severityCounts.LOW).toBe(1);
+    expect(e.evaluatedAt).toBe('2026-11-24T00:00:00.000Z');
+  });
+
+  it('warns when the scan is older than maxScanAge', () => {
+    const e = run({
+      scan: completeScan([], '2026-11-01T00:00:00Z'),
+      policy: policyOf('defaults: { maxScanAge: 7d }'),
+    });
+    expect(e.verdict).toBe('WARN');
+    expectCodes(e, ['SCAN_STALE']);
+  });
+});
+
+describe('evaluate: signatures', () => {
+  const required = policyOf(
+    'defaults:\n  signatures:\n    required: true\n    keys: [{ name: ci, publicKey: "-----BEGIN PUBLIC KEY-----x" }]\n',
+  );
+
+  it.each([
+    ['verified', { status: 'verified', signer: 'ci' }, 'PASS', ['SIGNATURE_VERIFIED']],
+    ['unsigned', { status: 'unsigned' }, 'FAIL', ['SIGNATURE_UNVERIFIED']],
+    ['invalid', { status: 'invalid', reason: 'wrong key' }, 'FAIL', ['SIGNATURE_UNVERIFIED']],
+    ['not checked', undefined, 'FAIL', ['SIGNATURE_UNVERIFIED']],
+  ] as const)('required and %s → %s', (_name, signature, verdict, expected) => {
+    const e = run({ policy: required, ...(signature && { signature: { ...signature } }) });
+    expect(e.verdict).toBe(verdict);
+    expectCodes(e, [...expected]);
+  });
+
+  it('reports but does not fail an invalid signature when none is required', () => {
+    const e = run({ signature: { status: 'invalid', reason: 'bad' } });
+    expect(e.verdict).toBe('PASS');
+    expect(e.reasons[0]).toMatchObject({ code: 'SIGNATURE_UNVERIFIED', effect: 'info' });
+  });
+});
+
+describe('evaluate: image index', () => {
+  const platforms = (
+    amd64: ReturnType<typeof completeScan>,
+    arm64: ReturnType<typeof completeScan>,
+  ) => [
+    { digest: keyOf('prod/api', 2).digest, platform: 'linux/amd64', scan: amd64 },
+    { digest: keyOf('prod/api', 3).digest, platform: 'linux/arm64', scan: arm64 },
+  ];
+
+  it('passes only if every platform passes, naming the failing platform', () => {
+    const e = run({
+      scan: undefined,
+      platforms: platforms(completeScan([]), completeScan([finding('CVE-1', 'HIGH')])),
+    });
+    expect(e.verdict).toBe('FAIL');
+    expect(e.reasons).toEqual([
+      expect.objectContaining({ code: 'VULNERABILITY', platform: 'linux/arm64' }),
+    ]);
+    expect(e.severityCounts.HIGH).toBe(1);
+  });
+
+  it('is PENDING while one platform is still scanning', () => {
+    const e = run({
+      scan: undefined,
+      platforms: platforms(completeScan([]), scanIn('in-progress', 'IN_PROGRESS')),
+    });
+    expect(e.verdict).toBe('PENDING');
+  });
+
+  it('applies unscanned to an index without platforms', () => {
+    const e = run({ scan: undefined, platforms: [] });
+    expect(e.verdict).toBe('FAIL');
+    expectCodes(e, ['NO_PLATFORMS']);
+  });
+});
+
+describe('evaluate: determinism and admission', () => {
+  it('gives the same result for the same input', () => {
+    const input = { scan: completeScan([finding('CVE-2', 'HIGH'), finding('CVE-1', 'LOW')]) };
+    expect(run(input)).toEqual(run(input));
+  });
+
+  it('records when a digest was first admitted and keeps it', () => {
+    const first = run({ now: new Date('2026-11-01T00:00:00Z') });
+    const second = run({ previous: first });
+    expect(second.admittedAt).toBe('2026-11-01T00:00:00.000Z');
+    const failed = run({ scan: completeScan([finding('CVE-1', 'HIGH')]), previous: second });
+    expect(failed.admittedAt).toBeUndefined();
+  });
+
+  it('orders verdicts worst-first: FAIL > ERROR > PENDING > WARN > PASS', () => {
+    expect(worstVerdict(['PASS', 'WARN'])).toBe('WARN');
+    expect(worstVerdict(['PENDING', 'WARN'])).toBe('PENDING');
+    expect(worstVerdict(['ERROR', 'PENDING'])).toBe('ERROR');
+    expect(worstVerdict(['ERROR', 'FAIL'])).toBe('FAIL');
+    expect(worstVerdict([])).toBe('PASS');
+  });
+});
+
+afterAll(() => {
+  // Every reason code the evaluator can produce is exercised above (EVALUATION_ERROR is the handler's).
+  const produced = REASON_CODES.filter((c) => c !== 'EVALUATION_ERROR');
+  expect(produced.filter((c) => !seen.has(c))).toEqual([]);
+});

@@ -1,0 +1,179 @@
+import { loadPolicyFile } from '../../shared/config';
+import { PolicyError } from '../../shared/domain/errors';
+import { BUILT_IN_DEFAULTS, parsePolicy, settingsFor } from '../../shared/domain/policy';
+
+const minimal = 'apiVersion: registry-watcher/v1\nkind: Policy\n';
+
+function issuesOf(text: string): PolicyError['issues'] {
+  try {
+    parsePolicy(text, 'p.yaml');
+  } catch (error) {
+    if (error instanceof PolicyError) return error.issues;
+    throw error;
+  }
+  throw new Error('expected the policy to be rejected');
+}
+
+describe('parsePolicy', () => {
+  it('fills in the built-in defaults', () => {
+    const policy = parsePolicy(minimal);
+    expect(policy.defaults).toEqual(BUILT_IN_DEFAULTS);
+    expect(policy.repositories).toEqual([]);
+    expect(policy.hash).toMatch(/^sha256:[a-f0-9]{64}$/);
+  });
+
+  it('reads the shipped policy', () => {
+    const policy = loadPolicyFile('infra/policy.yaml');
+    expect(policy.defaults.block).toEqual({ severity: 'HIGH', onlyFixable: false, maxCvss: 9 });
+    expect(policy.exceptions[0]).toMatchObject({
+      id: 'CVE-2023-44487',
+      expiresAt: '2027-02-01T00:00:00.000Z',
+    });
+  });
+
+  it('merges a repository rule over the defaults, field by field', () => {
+    const policy = parsePolicy(`${minimal}defaults:
+  block: { severity: HIGH, onlyFixable: true }
+  grace: { HIGH: 7d }
+repositories:
+  - match: "prod/*"
+    block: { severity: MEDIUM }
+    grace: { CRITICAL: 1d }
+  - match: ["prod/**", "other"]
+    unscanned: allow
+`);
+    expect(settingsFor(policy, 'prod/api').block).toEqual({
+      severity: 'MEDIUM',
+      onlyFixable: true,
+    });
+    expect(settingsFor(policy, 'prod/api').grace).toEqual({ HIGH: '7d', CRITICAL: '1d' });
+    expect(settingsFor(policy, 'prod/api/v2').unscanned).toBe('allow');
+    expect(settingsFor(policy, 'other').unscanned).toBe('allow');
+    expect(settingsFor(policy, 'dev/api')).toBe(policy.defaults);
+  });
+
+  it('hashes content, not formatting or comments', () => {
+    const a = parsePolicy(`${minimal}defaults: { unscanned: warn }\n`);
+    const b = parsePolicy(
+      `# a comment\nkind: Policy\napiVersion: registry-watcher/v1\ndefaults:\n  unscanned: warn\n`,
+    );
+    const c = parsePolicy(`${minimal}defaults: { unscanned: allow }\n`);
+    expect(a.hash).toBe(b.hash);
+    expect(a.hash).not.toBe(c.hash);
+  });
+
+  it('lets a date-only expiry last through that UTC day; a date-time is exact', () => {
+    const policy = parsePolicy(`${minimal}exceptions:
+  - { id: CVE-1, digests: ["sha256:${'b'.repeat(64)}"], expires: 2027-01-31, owner: o, reason: r }
+  - { id: CVE-2, repositories: [a], expires: "2027-01-31T12:00:00Z", owner: o, reason: r }
+`);
+    expect(policy.exceptions.map((e) => e.expiresAt)).toEqual([
+      '2027-02-01T00:00:00.000Z',
+      '2027-01-31T12:00:00.000Z',
+    ]);
+  });
+});
+
+describe('policy errors carry file, line and column', () => {
+  it.each([
+    ['YAML syntax', `${minimal}defaults:\n  block: [unclosed\n`, 5, 'p.yaml:'],
+    ['wrong apiVersion', 'apiVersion: v2\nkind: Policy\n', 1, 'apiVersion'],
+    [
+      'unknown severity',
+      `${minimal}defaults:\n  block:\n    severity: SEVERE\n`,
+      5,
+      'expected one of',
+    ],
+    ['typo in a field', `${minimal}defaults:\n  unscaned: deny\n`, 4, 'unknown field "unscaned"'],
+    ['bad duration', `${minimal}defaults:\n  maxScanAge: 1 week\n`, 4, 'duration'],
+    [
+      'maxCvss out of range',
+      `${minimal}defaults:\n  block: { maxCvss: 11 }\n`,
+      4,
+      'defaults.block.maxCvss',
+    ],
+    ['duplicate key', `${minimal}kind: Policy\n`, 3, 'Map keys must be unique'],
+    [
+      'rule without match',
+      `${minimal}repositories:\n  - unscanned: warn\n`,
+      4,
+      'repositories[0].match',
+    ],
+    [
+      'unscoped exception',
+      `${minimal}exceptions:\n  - { id: CVE-1, expires: 2027-01-01, owner: o, reason: r }\n`,
+      4,
+      'must be scoped',
+    ],
+    [
+      'exception without owner',
+      `${minimal}exceptions:\n  - id: CVE-1\n    repositories: [a]\n    expires: 2027-01-01\n    reason: r\n`,
+      4,
+      'exceptions[0].owner',
+    ],
+    [
+      'bad expiry',
+      `${minimal}exceptions:\n  - { id: CVE-1, repositories: [a], expires: soon, owner: o, reason: r }\n`,
+      4,
+      'expected a date',
+    ],
+    [
+      'bad digest',
+      `${minimal}exceptions:\n  - { id: CVE-1, digests: [sha256:abc], expires: 2027-01-01, owner: o, reason: r }\n`,
+      4,
+      'sha256:<64 hex>',
+    ],
+    [
+      'key without PEM',
+      `${minimal}defaults:\n  signatures:\n    keys: [{ name: ci, publicKey: nope }]\n`,
+      5,
+      'PEM public key',
+    ],
+    [
+      'key with both sources',
+      `${minimal}defaults:\n  signatures:\n    keys: [{ name: ci, kms: "arn:aws:kms:eu-west-1:123456789012:key/x", publicKey: "-----BEGIN PUBLIC KEY-----" }]\n`,
+      5,
+      'exactly one of publicKey or kms',
+    ],
+    [
+      'keyless without subject',
+      `${minimal}defaults:\n  signatures:\n    keyless: [{ issuer: "https://token.actions.githubusercontent.com" }]\n`,
+      5,
+      'exactly one of subject',
+    ],
+    [
+      'keyless bad regexp',
+      `${minimal}defaults:\n  signatures:\n    keyless: [{ issuer: "https://i.example", subjectRegExp: "(" }]\n`,
+      5,
+      'not a valid regular expression',
+    ],
+    [
+      'grace on unknown severity',
+      `${minimal}defaults:\n  grace: { URGENT: 1d }\n`,
+      4,
+      'defaults.grace',
+    ],
+    ['not a mapping', '- a\n- b\n', 1, 'expected object'],
+  ])('%s', (_name, text, line, fragment) => {
+    const issues = issuesOf(text);
+    expect(issues.length).toBeGreaterThan(0);
+    const first = issues[0];
+    expect(first?.file).toBe('p.yaml');
+    expect(first?.line).toBe(line);
+    expect(first?.column).toBeGreaterThanOrEqual(1);
+    const message = new PolicyError(issues).message;
+    expect(message).toContain(fragment);
+    expect(message).toMatch(/^p\.yaml:\d+:\d+: /);
+  });
+
+  it('reports every problem at once', () => {
+    const issues = issuesOf(`${minimal}defaults:\n  unscanned: never\n  maxScanAge: soon\n`);
+    expect(issues.map((i) => i.line)).toEqual([4, 5]);
+  });
+
+  it('names an unreadable file', () => {
+    expect(() => loadPolicyFile('does/not/exist.yaml')).toThrow(
+      'cannot read policy file does/not/exist.yaml',
+    );
+  });
+});
