@@ -1,19 +1,34 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { registerEvaluate } from './commands/evaluate';
+import { registerEvents } from './commands/events';
+import { registerLocal } from './commands/local';
+import { registerPolicy } from './commands/policy';
+import { CliFailure, type CliIo, processIo, userMessage } from './io';
+
+/** Each command module adds itself here (one line per module). */
+const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
+  registerPolicy,
+  registerEvents,
+  registerEvaluate,
+  registerLocal,
+];
 
 /** Entry point of the `registry-watcher` command; returns the process exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const program = new Command('registry-watcher')
     .description('Judge container image digests against a policy and publish a signed allowlist.')
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError();
+  for (const register of COMMANDS) register(program, io);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    if (isCommanderExit(error)) return error.exitCode;
-    throw error;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const message = userMessage(error);
+    if (message === undefined) throw error;
+    io.err(`error: ${message}`);
+    return error instanceof CliFailure ? error.exitCode : 1;
   }
-}
-
-function isCommanderExit(error: unknown): error is { exitCode: number } {
-  return typeof error === 'object' && error !== null && 'exitCode' in error;
 }

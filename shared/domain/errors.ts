@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'INVALID_FINDINGS'
   | 'INVALID_DURATION'
   | 'INVALID_CONFIG'
+  | 'ALLOWLIST_REJECTED'
   | 'IMAGE_NOT_FOUND'
   | 'STORE_CONFLICT'
   | 'UPSTREAM_THROTTLED'
@@ -102,4 +103,22 @@ export class UpstreamError extends RegistryWatcherError {
 
 export function isRegistryWatcherError(error: unknown): error is RegistryWatcherError {
   return error instanceof RegistryWatcherError;
+}
+
+/** Why a consumer must not use an allowlist document. */
+export type AllowlistRejection =
+  | 'MALFORMED'
+  | 'SIGNATURE_INVALID'
+  | 'DIGEST_MISMATCH'
+  | 'ROLLED_BACK'
+  | 'EXPIRED';
+
+export class AllowlistRejectedError extends RegistryWatcherError {
+  constructor(
+    readonly reason: AllowlistRejection,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ALLOWLIST_REJECTED', message, options);
+  }
 }

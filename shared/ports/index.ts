@@ -23,6 +23,17 @@ export interface SignatureVerifier {
   verify(image: ImageFacts, trust: SignatureTrust): Promise<SignatureResult>;
 }
 
+/**
+ * Signs with an ECDSA P-256 key (KMS in AWS, a local key file for `npm start` and tests),
+ * the shape of sigstore-js's Signer port.
+ */
+export interface Signer {
+  /** ECDSA over SHA-256 of `data`; DER-encoded signature. */
+  sign(data: Buffer): Promise<Buffer>;
+  /** The verifying key, SPKI PEM. */
+  publicKeyPem(): Promise<string>;
+}
+
 /** The verdict table (DynamoDB in AWS). */
 export interface VerdictStore {
   get(key: ImageKey): Promise<VerdictRecord | undefined>;

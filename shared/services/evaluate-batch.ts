@@ -1,6 +1,6 @@
 import { type EvaluateRequest, requestsFromMessageBody } from '../domain/events';
 import { imageId } from '../domain/image-ref';
-import { type Log, silentLog } from '../ports';
+import { silentLog } from '../ports';
 import { Coalescer } from './coalesce';
 import {
   type EvaluateImageOptions,

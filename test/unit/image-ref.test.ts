@@ -38,7 +38,7 @@ describe('parseImageReference', () => {
   it.each([
     ['', 'it is empty'],
     ['app@sha256:abc', 'digest "sha256:abc"'],
-    ['app@md5:' + 'a'.repeat(32), 'digest'],
+    [`app@md5:${'a'.repeat(32)}`, 'digest'],
     ['app:-bad', 'tag "-bad"'],
     ['Acme/App', 'repository path component "App"'],
     ['bad host.example/app', 'registry host "bad host.example"'],

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { evaluate, type PreviousEvaluation } from '../../shared/domain/evaluate';
+import { normaliseScanFindings } from '../../shared/domain/findings';
+import { parseImageReference } from '../../shared/domain/image-ref';
+import { parsePolicy } from '../../shared/domain/policy';
+import { CliFailure, type CliIo, readJson, readText } from '../io';
+
+interface EvaluateFlags {
+  policy: string;
+  findings: string;
+  image?: string;
+  previous?: string;
+  now?: string;
+}
+
+const DEFAULT_IMAGE = `local.invalid/image@sha256:${'0'.repeat(64)}`;
+
+export function registerEvaluate(program: Command, io: CliIo): void {
+  program
+    .command('evaluate')
+    .description('Judge one image offline and print the verdict JSON')
+    .requiredOption('--policy <file>', 'policy YAML file')
+    .requiredOption('--findings <file>', 'a DescribeImageScanFindings response (JSON)')
+    .option(
+      '--image <ref>',
+      'registry/repository@sha256:... (repository rules and exceptions use it)',
+    )
+    .option('--previous <file>', 'the previous verdict JSON (for grace periods)')
+    .option('--now <iso>', 'evaluation time (default: now)')
+    .action((flags: EvaluateFlags) => {
+      const ref = parseImageReference(flags.image ?? DEFAULT_IMAGE);
+      if (!ref.digest)
+        throw new CliFailure(`--image ${flags.image} must be pinned by digest (@sha256:...)`);
+      const now = flags.now ? new Date(flags.now) : new Date();
+      if (Number.isNaN(now.getTime()))
+        throw new CliFailure(`--now ${flags.now} is not an ISO 8601 time`);
+      const evaluation = evaluate({
+        image: { registry: ref.registry, repository: ref.repository, digest: ref.digest },
+        scan: normaliseScanFindings(readJson(flags.findings), flags.findings),
+        ...(flags.previous && { previous: readJson(flags.previous) as PreviousEvaluation }),
+        policy: parsePolicy(readText(flags.policy), flags.policy),
+        now,
+      });
+      io.out(JSON.stringify(evaluation, null, 2));
+    });
+}

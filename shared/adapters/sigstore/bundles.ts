@@ -1,0 +1,173 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import {
+  type Bundle,
+  bundleFromJSON,
+  bundleToJSON,
+  isBundleWithDsseEnvelope,
+  type SerializedBundle,
+  toDSSEBundle,
+  toMessageSignatureBundle,
+} from '@sigstore/bundle';
+import type { TrustedRoot } from '@sigstore/protobuf-specs';
+import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
+import type { Signer } from '../../ports';
+
+export type SignatureErrorCode =
+  | 'BUNDLE_MALFORMED'
+  | 'SIGNATURE_INVALID'
+  | 'DIGEST_MISMATCH'
+  | 'KEY_INVALID';
+
+/** Why a bundle did not verify, as a code callers can branch on. */
+export class SignatureVerificationError extends Error {
+  readonly code: SignatureErrorCode;
+
+  constructor(code: SignatureErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SignatureVerificationError';
+    this.code = code;
+  }
+}
+
+const EMPTY_TRUSTED_ROOT: TrustedRoot = {
+  mediaType: 'application/vnd.dev.sigstore.trustedroot.v0.2+json',
+  tlogs: [],
+  certificateAuthorities: [],
+  ctlogs: [],
+  timestampAuthorities: [],
+};
+
+/** The bundle's key hint: hex sha256 of the key's DER SPKI, stable for one key. */
+export function keyHint(publicKeyPem: string): string {
+  const der = createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** Signs exact bytes and returns a sigstore bundle v0.3 with a message signature. */
+export async function signMessageBundle(data: Buffer, signer: Signer): Promise<SerializedBundle> {
+  const [signature, pem] = await Promise.all([signer.sign(data), signer.publicKeyPem()]);
+  const bundle = toMessageSignatureBundle({
+    digest: createHash('sha256').update(data).digest(),
+    signature,
+    keyHint: keyHint(pem),
+  });
+  return bundleToJSON(bundle);
+}
+
+/** DSSE pre-authentication encoding: what is actually signed for an envelope. */
+export function preAuthEncoding(payloadType: string, payload: Buffer): Buffer {
+  const type = Buffer.from(payloadType, 'utf8');
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} `),
+    type,
+    Buffer.from(` ${payload.length} `),
+    payload,
+  ]);
+}
+
+/** Signs a payload as a DSSE envelope inside a sigstore bundle v0.3 with a public-key hint. */
+export async function signDsseBundle(
+  payload: Buffer,
+  payloadType: string,
+  signer: Signer,
+): Promise<SerializedBundle> {
+  const [signature, pem] = await Promise.all([
+    signer.sign(preAuthEncoding(payloadType, payload)),
+    signer.publicKeyPem(),
+  ]);
+  return bundleToJSON(
+    toDSSEBundle({
+      artifact: payload,
+      artifactType: payloadType,
+      signature,
+      keyHint: keyHint(pem),
+    }),
+  );
+}
+
+function parseBundle(json: unknown): Bundle {
+  try {
+    return bundleFromJSON(json);
+  } catch (error) {
+    throw new SignatureVerificationError(
+      'BUNDLE_MALFORMED',
+      `not a sigstore bundle: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+function keyObject(publicKeyPem: string): KeyObject {
+  try {
+    return createPublicKey(publicKeyPem);
+  } catch (error) {
+    throw new SignatureVerificationError('KEY_INVALID', 'the public key is not a valid PEM key', {
+      cause: error,
+    });
+  }
+}
+
+/** Offline verification against one public key: no transparency log, no TUF fetch. */
+function verifyWithKey(bundle: Bundle, publicKeyPem: string, artifact?: Buffer): void {
+  const publicKey = keyObject(publicKeyPem);
+  const trust = toTrustMaterial(EMPTY_TRUSTED_ROOT, () => ({ publicKey, validFor: () => true }));
+  const verifier = new Verifier(trust, {
+    tlogThreshold: 0,
+    ctlogThreshold: 0,
+    timestampThreshold: 0,
+  });
+  try {
+    verifier.verify(toSignedEntity(bundle, artifact));
+  } catch (error) {
+    if (error instanceof VerificationError) {
+      throw new SignatureVerificationError(
+        'SIGNATURE_INVALID',
+        `the signature does not verify with this public key (${error.message})`,
+        { cause: error },
+      );
+    }
+    throw new SignatureVerificationError('BUNDLE_MALFORMED', (error as Error).message, {
+      cause: error,
+    });
+  }
+}
+
+/** Verifies a message-signature bundle over exact bytes. */
+export function verifyMessageBundle(data: Buffer, bundleJson: unknown, publicKeyPem: string): void {
+  const bundle = parseBundle(bundleJson);
+  if (bundle.content.$case !== 'messageSignature') {
+    throw new SignatureVerificationError(
+      'BUNDLE_MALFORMED',
+      'expected a message signature, found a DSSE envelope',
+    );
+  }
+  // Checked first so a changed file and a wrong key are told apart.
+  const signed = bundle.content.messageSignature.messageDigest?.digest;
+  if (signed && !createHash('sha256').update(data).digest().equals(signed)) {
+    throw new SignatureVerificationError(
+      'DIGEST_MISMATCH',
+      'the file does not match the signed digest: it was changed after signing',
+    );
+  }
+  verifyWithKey(bundle, publicKeyPem, data);
+}
+
+/** Verifies a DSSE bundle and returns its payload and payload type. */
+export function verifyDsseBundle(
+  bundleJson: unknown,
+  publicKeyPem: string,
+): { payload: Buffer; payloadType: string } {
+  const bundle = parseBundle(bundleJson);
+  if (!isBundleWithDsseEnvelope(bundle)) {
+    throw new SignatureVerificationError('BUNDLE_MALFORMED', 'expected a DSSE envelope bundle');
+  }
+  verifyWithKey(bundle, publicKeyPem);
+  return {
+    payload: bundle.content.dsseEnvelope.payload,
+    payloadType: bundle.content.dsseEnvelope.payloadType,
+  };
+}
+
+export function isSignatureVerificationError(error: unknown): error is SignatureVerificationError {
+  return error instanceof SignatureVerificationError;
+}
