@@ -1,6 +1,11 @@
 // One config, three projects: `npm run test:unit` / `test:integration` / `test:infra` select one.
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-const base = { testEnvironment: 'node', transform, rootDir: __dirname };
+const base = {
+  testEnvironment: 'node',
+  transform,
+  rootDir: __dirname,
+  setupFiles: ['<rootDir>/test/support/env.js'],
+};
 
 module.exports = {
   projects: [

@@ -1,10 +1,184 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import dynalite from 'dynalite';
+import { loadFixture } from '../../events';
+import { createHandler } from '../../functions/evaluate/handler';
+import { createVerdictTable } from '../../shared/adapters/aws/create-verdict-table';
+import {
+  DynamoDbVerdictStore,
+  documentClient,
+} from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { loadPolicyFile } from '../../shared/config';
+import { evaluateRequestEvent } from '../../shared/domain/events';
+import { type ImageKey, imageId } from '../../shared/domain/image-ref';
+import type { WritePlan } from '../../shared/domain/verdict-record';
+import type { Log, VerdictStore } from '../../shared/ports';
 import type { CliIo } from '../io';
+import { DELETED_IMAGE, SAMPLE_REGISTRY, sampleWorld } from './sample-world';
 
 export interface LocalRunOptions {
   dataDir: string;
   io: CliIo;
+  policyFile?: string;
+  now?: () => Date;
 }
 
+export const LOCAL_TABLE = 'registry-watcher-verdicts';
+
+/**
+ * `npm start`: the evaluate pipeline on this machine with no AWS account. DynamoDB is
+ * dynalite (kept under the data folder), ECR is the world of events/, and the evaluate
+ * handler receives the sample events as SQS batches, as it would in Lambda.
+ */
 export async function runLocal(options: LocalRunOptions): Promise<void> {
-  options.io.out(`local run in ${options.dataDir}: not assembled yet`);
+  const { io } = options;
+  mkdirSync(options.dataDir, { recursive: true });
+  const server = dynalite({ path: join(options.dataDir, 'dynamodb'), createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    await createVerdictTable(client, LOCAL_TABLE);
+    const policyFile = options.policyFile ?? 'infra/policy.yaml';
+    const policy = loadPolicyFile(policyFile);
+    const world = sampleWorld();
+    const store = printing(
+      new DynamoDbVerdictStore({ tableName: LOCAL_TABLE, client: documentClient(client) }),
+      io,
+    );
+    const handler = createHandler(() => ({
+      images: world,
+      findings: world,
+      store,
+      policy,
+      log: quietLog(io),
+      ...(options.now && { clock: options.now }),
+    }));
+    io.out(
+      `registry-watcher local run: policy ${policyFile} (${policy.hash.slice(0, 19)}…), DynamoDB (dynalite) in ${options.dataDir}/dynamodb`,
+    );
+
+    const batches: [string, SQSEvent][] = [
+      ['ECR push and scan events, as SQS delivers them', loadFixture('sqs/ecr-push-in-sqs')],
+      [
+        'Inspector2 events, one duplicated (coalesced into one evaluation)',
+        sqsBatch([
+          loadFixture('eventbridge/inspector2-scan-ecr'),
+          loadFixture('eventbridge/inspector2-finding-ecr'),
+          loadFixture('eventbridge/inspector2-finding-ecr'),
+        ]),
+      ],
+      [
+        'reconcile: images no event announced (what the nightly run finds)',
+        sqsBatch(
+          [
+            keyOf(
+              'prod/api',
+              'sha256:e4a778575203f69801e65a6a8a89272363c4cde31aa0521d86b97f2ae76afd6d',
+            ),
+            DELETED_IMAGE,
+          ].map((key) => evaluateRequestEvent(key, 'reconcile', new Date())),
+        ),
+      ],
+    ];
+    for (const [title, event] of batches) {
+      io.out(`\n» ${title}`);
+      const result = await handler(event);
+      reportFailures(result.batchItemFailures, io);
+    }
+    world.delete(DELETED_IMAGE);
+    io.out('\n» ECR DELETE event for team-a/web');
+    reportFailures(
+      (await handler(sqsBatch([loadFixture('eventbridge/ecr-image-action-delete')])))
+        .batchItemFailures,
+      io,
+    );
+    io.out(
+      `\nDone. Run again: evaluations repeat from the same facts and change nothing but evaluatedAt.`,
+    );
+  } finally {
+    client.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** Local runs show verdicts, not log lines: only warnings and errors are printed. */
+function quietLog(io: CliIo): Log {
+  const print =
+    (level: string) =>
+    (message: string, ...extra: Record<string, unknown>[]) =>
+      io.err(
+        `  ${level}: ${message}${extra.length ? ` ${JSON.stringify(Object.assign({}, ...extra))}` : ''}`,
+      );
+  return { debug() {}, info() {}, warn: print('warn'), error: print('error') };
+}
+
+function keyOf(repository: string, digest: string): ImageKey {
+  return { registry: SAMPLE_REGISTRY, repository, digest };
+}
+
+function sqsBatch(events: object[]): SQSEvent {
+  return {
+    Records: events.map((event, i) => ({
+      messageId: `local-${Date.now()}-${i}`,
+      receiptHandle: 'local',
+      body: JSON.stringify(event),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'local',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:registry-watcher-evaluate',
+      awsRegion: 'eu-west-1',
+    })),
+  };
+}
+
+function reportFailures(failures: { itemIdentifier: string }[], io: CliIo): void {
+  for (const f of failures)
+    io.err(`  message ${f.itemIdentifier} failed (in AWS it would be retried, then reach the DLQ)`);
+}
+
+/** Prints every verdict as it is stored. */
+function printing(store: VerdictStore, io: CliIo): VerdictStore {
+  return {
+    get: (key) => store.get(key),
+    async write(plan: WritePlan) {
+      await store.write(plan);
+      io.out(describeWrite(plan));
+    },
+  };
+}
+
+function describeWrite({ kind, record }: WritePlan): string {
+  const tags = record.tags.length > 0 ? ` [${record.tags.join(', ')}]` : '';
+  const what =
+    kind === 'transition'
+      ? `${record.previousVerdict ?? 'new'} → ${record.verdict}${
+          record.deletedAt
+            ? ' (deleted: leaves the allowlist)'
+            : record.previousVerdict === record.verdict
+              ? ' (pushed again after a deletion)'
+              : ''
+        }`
+      : kind === 'touch'
+        ? `${record.verdict} unchanged (only evaluatedAt written)`
+        : `${record.verdict} (facts updated, no transition)`;
+  const reasons = record.reasons
+    .filter((r) => r.effect !== 'info')
+    .map((r) => `    ${r.code}${r.platform ? ` [${r.platform}]` : ''}: ${r.message}`);
+  return [
+    `  ${record.verdict.padEnd(7)} ${imageId(record).replace(`${SAMPLE_REGISTRY}/`, '')}${tags}  ${what}`,
+    ...reasons,
+  ].join('\n');
 }

@@ -22,7 +22,7 @@ export function createHandler(options: () => EvaluateBatchOptions) {
       Records.map((r) => ({ id: r.messageId, body: r.body })),
       resolved,
     );
-    logger.info('batch evaluated', {
+    (resolved.log ?? logger).info('batch evaluated', {
       messages: Records.length,
       evaluations: outcome.evaluations,
       failed: outcome.failed.length,

@@ -177,7 +177,8 @@ function notScanned(error: Error): DescribeImageScanFindingsResponse {
   return { imageScanStatus: { status: 'FAILED', description: `no scan: ${error.message}` } };
 }
 
-function factsOf(registry: string, detail: ImageDetail): ImageFacts {
+/** ImageFacts from one DescribeImages entry. */
+export function factsOf(registry: string, detail: ImageDetail): ImageFacts {
   const facts: ImageFacts = {
     key: { registry, repository: detail.repositoryName ?? '', digest: detail.imageDigest ?? '' },
     tags: detail.imageTags ?? [],

@@ -1,0 +1,62 @@
+import type { ImageDetail } from '@aws-sdk/client-ecr';
+import { loadFixture } from '../../events';
+import { factsOf, platformManifests } from '../../shared/adapters/aws/ecr';
+import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
+import { normaliseScanFindings } from '../../shared/domain/findings';
+import { ecrRegistry, type ImageKey } from '../../shared/domain/image-ref';
+import { parseTimestamp } from '../../shared/domain/time';
+
+export const SAMPLE_REGISTRY = ecrRegistry('123456789012', 'eu-west-1');
+
+/** The team-a/web image that the sample DELETE event removes. */
+export const DELETED_IMAGE: ImageKey = {
+  registry: SAMPLE_REGISTRY,
+  repository: 'team-a/web',
+  digest: loadFixture('eventbridge/ecr-image-action-delete').detail['image-digest'],
+};
+
+/**
+ * The world the sample events describe (events/README.md): the multi-arch prod/api:1.4.2
+ * (amd64 scanned by basic scanning, arm64 clean), prod/api:1.3.0 scanned by Inspector, and
+ * a clean team-a/web image that a DELETE event later removes.
+ */
+export function sampleWorld(): MemoryRegistry {
+  const world = new MemoryRegistry();
+  const basic = normaliseScanFindings(loadFixture('ecr/describe-image-scan-findings-basic'));
+  const enhanced = normaliseScanFindings(loadFixture('ecr/describe-image-scan-findings-enhanced'));
+  const clean = { ...basic, findings: [] };
+  const index = loadFixture('ecr/batch-get-image-index').images?.[0]?.imageManifest ?? '{}';
+  const platforms = platformManifests(index);
+  const scannedByBasic = loadFixture('eventbridge/ecr-image-scan-complete').detail['image-digest'];
+
+  for (const wire of loadFixture('ecr/describe-images').imageDetails ?? []) {
+    const detail = {
+      ...wire,
+      imagePushedAt: parseTimestamp(wire.imagePushedAt),
+      lastRecordedPullTime: parseTimestamp(wire.lastRecordedPullTime),
+    } as ImageDetail;
+    const facts = factsOf(SAMPLE_REGISTRY, detail);
+    if (facts.mediaType?.includes('index')) {
+      world.put({ ...facts, platforms });
+    } else {
+      world.put(facts, facts.key.digest === scannedByBasic ? basic : enhanced);
+    }
+  }
+  for (const platform of platforms) {
+    if (platform.platform !== 'linux/amd64') {
+      world.putScan(
+        { registry: SAMPLE_REGISTRY, repository: 'prod/api', digest: platform.digest },
+        clean,
+      );
+    }
+  }
+  world.put(
+    {
+      key: DELETED_IMAGE,
+      tags: ['2.0.0'],
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    },
+    clean,
+  );
+  return world;
+}
