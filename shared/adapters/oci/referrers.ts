@@ -1,0 +1,110 @@
+import type { RegistryClient } from './client';
+import { RegistryError } from './errors';
+import {
+  type Descriptor,
+  digestTag,
+  type ImageManifest,
+  manifestBytes,
+  parseIndex,
+  sha256Digest,
+} from './manifest';
+import { OCI_EMPTY, OCI_INDEX } from './media-types';
+
+export interface Referrers {
+  descriptors: Descriptor[];
+  /** `api`: GET /v2/<name>/referrers; `tag-schema`: the `sha256-<hex>` index fallback. */
+  source: 'api' | 'tag-schema';
+}
+
+/**
+ * Lists the manifests that refer to `subject` (OCI 1.1): the referrers API, or when the
+ * registry answers 404, the referrers tag schema (an index tagged `sha256-<hex>`).
+ */
+export async function listReferrers(
+  client: RegistryClient,
+  repository: string,
+  subject: string,
+  artifactType?: string,
+): Promise<Referrers> {
+  const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
+  const operation = `GET referrers ${client.registry}/${repository}@${subject}`;
+  const answer = await client.getJson(
+    repository,
+    `/v2/${repository}/referrers/${subject}${query}`,
+    operation,
+  );
+  let descriptors: Descriptor[];
+  let source: Referrers['source'] = 'api';
+  if (answer.status === 404) {
+    source = 'tag-schema';
+    const tagged = await client.findManifest(repository, digestTag(subject));
+    descriptors = tagged ? (parseIndex(tagged.json)?.manifests ?? []) : [];
+  } else {
+    const index = parseIndex(answer.json);
+    if (!index)
+      throw new RegistryError('INVALID_RESPONSE', operation, { detail: 'not an image index' });
+    descriptors = index.manifests;
+  }
+  // Filtering is optional for registries (OCI-Filters-Applied): always filter here too.
+  return {
+    descriptors: artifactType
+      ? descriptors.filter((d) => d.artifactType === artifactType)
+      : descriptors,
+    source,
+  };
+}
+
+/** The descriptor an index entry needs for a referrer: artifactType and annotations copied. */
+export function referrerDescriptor(
+  manifest: ImageManifest,
+  pushed: { digest: string; mediaType: string; size: number },
+): Descriptor {
+  const artifactType =
+    manifest.artifactType ??
+    (manifest.config.mediaType !== OCI_EMPTY ? manifest.config.mediaType : undefined);
+  return {
+    mediaType: pushed.mediaType,
+    digest: pushed.digest,
+    size: pushed.size,
+    ...(artifactType && { artifactType }),
+    ...(manifest.annotations && { annotations: manifest.annotations }),
+  };
+}
+
+export interface AttachOptions {
+  /** Existing referrers this one supersedes: removed from the index and deleted. */
+  replaces?: (descriptor: Descriptor) => boolean;
+}
+
+/**
+ * Pushes a manifest that has a `subject`. When the registry does not index subjects (no
+ * `OCI-Subject` header), the referrers tag index is updated by read-modify-write.
+ * Superseded referrers are removed so the list does not grow without bound.
+ */
+export async function attachReferrer(
+  client: RegistryClient,
+  repository: string,
+  manifest: ImageManifest & { subject: Descriptor },
+  options: AttachOptions = {},
+): Promise<Descriptor> {
+  const bytes = manifestBytes(manifest);
+  const pushed = await client.putManifest(repository, sha256Digest(bytes), bytes);
+  const descriptor = referrerDescriptor(manifest, pushed);
+  const subject = manifest.subject.digest;
+  const replaces = (d: Descriptor) =>
+    d.digest !== descriptor.digest && (options.replaces?.(d) ?? false);
+  let superseded: Descriptor[];
+  if (pushed.subjectProcessed) {
+    superseded = (await listReferrers(client, repository, subject)).descriptors.filter(replaces);
+  } else {
+    const tag = digestTag(subject);
+    const current = await client.findManifest(repository, tag);
+    const entries = current ? (parseIndex(current.json)?.manifests ?? []) : [];
+    superseded = entries.filter(replaces);
+    const kept = entries.filter((d) => d.digest !== descriptor.digest && !replaces(d));
+    const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...kept, descriptor] };
+    await client.putManifest(repository, tag, manifestBytes(index));
+  }
+  for (const old of superseded) await client.deleteManifest(repository, old.digest);
+  return descriptor;
+}
