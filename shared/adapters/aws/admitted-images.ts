@@ -1,0 +1,64 @@
+import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import type { AdmittedImage } from '../../domain/allowlist';
+import type { AdmittedImages } from '../../ports/publishing';
+import { documentClient } from './dynamodb-verdict-store';
+import { VERDICT_TABLE as T } from './verdict-table';
+
+export interface DynamoDbAdmittedImagesOptions {
+  tableName: string;
+  client?: DynamoDBDocumentClient;
+  pageSize?: number;
+}
+
+/**
+ * Reads the sparse `admitted` index: every shard queried (paginated) and the shards read
+ * in parallel, pages yielded as they arrive. The index is eventually consistent; a change
+ * missed by a build is in the next one, which its own stream record asked for.
+ */
+export class DynamoDbAdmittedImages implements AdmittedImages {
+  private readonly client: DynamoDBDocumentClient;
+
+  constructor(private readonly options: DynamoDbAdmittedImagesOptions) {
+    this.client = options.client ?? documentClient();
+  }
+
+  async *pages(): AsyncIterable<AdmittedImage[]> {
+    const shards = Array.from({ length: T.admittedShards }, (_, shard) => this.shard(shard));
+    const pending = new Map(shards.map((it, i) => [i, it.next().then((r) => ({ i, r }))]));
+    while (pending.size > 0) {
+      const { i, r } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(i);
+        continue;
+      }
+      pending.set(
+        i,
+        (shards[i] as AsyncGenerator<AdmittedImage[]>).next().then((n) => ({ i, r: n })),
+      );
+      yield r.value;
+    }
+  }
+
+  private async *shard(shard: number): AsyncGenerator<AdmittedImage[]> {
+    const pages = paginateQuery(
+      { client: this.client, pageSize: this.options.pageSize ?? 1000 },
+      {
+        TableName: this.options.tableName,
+        IndexName: T.admittedIndex,
+        KeyConditionExpression: '#shard = :shard',
+        ExpressionAttributeNames: { '#shard': T.admittedPartitionKey },
+        ExpressionAttributeValues: { ':shard': shard },
+      },
+    );
+    for await (const page of pages) {
+      yield (page.Items ?? []).map((item) => ({
+        registry: String(item.registry),
+        repository: String(item.repository),
+        digest: String(item.digest),
+        verdict: item.verdict as AdmittedImage['verdict'],
+        tags: Array.isArray(item.tags) ? (item.tags as string[]) : [],
+        ...(typeof item.expiresAt === 'string' && { expiresAt: item.expiresAt }),
+      }));
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { RebuildTrigger } from '../../ports/publishing';
+
+export const REBUILD_GROUP_ID = 'allowlist';
+
+/** Body of a rebuild request: the build must not read the index before `notBefore`. */
+export interface RebuildRequest {
+  reason: string;
+  requestedAt: string;
+  /** End of the debounce window this request stands for. */
+  notBefore: string;
+}
+
+/** Start of the debounce window `now` falls in, and the deduplication id naming it. */
+export function debounceWindow(now: Date, windowMs: number): { id: string; end: Date } {
+  const bucket = Math.floor(now.getTime() / windowMs);
+  return { id: `rebuild-${bucket}`, end: new Date((bucket + 1) * windowMs) };
+}
+
+let defaultClient: SQSClient | undefined;
+/** One client per container, created on first use. */
+function sharedClient(): SQSClient {
+  defaultClient ??= new SQSClient({});
+  return defaultClient;
+}
+
+/**
+ * Debounces rebuilds through the SQS FIFO queue `allowlist-rebuild`: one message group,
+ * deduplication id = the time window. SQS drops every further message with the same id
+ * for 5 minutes, so a burst of 500 transitions in a minute becomes two or three rebuilds.
+ * The queue's delivery delay (= the window) holds each message until its window closed,
+ * so the rebuild reads every change the window collapsed (docs/allowlist.md).
+ */
+export class SqsRebuildTrigger implements RebuildTrigger {
+  private readonly client: SQSClient;
+
+  constructor(
+    private readonly queueUrl: string,
+    private readonly windowMs = 30_000,
+    client?: SQSClient,
+  ) {
+    this.client = client ?? sharedClient();
+  }
+
+  async requestRebuild(now: Date, reason: string): Promise<void> {
+    const window = debounceWindow(now, this.windowMs);
+    const body: RebuildRequest = {
+      reason,
+      requestedAt: now.toISOString(),
+      notBefore: window.end.toISOString(),
+    };
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(body),
+        MessageGroupId: REBUILD_GROUP_ID,
+        MessageDeduplicationId: window.id,
+      }),
+    );
+  }
+}

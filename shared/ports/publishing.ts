@@ -1,0 +1,72 @@
+/**
+ * Ports of the announcing side (changes, allowlist, notify, daily digest). Kept apart from
+ * ports/index.ts, which holds the evaluation ports.
+ */
+import type { SerializedBundle } from '@sigstore/bundle';
+import type { AdmittedImage } from '../domain/allowlist';
+import type { OutgoingMessage } from '../domain/verdict-event';
+import type { VerdictRecord } from '../domain/verdict-record';
+
+/** Publishes announcement messages (SNS in AWS). */
+export interface MessagePublisher {
+  publish(message: OutgoingMessage): Promise<void>;
+}
+
+/** `claimed`: go ahead; `done`: already delivered; `busy`: another delivery holds the lease. */
+export type ClaimResult = 'claimed' | 'done' | 'busy';
+
+/** Remembers which deliveries happened, by deduplication key (transition id, digest id). */
+export interface IdempotencyStore {
+  claim(key: string, now: Date): Promise<ClaimResult>;
+  complete(key: string, now: Date): Promise<void>;
+  /** Gives a claim back after a failed delivery, so a retry may deliver. */
+  release(key: string): Promise<void>;
+}
+
+/** Asks for the allowlist to be rebuilt; bursts collapse into a few rebuilds. */
+export interface RebuildTrigger {
+  requestRebuild(now: Date, reason: string): Promise<void>;
+}
+
+/** The admitted set (the sparse `admitted` index in AWS), page by page. */
+export interface AdmittedImages {
+  pages(): AsyncIterable<AdmittedImage[]>;
+}
+
+/** Strictly increasing allowlist sequence numbers. */
+export interface SequenceCounter {
+  /** The next number, at least `atLeast` (repairs a counter that fell behind the store). */
+  next(atLeast?: number): Promise<number>;
+}
+
+/** The allowlist as currently published. */
+export interface PublishedAllowlist {
+  /** Opaque version token for the conditional write (the S3 ETag). */
+  etag: string;
+  sequence?: number;
+}
+
+export interface AllowlistPublication {
+  document: Buffer;
+  bundle: SerializedBundle;
+  publicKeyPem: string;
+  sequence: number;
+}
+
+/** Where the signed allowlist lives (S3 in AWS, a folder or s3rver locally). */
+export interface AllowlistStore {
+  current(): Promise<PublishedAllowlist | undefined>;
+  /**
+   * Writes document, bundle and key. `expected` is what `current()` returned: the write
+   * fails with StoreConflictError when someone else published meanwhile.
+   */
+  publish(
+    publication: AllowlistPublication,
+    expected: PublishedAllowlist | undefined,
+  ): Promise<{ etag: string }>;
+}
+
+/** Every CURRENT verdict, page by page (a table Scan in AWS). */
+export interface CurrentVerdicts {
+  pages(): AsyncIterable<VerdictRecord[]>;
+}

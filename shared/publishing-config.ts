@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { isDuration, parseDuration } from './domain/duration';
+import { ConfigError } from './domain/errors';
+
+/** Environments of `changes`, `allowlist` and `notify` (docs/allowlist.md, docs/alerts.md). */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(isDuration, 'expected a duration such as 30s, 5m, 24h or 7d')
+    .transform(parseDuration);
+
+const tableName = z.string().min(3);
+const arn = z.string().regex(/^arn:aws[a-z-]*:/, 'expected an ARN');
+
+export const changesEnvironment = z.object({
+  TABLE_NAME: tableName,
+  VERDICT_TOPIC_ARN: arn,
+  ALLOWLIST_QUEUE_URL: z.url(),
+  REBUILD_DEBOUNCE: duration('30s'),
+  MARKER_LEASE: duration('2m'),
+});
+
+export const allowlistEnvironment = z.object({
+  TABLE_NAME: tableName,
+  ALLOWLIST_BUCKET: z.string().min(3),
+  ALLOWLIST_PREFIX: z
+    .string()
+    .default('')
+    .refine((p) => p === '' || p.endsWith('/'), 'a prefix ends with "/"'),
+  ALLOWLIST_KMS_KEY_ID: z.string().min(1),
+  ALLOWLIST_VALIDITY: duration('24h'),
+  REBUILD_DEBOUNCE: duration('30s'),
+  POLICY_FILE: z.string().min(1).optional(),
+  POLICY_YAML: z.string().min(1).optional(),
+});
+
+export const notifyEnvironment = z.object({
+  TABLE_NAME: tableName,
+  SLACK_WEBHOOK_SECRET_ARN: arn,
+  SLACK_SECRET_CACHE: duration('5m'),
+  SLACK_MIN_INTERVAL: duration('1s'),
+  MARKER_LEASE: duration('2m'),
+});
+
+export type ChangesEnvironment = z.infer<typeof changesEnvironment>;
+export type AllowlistEnvironment = z.infer<typeof allowlistEnvironment>;
+export type NotifyEnvironment = z.infer<typeof notifyEnvironment>;
+
+/** Validates a function environment once at cold start, naming every problem. */
+export function readEnvironmentOf<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid function environment: ${problems}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,99 @@
+import { StoreConflictError } from '../domain/errors';
+import { changeOf, verdictMessage } from '../domain/verdict-event';
+import { type Clock, type Log, silentLog, systemClock } from '../ports';
+import type { IdempotencyStore, MessagePublisher, RebuildTrigger } from '../ports/publishing';
+
+/** One DynamoDB stream record, its images already unmarshalled. */
+export interface StreamChange {
+  /** The record's sequence number: what Lambda needs back for a partial batch failure. */
+  id: string;
+  oldItem?: Record<string, unknown>;
+  newItem?: Record<string, unknown>;
+}
+
+export interface AnnounceChangesOptions {
+  publisher: MessagePublisher;
+  markers: IdempotencyStore;
+  trigger: RebuildTrigger;
+  clock?: Clock;
+  log?: Log;
+}
+
+export interface AnnounceOutcome {
+  published: number;
+  /** Transitions already announced by an earlier delivery of the same records. */
+  duplicates: number;
+  rebuildRequested: boolean;
+  /**
+   * The first record that failed. Stream batches are ordered: Lambda retries from this
+   * record on, so nothing after it was attempted.
+   */
+  failedId?: string;
+}
+
+/**
+ * The `changes` use case: one SNS verdict event per transition (deduplicated by
+ * transition id), and one allowlist rebuild request per batch when the admitted set moved.
+ */
+export async function announceChanges(
+  changes: readonly StreamChange[],
+  options: AnnounceChangesOptions,
+): Promise<AnnounceOutcome> {
+  const log = options.log ?? silentLog;
+  const clock = options.clock ?? systemClock;
+  const outcome: AnnounceOutcome = { published: 0, duplicates: 0, rebuildRequested: false };
+  let firstDirty: number | undefined;
+  let failedAt: number | undefined;
+
+  for (const [index, change] of changes.entries()) {
+    try {
+      const { event, allowlistDirty } = changeOf(change.oldItem, change.newItem);
+      if (allowlistDirty) firstDirty ??= index;
+      if (!event) continue;
+      const claim = await options.markers.claim(event.id, clock());
+      if (claim === 'done') {
+        outcome.duplicates += 1;
+        continue;
+      }
+      if (claim === 'busy') {
+        throw new StoreConflictError(
+          `transition ${event.id} is being announced by another delivery; retry after its lease`,
+        );
+      }
+      try {
+        await options.publisher.publish(verdictMessage(event));
+      } catch (error) {
+        await options.markers.release(event.id).catch(() => undefined);
+        throw error;
+      }
+      await options.markers.complete(event.id, clock());
+      outcome.published += 1;
+      log.info('verdict event published', {
+        transitionId: event.id,
+        image: event.image.id,
+        verdict: event.verdict,
+        previousVerdict: event.previousVerdict,
+      });
+    } catch (error) {
+      failedAt = index;
+      log.error('stream record failed; the batch is retried from it', {
+        sequenceNumber: change.id,
+        error: (error as Error).message,
+      });
+      break;
+    }
+  }
+
+  if (firstDirty !== undefined) {
+    try {
+      await options.trigger.requestRebuild(clock(), `stream record ${changes[firstDirty]?.id}`);
+      outcome.rebuildRequested = true;
+    } catch (error) {
+      // The retry starting at the first dirty record asks again.
+      failedAt = Math.min(failedAt ?? firstDirty, firstDirty);
+      log.error('allowlist rebuild request failed', { error: (error as Error).message });
+    }
+  }
+  if (failedAt !== undefined) outcome.failedId = changes[failedAt]?.id;
+  return outcome;
+}

@@ -1,0 +1,78 @@
+import { signMessageBundle, verifyMessageBundle } from '../adapters/sigstore/bundles';
+import {
+  type AdmittedImage,
+  type Allowlist,
+  buildAllowlist,
+  serialiseAllowlist,
+} from '../domain/allowlist';
+import { type Clock, type Log, type Signer, silentLog, systemClock } from '../ports';
+import type { AdmittedImages, AllowlistStore, SequenceCounter } from '../ports/publishing';
+
+export interface PublishAllowlistOptions {
+  admitted: AdmittedImages;
+  sequence: SequenceCounter;
+  signer: Signer;
+  store: AllowlistStore;
+  /** Hash of the policy the watcher runs with, recorded in the document. */
+  policyHash: string;
+  /** How long consumers may use the document (validUntil = generatedAt + this). */
+  validityMs: number;
+  clock?: Clock;
+  log?: Log;
+}
+
+export interface PublishAllowlistResult {
+  allowlist: Allowlist;
+  bytes: number;
+  digests: number;
+  /** Entries left out because their own expiresAt had already passed. */
+  expired: number;
+  etag: string;
+}
+
+/**
+ * The `allowlist` use case (single writer): read the admitted set, take the next
+ * sequence, build the document of DESIGN §6, sign its exact bytes, check the signature,
+ * and publish conditionally on the version read before the build.
+ */
+export async function publishAllowlist(
+  options: PublishAllowlistOptions,
+): Promise<PublishAllowlistResult> {
+  const now = (options.clock ?? systemClock)();
+  const previous = await options.store.current();
+  const images: AdmittedImage[] = [];
+  let expired = 0;
+  for await (const page of options.admitted.pages()) {
+    for (const image of page) {
+      // Consumers would drop these anyway (isAllowed); leaving them out keeps it small.
+      if (image.expiresAt && Date.parse(image.expiresAt) <= now.getTime()) expired += 1;
+      else images.push(image);
+    }
+  }
+  const sequence = await options.sequence.next((previous?.sequence ?? 0) + 1);
+  const allowlist = buildAllowlist(images, {
+    sequence,
+    now,
+    validityMs: options.validityMs,
+    policyHash: options.policyHash,
+  });
+  const document = serialiseAllowlist(allowlist);
+  const [bundle, publicKeyPem] = await Promise.all([
+    signMessageBundle(document, options.signer),
+    options.signer.publicKeyPem(),
+  ]);
+  // A signer that produces what consumers cannot verify must never publish.
+  verifyMessageBundle(document, bundle, publicKeyPem);
+  const { etag } = await options.store.publish(
+    { document, bundle, publicKeyPem, sequence },
+    previous,
+  );
+  (options.log ?? silentLog).info('allowlist published', {
+    sequence,
+    digests: images.length,
+    expired,
+    bytes: document.length,
+    validUntil: allowlist.validUntil,
+  });
+  return { allowlist, bytes: document.length, digests: images.length, expired, etag };
+}
