@@ -145,7 +145,19 @@ export function parsePolicy(text: string, file = 'policy.yaml'): Policy {
       }),
     );
   }
-  const result = policyDocumentSchema.safeParse(doc.toJS());
+  let json: unknown;
+  try {
+    json = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Unresolvable or exploding aliases surface only when the document is turned into data.
+    throw new PolicyError(
+      [{ file, line: 1, column: 1, path: '', message: (error as Error).message }],
+      {
+        cause: error,
+      },
+    );
+  }
+  const result = policyDocumentSchema.safeParse(json);
   if (!result.success) {
     throw new PolicyError(
       result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)),

@@ -11,7 +11,13 @@ const INSPECTOR_TIME =
  * an ISO 8601 string, or Inspector's human-readable form. Returns undefined when unparseable.
  */
 export function parseTimestamp(value: unknown): Date | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value;
+  const date = parseAny(value);
+  // Out-of-range numbers and dates make Invalid Date, which throws on toISOString().
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+function parseAny(value: unknown): Date | undefined {
+  if (value instanceof Date) return value;
   if (typeof value === 'number') return Number.isFinite(value) ? new Date(value * 1000) : undefined;
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const text = value.trim();

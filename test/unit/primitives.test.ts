@@ -54,6 +54,8 @@ describe('timestamps', () => {
     'yesterday',
     'Foo 1, 2024, 1:00:00 PM',
     'Wed Foo 04 16:55:38.411 UTC 2024',
+    1e20,
+    '99999999999999999',
     '',
     Number.NaN,
     null,
