@@ -23,7 +23,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   for (const register of COMMANDS) register(program, io);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     const message = userMessage(error);
