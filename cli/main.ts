@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAllowlist } from './commands/allowlist';
 import { registerEvaluate } from './commands/evaluate';
 import { registerEvents } from './commands/events';
 import { registerLocal } from './commands/local';
@@ -11,6 +12,7 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   registerEvents,
   registerEvaluate,
   registerLocal,
+  registerAllowlist,
 ];
 
 /** Entry point of the `registry-watcher` command; returns the process exit code. */
