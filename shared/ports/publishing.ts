@@ -4,6 +4,7 @@
  */
 import type { SerializedBundle } from '@sigstore/bundle';
 import type { AdmittedImage } from '../domain/allowlist';
+import type { SlackMessage } from '../domain/slack-message';
 import type { OutgoingMessage } from '../domain/verdict-event';
 import type { VerdictRecord } from '../domain/verdict-record';
 
@@ -69,4 +70,9 @@ export interface AllowlistStore {
 /** Every CURRENT verdict, page by page (a table Scan in AWS). */
 export interface CurrentVerdicts {
   pages(): AsyncIterable<VerdictRecord[]>;
+}
+
+/** Delivers one alert (a Slack incoming webhook in AWS; stdout when none is configured). */
+export interface AlertSink {
+  post(message: SlackMessage): Promise<void>;
 }

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import type { DailyDigest } from './daily-digest';
+import { InvalidEventError } from './errors';
+import { SEVERITIES } from './severity';
+import { VERDICTS } from './verdict';
+import { EVENTS_API_VERSION, type VerdictEvent } from './verdict-event';
+
+const verdict = z.enum(VERDICTS);
+
+/** What `notify` needs of a verdict event; unknown fields are kept (additive changes). */
+const verdictEvent = z.looseObject({
+  apiVersion: z.literal(EVENTS_API_VERSION),
+  kind: z.literal('VerdictChanged'),
+  id: z.string().min(1),
+  time: z.string(),
+  image: z.looseObject({
+    id: z.string(),
+    registry: z.string(),
+    repository: z.string(),
+    digest: z.string(),
+    tags: z.array(z.string()),
+    consoleUrl: z.string().optional(),
+  }),
+  verdict,
+  previousVerdict: verdict.nullable(),
+  admitted: z.boolean(),
+  reasons: z.array(z.looseObject({ code: z.string(), effect: z.string(), message: z.string() })),
+  severityCounts: z.record(z.enum(SEVERITIES), z.number()),
+  maxSeverity: z.string(),
+  topFindings: z.array(z.looseObject({ id: z.string(), severity: z.enum(SEVERITIES) })),
+  expiringExceptions: z.array(
+    z.looseObject({ id: z.string(), owner: z.string(), expiresAt: z.string() }),
+  ),
+  evaluatedAt: z.string(),
+});
+
+const dailyDigest = z.looseObject({
+  apiVersion: z.literal(EVENTS_API_VERSION),
+  kind: z.literal('DailyDigest'),
+  id: z.string().min(1),
+  time: z.string(),
+  counts: z.record(verdict, z.number()),
+  total: z.number(),
+  newFails: z.array(z.looseObject({ id: z.string(), repository: z.string() })),
+  newFailCount: z.number(),
+  expiringExceptions: z.array(z.looseObject({ id: z.string(), expiresAt: z.string() })),
+});
+
+export type Announcement =
+  | { kind: 'VerdictChanged'; event: VerdictEvent }
+  | { kind: 'DailyDigest'; digest: DailyDigest };
+
+/** Parses an SNS message body published by `changes` or the daily digest. */
+export function parseAnnouncement(body: string): Announcement {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidEventError(`SNS message is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const kind = (json as { kind?: unknown })?.kind;
+  const schema = kind === 'DailyDigest' ? dailyDigest : verdictEvent;
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidEventError(
+      `not a registry-watcher ${kind === 'DailyDigest' ? 'DailyDigest' : 'VerdictChanged'} message: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      { cause: parsed.error },
+    );
+  }
+  return kind === 'DailyDigest'
+    ? { kind: 'DailyDigest', digest: parsed.data as unknown as DailyDigest }
+    : { kind: 'VerdictChanged', event: parsed.data as unknown as VerdictEvent };
+}
