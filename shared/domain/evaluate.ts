@@ -58,7 +58,7 @@ const TOP_FINDINGS = 10;
 interface ManifestResult {
   reasons: Reason[];
   counts: SeverityCounts;
-  findings: FindingSummary[];
+  findings: JudgedFinding[];
   clock: Record<string, string>;
   runningDeadlines: number[];
   expiredDeadlines: number[];
@@ -66,10 +66,16 @@ interface ManifestResult {
   rescanning: boolean;
 }
 
+interface JudgedFinding {
+  finding: Finding;
+  blocking: boolean;
+}
+
 interface Context {
   image: ImageKey;
   settings: RuleSettings;
-  exceptions: PolicyException[];
+  /** Exceptions by upper-case finding id. */
+  exceptions: Map<string, PolicyException[]>;
   previousAdmitted: boolean;
   previousClock: Record<string, string>;
   now: Date;
@@ -90,7 +96,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
   const context: Context = {
     image: input.image,
     settings,
-    exceptions: input.policy.exceptions,
+    exceptions: exceptionsById(input.policy),
     previousAdmitted: isAdmitted(input.previous?.verdict),
     previousClock: input.previous?.findingClock ?? {},
     now: input.now,
@@ -171,6 +177,22 @@ function carryPrevious(previous: PreviousEvaluation, policyHash: string, now: Da
   }) as Evaluation;
 }
 
+const exceptionIndex = new WeakMap<Policy, Map<string, PolicyException[]>>();
+
+/** Exceptions grouped by finding id, built once per policy object. */
+function exceptionsById(policy: Policy): Map<string, PolicyException[]> {
+  let index = exceptionIndex.get(policy);
+  if (!index) {
+    index = new Map();
+    for (const e of policy.exceptions) {
+      const id = e.id.toUpperCase();
+      index.set(id, [...(index.get(id) ?? []), e]);
+    }
+    exceptionIndex.set(policy, index);
+  }
+  return index;
+}
+
 function tagPlatform(result: ManifestResult, platform: string): ManifestResult {
   return { ...result, reasons: result.reasons.map((r) => ({ ...r, platform })) };
 }
@@ -225,11 +247,14 @@ function evaluateManifest(scan: ScanFindings, ctx: Context): ManifestResult {
     }
   }
 
-  const groups = new Map<string, { reason: Omit<Reason, 'findings'>; findings: string[] }>();
+  const groups = new Map<string, { reason: Omit<Reason, 'findings'>; findings: Set<string> }>();
   const add = (key: string, reason: Omit<Reason, 'findings'>, findingId: string) => {
-    const group = groups.get(key) ?? { reason, findings: [] };
-    if (!group.findings.includes(findingId)) group.findings.push(findingId);
-    groups.set(key, group);
+    let group = groups.get(key);
+    if (!group) {
+      group = { reason, findings: new Set() };
+      groups.set(key, group);
+    }
+    group.findings.add(findingId);
   };
 
   for (const finding of scan.findings) {
@@ -249,13 +274,14 @@ function evaluateManifest(scan: ScanFindings, ctx: Context): ManifestResult {
     } else if (rule) {
       blocking = judgeBlockingFinding(finding, rule, ctx, result, add);
     }
-    result.findings.push(summarise(finding, blocking));
+    result.findings.push({ finding, blocking });
   }
   for (const { reason, findings } of groups.values()) {
+    const ids = [...findings];
     result.reasons.push({
       ...reason,
-      message: `${reason.message}: ${listIds(findings)}`,
-      findings,
+      message: `${reason.message}: ${listIds(ids)}`,
+      findings: ids,
     });
   }
   return result;
@@ -279,7 +305,9 @@ function judgeBlockingFinding(
   add: (key: string, reason: Omit<Reason, 'findings'>, findingId: string) => void,
 ): boolean {
   const { settings, now } = ctx;
-  const matching = ctx.exceptions.filter((e) => exceptionCovers(e, finding, ctx.image));
+  const matching = (ctx.exceptions.get(finding.id.toUpperCase()) ?? []).filter((e) =>
+    exceptionCovers(e, ctx.image),
+  );
   const active = matching.find((e) => Date.parse(e.expiresAt) > now.getTime());
   if (active) {
     const exception = { id: active.id, owner: active.owner, expiresAt: active.expiresAt };
@@ -376,8 +404,7 @@ function judgeBlockingFinding(
   return true;
 }
 
-function exceptionCovers(exception: PolicyException, finding: Finding, image: ImageKey): boolean {
-  if (exception.id.toUpperCase() !== finding.id.toUpperCase()) return false;
+function exceptionCovers(exception: PolicyException, image: ImageKey): boolean {
   // Both scopes given means both must match: the narrower reading is the safer one.
   if (exception.repositories && !matchesAnyGlob(image.repository, exception.repositories))
     return false;
@@ -431,21 +458,22 @@ function summarise(finding: Finding, blocking: boolean): FindingSummary {
 }
 
 /** Blocking first, then by severity, CVSS and id, so alerts lead with what matters. */
-function topFindings(findings: FindingSummary[]): FindingSummary[] {
-  const unique = new Map<string, FindingSummary>();
-  for (const f of findings) {
-    const seen = unique.get(f.id);
-    if (!seen || (f.blocking && !seen.blocking)) unique.set(f.id, f);
+function topFindings(judged: JudgedFinding[]): FindingSummary[] {
+  const unique = new Map<string, JudgedFinding>();
+  for (const j of judged) {
+    const seen = unique.get(j.finding.id);
+    if (!seen || (j.blocking && !seen.blocking)) unique.set(j.finding.id, j);
   }
   return [...unique.values()]
     .sort(
       (a, b) =>
         Number(b.blocking) - Number(a.blocking) ||
-        severityRank(b.severity) - severityRank(a.severity) ||
-        (b.cvss?.score ?? 0) - (a.cvss?.score ?? 0) ||
-        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        severityRank(b.finding.severity) - severityRank(a.finding.severity) ||
+        (b.finding.cvss?.score ?? 0) - (a.finding.cvss?.score ?? 0) ||
+        (a.finding.id < b.finding.id ? -1 : a.finding.id > b.finding.id ? 1 : 0),
     )
-    .slice(0, TOP_FINDINGS);
+    .slice(0, TOP_FINDINGS)
+    .map((j) => summarise(j.finding, j.blocking));
 }
 
 function listIds(ids: string[]): string {
