@@ -12,6 +12,7 @@ import type {
   DescribeImagesResponse,
 } from '@aws-sdk/client-ecr';
 import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import type { AdmissionReviewRequestFixture } from './k8s/types';
 import type {
   EcrImageActionDetail,
   EcrImageScanDetail,
@@ -20,6 +21,7 @@ import type {
   Wire,
 } from './types';
 
+export type * from './k8s/types';
 export type * from './types';
 
 /** Fixture name (path below `events/` without `.json`) → the type of its content. */
@@ -38,6 +40,17 @@ export interface Fixtures {
   'ecr/describe-images': Wire<DescribeImagesResponse>;
   'ecr/batch-get-image-index': Wire<BatchGetImageResponse>;
   'sqs/ecr-push-in-sqs': SQSEvent;
+  // Kubernetes AdmissionReview requests (admission.k8s.io/v1), one per pod-bearing kind.
+  'k8s/admission-review-pod': AdmissionReviewRequestFixture;
+  'k8s/admission-review-pod-ephemeralcontainers': AdmissionReviewRequestFixture;
+  'k8s/admission-review-ephemeralcontainers-legacy': AdmissionReviewRequestFixture;
+  'k8s/admission-review-deployment': AdmissionReviewRequestFixture;
+  'k8s/admission-review-replicaset': AdmissionReviewRequestFixture;
+  'k8s/admission-review-statefulset': AdmissionReviewRequestFixture;
+  'k8s/admission-review-daemonset': AdmissionReviewRequestFixture;
+  'k8s/admission-review-job': AdmissionReviewRequestFixture;
+  'k8s/admission-review-cronjob': AdmissionReviewRequestFixture;
+  'k8s/admission-review-replicationcontroller': AdmissionReviewRequestFixture;
 }
 
 export type FixtureName = keyof Fixtures;
