@@ -11,7 +11,7 @@ import type {
   DescribeImageScanFindingsResponse,
   DescribeImagesResponse,
 } from '@aws-sdk/client-ecr';
-import type { EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import type { DynamoDBStreamEvent, EventBridgeEvent, SNSEvent, SQSEvent } from 'aws-lambda';
 import type { AdmissionReviewRequestFixture } from './k8s/types';
 import type {
   EcrImageActionDetail,
@@ -40,6 +40,10 @@ export interface Fixtures {
   'ecr/describe-images': Wire<DescribeImagesResponse>;
   'ecr/batch-get-image-index': Wire<BatchGetImageResponse>;
   'sqs/ecr-push-in-sqs': SQSEvent;
+  'sqs/allowlist-rebuild-fifo': SQSEvent;
+  'dynamodb/stream-verdict-transition': DynamoDBStreamEvent;
+  'sns/verdict-event': SNSEvent;
+  'sns/daily-digest': SNSEvent;
   // Kubernetes AdmissionReview requests (admission.k8s.io/v1), one per pod-bearing kind.
   'k8s/admission-review-pod': AdmissionReviewRequestFixture;
   'k8s/admission-review-pod-ephemeralcontainers': AdmissionReviewRequestFixture;
