@@ -19,7 +19,9 @@ function modulePath(name: string): string | undefined {
 
 function allBenchmarks(): string[] {
   return readdirSync(__dirname, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? [e.name] : e.name.endsWith('.ts') ? [e.name.slice(0, -3)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? [e.name] : e.name.endsWith('.ts') ? [e.name.slice(0, -3)] : [],
+    )
     .filter((name) => !['run', 'support'].includes(name) && modulePath(name))
     .sort();
 }

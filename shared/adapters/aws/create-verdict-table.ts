@@ -40,7 +40,10 @@ export async function createVerdictTable(client: DynamoDBClient, tableName: stri
       }),
     );
   } catch (error) {
-    if (!(error instanceof ResourceInUseException) && (error as Error).name !== 'ResourceInUseException') {
+    if (
+      !(error instanceof ResourceInUseException) &&
+      (error as Error).name !== 'ResourceInUseException'
+    ) {
       throw error;
     }
   }
