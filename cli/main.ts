@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAllowlist } from './commands/allowlist';
+import { registerCluster } from './commands/cluster';
 import { registerEvaluate } from './commands/evaluate';
 import { registerEvents } from './commands/events';
 import { registerLocal } from './commands/local';
@@ -12,6 +13,7 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   registerEvents,
   registerEvaluate,
   registerLocal,
+  registerCluster,
   registerAllowlist,
 ];
 

@@ -1,0 +1,140 @@
+import { createPublicKey } from 'node:crypto';
+import { stringify } from 'yaml';
+import { isDuration } from '../../shared/domain/duration';
+import { ConfigError } from '../../shared/domain/errors';
+import { canonicalRegistry } from '../../shared/domain/image-ref';
+
+/** The predicate type of our verdict attestations (DESIGN §7). */
+export const VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
+
+export interface KyvernoPolicyOptions {
+  /** PEM public key the verdict attestations are signed with (the KMS key's public key). */
+  publicKeyPem: string;
+  /** Image reference globs, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/*`. */
+  repositories: string[];
+  name?: string;
+  /** Verdicts that admit (default PASS and WARN, as the allowlist does). */
+  verdicts?: string[];
+  /** Oldest attestation accepted; the watcher re-attests daily, so 48h tolerates one miss. */
+  maxAge?: string;
+  /** Where the verdict sits in the predicate. */
+  verdictPath?: string;
+  failureAction?: 'Enforce' | 'Audit';
+}
+
+/**
+ * A Kyverno (≥ 1.13) ClusterPolicy that enforces what the webhook enforces, from the signed
+ * verdict attestations instead of the allowlist: the attestation must verify with our key
+ * (offline: no Rekor, no CT log, as our KMS signatures are not logged), carry an admitting
+ * verdict, and be fresh. `mutateDigest` pins tags to the digest that was verified.
+ */
+export function kyvernoClusterPolicy(options: KyvernoPolicyOptions): Record<string, unknown> {
+  const publicKeys = checkedKey(options.publicKeyPem);
+  if (options.repositories.length === 0) {
+    throw new ConfigError('name at least one repository glob (--repositories)');
+  }
+  const maxAge = options.maxAge ?? '48h';
+  if (!isDuration(maxAge) || maxAge.endsWith('d')) {
+    throw new ConfigError(
+      `--max-age ${maxAge}: use hours, minutes or seconds (e.g. 48h): Kyverno durations have no days`,
+    );
+  }
+  const verdictPath = options.verdictPath ?? 'scanner.result.verdict';
+  return {
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: {
+      name: options.name ?? 'registry-watcher-verdicts',
+      annotations: {
+        'policies.kyverno.io/title': 'registry-watcher verdict attestations',
+        'policies.kyverno.io/subject': 'Pod',
+        'policies.kyverno.io/minversion': '1.13.0',
+        'policies.kyverno.io/description':
+          'Admits images only when registry-watcher signed a fresh verdict attestation with an admitting verdict.',
+      },
+    },
+    spec: {
+      background: false,
+      webhookConfiguration: { failurePolicy: 'Fail', timeoutSeconds: 15 },
+      rules: [
+        {
+          name: 'verdict-attestation',
+          match: { any: [{ resources: { kinds: ['Pod'] } }] },
+          verifyImages: [
+            {
+              imageReferences: options.repositories.map(canonicalGlob),
+              failureAction: options.failureAction ?? 'Enforce',
+              type: 'Cosign',
+              mutateDigest: true,
+              verifyDigest: true,
+              required: true,
+              attestations: [
+                {
+                  type: VULN_PREDICATE_TYPE,
+                  attestors: [
+                    {
+                      count: 1,
+                      entries: [
+                        {
+                          keys: {
+                            publicKeys,
+                            signatureAlgorithm: 'sha256',
+                            rekor: { ignoreTlog: true },
+                            ctlog: { ignoreSCT: true },
+                          },
+                        },
+                      ],
+                    },
+                  ],
+                  conditions: [
+                    {
+                      all: [
+                        {
+                          key: `{{ ${verdictPath} }}`,
+                          operator: 'AnyIn',
+                          value: options.verdicts ?? ['PASS', 'WARN'],
+                        },
+                        {
+                          key: "{{ time_since('', '{{ metadata.scanFinishedOn }}', '') }}",
+                          operator: 'LessThanOrEquals',
+                          value: maxAge,
+                        },
+                      ],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export function kyvernoPolicyYaml(options: KyvernoPolicyOptions): string {
+  return stringify(kyvernoClusterPolicy(options), { lineWidth: 0 });
+}
+
+function checkedKey(pem: string): string {
+  try {
+    createPublicKey(pem);
+  } catch {
+    throw new ConfigError(
+      '--key is not a PEM public key: use the verdict signing key the stack publishes',
+    );
+  }
+  return pem.trim();
+}
+
+/** Lower-cases the registry host and drops `:443`, as the webhook does before lookups. */
+function canonicalGlob(glob: string): string {
+  const slash = glob.indexOf('/');
+  const host = slash > 0 ? glob.slice(0, slash) : '';
+  if (!host.includes('.') && !host.includes(':') && host !== 'localhost') {
+    throw new ConfigError(
+      `repository glob "${glob}" must start with a registry host (e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/*)`,
+    );
+  }
+  return `${canonicalRegistry(host)}${glob.slice(slash)}`;
+}

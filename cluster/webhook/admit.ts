@@ -1,0 +1,116 @@
+import {
+  type AdmissionRequest,
+  type AdmissionResponse,
+  parseAdmissionReview,
+} from './admission-review';
+import type { AllowlistIndex } from './allowlist-index';
+import { type Decision, type DecisionOptions, decide, type Mode, type ReasonCode } from './decide';
+import { capWarnings, clip, denialMessage } from './messages';
+import { isPodBearing, MalformedObjectError, podSource } from './workloads';
+
+export interface AdmitOptions extends DecisionOptions {
+  /** Namespaces never checked (the webhook's own, kube-system: also excluded by the manifests). */
+  exemptNamespaces: readonly string[];
+  /** Annotation that admits a denied workload, with a warning and an audit log line. */
+  breakGlassAnnotation?: string;
+}
+
+/** Everything the server needs to answer, count and log one review. */
+export interface Admission {
+  /** undefined when the body carried no uid: answered with HTTP 400. */
+  response?: AdmissionResponse;
+  outcome: Decision['outcome'];
+  reason: ReasonCode;
+  request?: AdmissionRequest;
+  decision?: Decision;
+  error?: string;
+}
+
+/** Pure: one parsed JSON body in, one AdmissionReview response out. Never throws. */
+export function admit(
+  body: unknown,
+  mode: Mode,
+  index: AllowlistIndex | undefined,
+  options: AdmitOptions,
+  now: Date,
+): Admission {
+  const parsed = parseAdmissionReview(body);
+  if (!parsed.ok) {
+    return malformed(parsed.uid, parsed.message, mode);
+  }
+  const { request } = parsed;
+  const kind = request.kind.kind;
+  if (request.operation === 'DELETE' || request.operation === 'CONNECT' || !isPodBearing(kind)) {
+    return {
+      response: { uid: request.uid, allowed: true },
+      outcome: 'admitted',
+      reason: 'NOT_A_WORKLOAD',
+      request,
+    };
+  }
+  if (options.exemptNamespaces.includes(request.namespace ?? '')) {
+    return {
+      response: { uid: request.uid, allowed: true },
+      outcome: 'admitted',
+      reason: 'EXEMPT_NAMESPACE',
+      request,
+    };
+  }
+  let source: ReturnType<typeof podSource>;
+  try {
+    source = podSource(kind, request.object, request.subResource);
+  } catch (error) {
+    if (!(error instanceof MalformedObjectError)) throw error;
+    return { ...malformed(request.uid, `${kind}: ${error.message}`, mode), request };
+  }
+  const decision = decide(
+    {
+      mode,
+      images: source.images,
+      ...breakGlass(source.annotations, options.breakGlassAnnotation),
+    },
+    index,
+    options,
+    now,
+  );
+  const warnings = capWarnings(decision.warnings);
+  const response: AdmissionResponse = decision.allowed
+    ? { uid: request.uid, allowed: true, ...(warnings.length > 0 && { warnings }) }
+    : {
+        uid: request.uid,
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: denialMessage(decision) },
+        ...(warnings.length > 0 && { warnings }),
+      };
+  return { response, outcome: decision.outcome, reason: decision.reason, request, decision };
+}
+
+function breakGlass(
+  annotations: Record<string, unknown>[],
+  name: string | undefined,
+): { breakGlass?: string } {
+  if (!name) return {};
+  for (const a of annotations) {
+    const value = a[name];
+    if (typeof value === 'string' && value.trim() !== '') return { breakGlass: value.trim() };
+  }
+  return {};
+}
+
+/** A request we cannot read is denied in enforce mode and admitted with a warning in warn mode. */
+function malformed(uid: string | undefined, message: string, mode: Mode): Admission {
+  const text = `registry-watcher cannot check this request: ${message}`;
+  if (uid === undefined) {
+    return { outcome: 'denied', reason: 'MALFORMED_REQUEST', error: text };
+  }
+  const response: AdmissionResponse =
+    mode === 'warn'
+      ? { uid, allowed: true, warnings: [clip(text)] }
+      : { uid, allowed: false, status: { code: 400, reason: 'BadRequest', message: text } };
+  return {
+    response,
+    outcome: response.allowed ? 'warned' : 'denied',
+    reason: 'MALFORMED_REQUEST',
+    error: text,
+  };
+}

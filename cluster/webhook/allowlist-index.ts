@@ -1,0 +1,73 @@
+import type { Allowlist, AllowlistEntry } from '../../shared/domain/allowlist';
+import { parseImageReference } from '../../shared/domain/image-ref';
+
+/**
+ * A verified allowlist prepared for admission: repositories re-keyed to the canonical form
+ * `parseImageReference` gives user references (so `Registry.Example:443/app` and
+ * `registry.example/app` are one key), a tag map for `resolveTags`, and the set of
+ * registries it covers. Every lookup is a hash lookup.
+ */
+export interface AllowlistIndex {
+  allowlist: Allowlist;
+  registries: ReadonlySet<string>;
+  /** repository → tag → digest; `null` when two digests claim the tag. */
+  tags: ReadonlyMap<string, ReadonlyMap<string, string | null>>;
+  digests: number;
+  /** Repository keys that are not image names; left out and reported. */
+  skipped: string[];
+  validUntilMs: number;
+  generatedAtMs: number;
+}
+
+export function indexAllowlist(
+  allowlist: Allowlist,
+  options: { tags: boolean } = { tags: true },
+): AllowlistIndex {
+  const images: Record<string, Record<string, AllowlistEntry>> = Object.create(null);
+  const registries = new Set<string>();
+  const tags = new Map<string, Map<string, string | null>>();
+  const skipped: string[] = [];
+  let digests = 0;
+  for (const [key, entries] of Object.entries(allowlist.images)) {
+    const repository = canonicalRepository(key);
+    if (!repository) {
+      skipped.push(key);
+      continue;
+    }
+    registries.add(repository.registry);
+    const existing = images[repository.key];
+    // Writers emit canonical keys, so the inner objects are shared, not copied.
+    images[repository.key] = existing
+      ? Object.assign(Object.create(null), existing, entries)
+      : entries;
+    for (const [digest, entry] of Object.entries(entries)) {
+      digests += 1;
+      if (!options.tags) continue;
+      const byTag = tags.get(repository.key) ?? new Map<string, string | null>();
+      tags.set(repository.key, byTag);
+      for (const tag of entry.tags) {
+        const claimed = byTag.get(tag);
+        byTag.set(tag, claimed === undefined || claimed === digest ? digest : null);
+      }
+    }
+  }
+  return {
+    allowlist: { ...allowlist, images },
+    registries,
+    tags,
+    digests,
+    skipped,
+    validUntilMs: Date.parse(allowlist.validUntil),
+    generatedAtMs: Date.parse(allowlist.generatedAt),
+  };
+}
+
+function canonicalRepository(key: string): { key: string; registry: string } | undefined {
+  try {
+    const ref = parseImageReference(key);
+    if (ref.tag || ref.digest) return undefined;
+    return { key: `${ref.registry}/${ref.repository}`, registry: ref.registry };
+  } catch {
+    return undefined;
+  }
+}

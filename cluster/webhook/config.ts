@@ -1,0 +1,106 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { isDuration, parseDuration } from '../../shared/domain/duration';
+import { ConfigError } from '../../shared/domain/errors';
+
+const duration = z.string().refine(isDuration, { error: 'use a duration such as 30s, 5m, 1h' });
+
+/** The webhook's settings: a YAML file (the ConfigMap) overridden by command-line flags. */
+export const webhookSettingsSchema = z.strictObject({
+  apiVersion: z.literal('registry-watcher/v1').optional(),
+  kind: z.literal('WebhookConfig').optional(),
+  allowlist: z.strictObject({
+    /** `s3://bucket/key`, `https://…`, or a file path. */
+    source: z.string().min(1),
+    /** Default: the source + `.sigstore.json`. */
+    bundle: z.string().min(1).optional(),
+    /** PEM public key the allowlist is signed with (the stack output). */
+    publicKeyFile: z.string().min(1),
+    refreshInterval: duration.default('30s'),
+    failureMode: z.enum(['closed', 'open']).default('closed'),
+    /** S3-compatible endpoint (path-style), for MinIO or local S3 servers. */
+    s3Endpoint: z.url().optional(),
+    region: z.string().min(1).optional(),
+    /** Extra CA bundle (PEM file) for an `https://` source behind a private CA. */
+    caFile: z.string().min(1).optional(),
+  }),
+  defaultMode: z.enum(['enforce', 'warn']).default('enforce'),
+  exemptNamespaces: z.array(z.string().min(1)).default([]),
+  resolveTags: z.boolean().default(false),
+  unwatchedRegistries: z.enum(['deny', 'warn', 'allow']).default('deny'),
+  /** Globs of registry hosts the allowlist speaks for; default: those it contains. */
+  registries: z.array(z.string().min(1)).optional(),
+  breakGlass: z
+    .strictObject({ annotation: z.string().default('registry-watcher.io/break-glass') })
+    .default({ annotation: 'registry-watcher.io/break-glass' }),
+  server: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(8443),
+      tlsCertFile: z.string().min(1).optional(),
+      tlsKeyFile: z.string().min(1).optional(),
+      /** Plain HTTP: for local runs only; the API server calls webhooks over HTTPS. */
+      insecureHttp: z.boolean().default(false),
+      tlsReloadInterval: duration.default('10s'),
+    })
+    .default({ host: '0.0.0.0', port: 8443, insecureHttp: false, tlsReloadInterval: '10s' }),
+});
+
+export type WebhookSettings = z.infer<typeof webhookSettingsSchema>;
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type WebhookSettingsInput = DeepPartial<z.input<typeof webhookSettingsSchema>>;
+
+/** Reads the YAML file (if any), lays the flags over it, validates the result. */
+export function resolveSettings(
+  fileText: string | undefined,
+  overrides: WebhookSettingsInput,
+  file = 'config',
+): WebhookSettings {
+  let base: Record<string, unknown> = {};
+  if (fileText !== undefined) {
+    try {
+      base = (parseYaml(fileText) as Record<string, unknown> | null) ?? {};
+    } catch (error) {
+      throw new ConfigError(`${file} is not YAML: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const merged = merge(base, overrides as Record<string, unknown>);
+  const parsed = webhookSettingsSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new ConfigError(`invalid webhook settings (${file} and flags): ${problems}`, {
+      cause: parsed.error,
+    });
+  }
+  const settings = parsed.data;
+  const { server } = settings;
+  if (!server.insecureHttp && !(server.tlsCertFile && server.tlsKeyFile)) {
+    throw new ConfigError(
+      'the webhook needs --tls-cert and --tls-key (server.tlsCertFile/tlsKeyFile); use --insecure-http only for local runs',
+    );
+  }
+  return settings;
+}
+
+export function refreshIntervalMs(settings: WebhookSettings): number {
+  return parseDuration(settings.allowlist.refreshInterval);
+}
+
+function merge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = isPlainObject(value) && isPlainObject(current) ? merge(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,236 @@
+import { isAllowed } from '../../shared/domain/allowlist';
+import { matchesAnyGlob } from '../../shared/domain/glob';
+import { type ImageRef, parseImageReference } from '../../shared/domain/image-ref';
+import type { AllowlistIndex } from './allowlist-index';
+import { imageWarning } from './messages';
+import type { ContainerImage } from './workloads';
+
+export type Mode = 'enforce' | 'warn';
+export type FailureMode = 'closed' | 'open';
+export type UnwatchedPolicy = 'deny' | 'warn' | 'allow';
+
+/** Why an image (or a whole request) got its outcome; also the `reason` metric label. */
+export type ReasonCode =
+  | 'ALLOWLISTED'
+  | 'VERDICT_WARN'
+  | 'TAG_RESOLVED'
+  | 'NOT_PINNED'
+  | 'TAG_NOT_ALLOWLISTED'
+  | 'TAG_AMBIGUOUS'
+  | 'NOT_ALLOWLISTED'
+  | 'ENTRY_EXPIRED'
+  | 'INVALID_REFERENCE'
+  | 'UNWATCHED_REGISTRY'
+  | 'ALLOWLIST_EXPIRED'
+  | 'NO_ALLOWLIST'
+  | 'EXEMPT_NAMESPACE'
+  | 'BREAK_GLASS'
+  | 'NOT_A_WORKLOAD'
+  | 'MALFORMED_REQUEST';
+
+export interface DecisionOptions {
+  /** Tag-only references are looked up in the allowlist's tag map and admitted with a warning. */
+  resolveTags: boolean;
+  /** What to do with registries the allowlist does not cover. */
+  unwatchedRegistries: UnwatchedPolicy;
+  /** Globs of watched registry hosts; default: the registries present in the allowlist. */
+  registries?: readonly string[];
+  /** Past the allowlist's `validUntil` (or with none loaded): deny (`closed`) or admit (`open`). */
+  failureMode: FailureMode;
+}
+
+export interface ImageCheck {
+  container: ContainerImage;
+  outcome: 'admit' | 'warn' | 'deny';
+  reason: ReasonCode;
+  /** Full explanation, for the denial message and logs. */
+  message: string;
+  /** The digest that was admitted (resolved from the tag when `TAG_RESOLVED`). */
+  digest?: string;
+}
+
+/** Checks one image against the allowlist held now (`undefined`: none loaded yet). */
+export function checkImage(
+  container: ContainerImage,
+  index: AllowlistIndex | undefined,
+  options: DecisionOptions,
+  now: Date,
+): ImageCheck {
+  let ref: ImageRef;
+  try {
+    ref = parseImageReference(container.image);
+  } catch (error) {
+    return deny(container, 'INVALID_REFERENCE', (error as Error).message);
+  }
+  const repository = `${ref.registry}/${ref.repository}`;
+  if (options.registries && !matchesAnyGlob(ref.registry, options.registries)) {
+    return unwatched(container, ref.registry, options);
+  }
+  if (!index || index.validUntilMs <= now.getTime()) {
+    const reason = index ? 'ALLOWLIST_EXPIRED' : 'NO_ALLOWLIST';
+    const why = index
+      ? `the allowlist expired at ${index.allowlist.validUntil} and no newer one could be loaded`
+      : 'no verified allowlist has been loaded yet';
+    return options.failureMode === 'open'
+      ? { container, outcome: 'warn', reason, message: `${why}; admitted (failureMode open)` }
+      : deny(container, reason, `${why}; denied (failureMode closed)`);
+  }
+  if (!options.registries && !index.registries.has(ref.registry)) {
+    return unwatched(container, ref.registry, options);
+  }
+  if (ref.digest) return checkDigest(container, index, repository, ref.digest, now);
+  if (!options.resolveTags) {
+    return deny(
+      container,
+      'NOT_PINNED',
+      `"${container.image}" is not pinned by digest: use ${repository}@sha256:<digest>`,
+    );
+  }
+  const digest = index.tags.get(repository)?.get(ref.tag ?? 'latest');
+  if (digest === null) {
+    return deny(
+      container,
+      'TAG_AMBIGUOUS',
+      `tag "${ref.tag ?? 'latest'}" of ${repository} names several allowlisted digests: pin one by digest`,
+    );
+  }
+  if (digest === undefined || !isAllowed(index.allowlist, repository, digest, now)) {
+    return deny(
+      container,
+      'TAG_NOT_ALLOWLISTED',
+      `tag "${ref.tag ?? 'latest'}" of ${repository} is not on any allowlisted digest`,
+    );
+  }
+  return {
+    container,
+    outcome: 'warn',
+    reason: 'TAG_RESOLVED',
+    message: `"${container.image}" is not pinned; the allowlist maps it to ${digest}, which the node may not pull: pin it by digest`,
+    digest,
+  };
+}
+
+function checkDigest(
+  container: ContainerImage,
+  index: AllowlistIndex,
+  repository: string,
+  digest: string,
+  now: Date,
+): ImageCheck {
+  const entry = isAllowed(index.allowlist, repository, digest, now);
+  if (entry) {
+    return entry.verdict === 'WARN'
+      ? {
+          container,
+          outcome: 'warn',
+          reason: 'VERDICT_WARN',
+          message: `${repository}@${digest} is admitted with verdict WARN: see its reasons in registry-watcher`,
+          digest,
+        }
+      : { container, outcome: 'admit', reason: 'ALLOWLISTED', message: 'allowlisted', digest };
+  }
+  const lapsed = index.allowlist.images[repository]?.[digest]?.expiresAt;
+  if (lapsed) {
+    return deny(
+      container,
+      'ENTRY_EXPIRED',
+      `${repository}@${digest} was admitted until ${lapsed} (grace period or exception ended)`,
+    );
+  }
+  return deny(
+    container,
+    'NOT_ALLOWLISTED',
+    `${repository}@${digest} is not in the allowlist for ${repository} (not yet evaluated, failed, or removed)`,
+  );
+}
+
+function unwatched(
+  container: ContainerImage,
+  registry: string,
+  options: DecisionOptions,
+): ImageCheck {
+  const message = `registry ${registry} is not watched by registry-watcher`;
+  if (options.unwatchedRegistries === 'allow') {
+    return { container, outcome: 'admit', reason: 'UNWATCHED_REGISTRY', message };
+  }
+  if (options.unwatchedRegistries === 'warn') {
+    return { container, outcome: 'warn', reason: 'UNWATCHED_REGISTRY', message };
+  }
+  return deny(container, 'UNWATCHED_REGISTRY', `${message}: use an image from a watched registry`);
+}
+
+function deny(container: ContainerImage, reason: ReasonCode, message: string): ImageCheck {
+  return { container, outcome: 'deny', reason, message };
+}
+
+export interface RequestFacts {
+  mode: Mode;
+  images: ContainerImage[];
+  /** The break-glass annotation's value, when set and non-empty. */
+  breakGlass?: string;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** `admitted` (no warning), `warned` (admitted with warnings) or `denied`. */
+  outcome: 'admitted' | 'warned' | 'denied';
+  /** The first reason that shaped the outcome; the metric label. */
+  reason: ReasonCode;
+  checks: ImageCheck[];
+  /** Images that block the request (in enforce mode, without break-glass). */
+  problems: ImageCheck[];
+  warnings: string[];
+  /** The break-glass reason, when it admitted the request. */
+  breakGlass?: string;
+}
+
+/** The whole request: per-image checks, then mode and break-glass. */
+export function decide(
+  facts: RequestFacts,
+  index: AllowlistIndex | undefined,
+  options: DecisionOptions,
+  now: Date,
+): Decision {
+  const checks = facts.images.map((image) => checkImage(image, index, options, now));
+  const problems = checks.filter((c) => c.outcome === 'deny');
+  const notes = checks.filter((c) => c.outcome === 'warn');
+  const warnings = notes.map((c) => imageWarning(c));
+  if (problems.length === 0) {
+    return result(
+      true,
+      notes[0]?.reason ?? checks[0]?.reason ?? 'ALLOWLISTED',
+      checks,
+      [],
+      warnings,
+    );
+  }
+  if (facts.breakGlass) {
+    const glass = [
+      `break-glass (${facts.breakGlass}): ${problems.length} image(s) admitted that policy denies`,
+      ...problems.map((c) => imageWarning(c)),
+      ...warnings,
+    ];
+    return {
+      ...result(true, 'BREAK_GLASS', checks, problems, glass),
+      breakGlass: facts.breakGlass,
+    };
+  }
+  if (facts.mode === 'warn') {
+    return result(true, problems[0]?.reason ?? 'NOT_ALLOWLISTED', checks, problems, [
+      ...problems.map((c) => imageWarning(c, 'would be denied: ')),
+      ...warnings,
+    ]);
+  }
+  return result(false, problems[0]?.reason ?? 'NOT_ALLOWLISTED', checks, problems, warnings);
+}
+
+function result(
+  allowed: boolean,
+  reason: ReasonCode,
+  checks: ImageCheck[],
+  problems: ImageCheck[],
+  warnings: string[],
+): Decision {
+  const outcome = !allowed ? 'denied' : warnings.length > 0 ? 'warned' : 'admitted';
+  return { allowed, outcome, reason, checks, problems, warnings };
+}

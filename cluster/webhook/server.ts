@@ -1,0 +1,175 @@
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { type Clock, type Log, systemClock } from '../../shared/ports';
+import { admissionReview } from './admission-review';
+import { type Admission, type AdmitOptions, admit } from './admit';
+import type { AllowlistHolder } from './allowlist-holder';
+import type { Mode } from './decide';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics';
+import type { TlsMaterial } from './tls';
+import type { WebhookMetrics } from './webhook-metrics';
+
+export interface WebhookServerOptions {
+  holder: AllowlistHolder;
+  admit: AdmitOptions;
+  /** Mode of `POST /validate`; `/validate/enforce` and `/validate/warn` name theirs. */
+  defaultMode: Mode;
+  metrics: WebhookMetrics;
+  log: Log;
+  clock?: Clock;
+  /** Absent: plain HTTP (`--insecure-http`, local runs only). */
+  tls?: TlsMaterial;
+  /** True while shutting down: /readyz answers 503 so the endpoint is removed first. */
+  draining?: () => boolean;
+  /** etcd keeps objects under 1.5 MiB; a review carries at most two of them. */
+  maxBodyBytes?: number;
+}
+
+const ROUTES: Record<string, Mode | 'default'> = {
+  '/validate': 'default',
+  '/validate/enforce': 'enforce',
+  '/validate/warn': 'warn',
+};
+
+/**
+ * The admission webhook over HTTP/1.1 with keep-alive (the API server reuses connections;
+ * HTTP/2 is left off, as Kubernetes webhooks do since CVE-2023-44487).
+ */
+export function createWebhookServer(options: WebhookServerOptions): Server {
+  const clock = options.clock ?? systemClock;
+  const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const route = ROUTES[path];
+    if (route && req.method === 'POST') {
+      const mode = route === 'default' ? options.defaultMode : route;
+      review(req, res, mode);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, 'text/plain', 'method not allowed\n');
+    if (path === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
+    if (path === '/readyz') {
+      if (options.draining?.()) return send(res, 503, 'text/plain', 'shutting down\n');
+      return options.holder.current()
+        ? send(res, 200, 'text/plain', 'ok\n')
+        : send(res, 503, 'text/plain', 'no verified allowlist loaded yet\n');
+    }
+    if (path === '/metrics')
+      return send(res, 200, PROMETHEUS_CONTENT_TYPE, options.metrics.registry.render());
+    send(res, 404, 'text/plain', 'not found\n');
+  };
+
+  const review = (req: IncomingMessage, res: ServerResponse, mode: Mode) => {
+    const started = process.hrtime.bigint();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBody) {
+        send(res, 413, 'application/json', JSON.stringify({ error: `body over ${maxBody} bytes` }));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (res.writableEnded) return;
+      let admission: Admission;
+      try {
+        admission = admitBody(Buffer.concat(chunks), mode);
+      } catch (error) {
+        options.log.error('admission review failed', { error: (error as Error).stack });
+        send(
+          res,
+          500,
+          'application/json',
+          JSON.stringify({ error: 'internal error: see the webhook log' }),
+        );
+        return;
+      }
+      if (admission.response) {
+        send(res, 200, 'application/json', admissionReview(admission.response));
+      } else {
+        send(res, 400, 'application/json', JSON.stringify({ error: admission.error }));
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      options.metrics.reviewed(
+        admission.outcome,
+        admission.reason,
+        mode,
+        admission.decision?.checks ?? [],
+        seconds,
+      );
+      logAdmission(options.log, admission, mode);
+    });
+  };
+
+  const admitBody = (body: Buffer, mode: Mode): Admission => {
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      json = { parseError: (error as Error).message };
+    }
+    return admit(json, mode, options.holder.current(), options.admit, clock());
+  };
+
+  const server = options.tls
+    ? createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2' }, handler)
+    : createHttpServer(handler);
+  // Longer than the API server's idle timeout (90 s), so it never reuses a closing socket.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+  server.requestTimeout = 30_000;
+  return server;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function logAdmission(log: Log, admission: Admission, mode: Mode): void {
+  const { request, decision } = admission;
+  if (admission.outcome === 'admitted' && admission.reason !== 'BREAK_GLASS') return;
+  const fields = {
+    uid: request?.uid,
+    operation: request?.operation,
+    kind: request?.kind.kind,
+    subResource: request?.subResource,
+    namespace: request?.namespace,
+    name: request?.name,
+    user: request?.userInfo?.username,
+    mode,
+    decision: admission.outcome,
+    reason: admission.reason,
+    ...(admission.error && { error: admission.error }),
+    ...(decision && {
+      images: decision.checks
+        .filter((c) => c.outcome !== 'admit')
+        .map((c) => ({
+          field: c.container.field,
+          image: c.container.image,
+          reason: c.reason,
+          message: c.message,
+        })),
+    }),
+  };
+  if (admission.reason === 'BREAK_GLASS') {
+    log.warn('break-glass admission', {
+      audit: true,
+      breakGlass: decision?.breakGlass,
+      groups: request?.userInfo?.groups,
+      ...fields,
+    });
+  } else {
+    log.info(admission.outcome === 'denied' ? 'admission denied' : 'admission warned', fields);
+  }
+}

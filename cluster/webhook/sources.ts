@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { UpstreamError } from '../../shared/domain/errors';
+
+/** Where the signed allowlist and its bundle come from. */
+export interface AllowlistSource {
+  /** For logs: where this source reads. */
+  readonly location: string;
+  /**
+   * Conditional fetch: `not-modified` when the document still has `etag`. The bundle is
+   * fetched only when the document changed.
+   */
+  fetch(etag?: string): Promise<FetchResult>;
+}
+
+export type FetchResult =
+  | { status: 'not-modified' }
+  | { status: 'fetched'; document: Buffer; bundle: Buffer; etag?: string };
+
+/** The sigstore bundle sits beside the document (DESIGN §6). */
+export const BUNDLE_SUFFIX = '.sigstore.json';
+
+export interface SourceOptions {
+  /** Bundle location; default: the document's location + `.sigstore.json`. */
+  bundle?: string;
+  /** S3 client for `s3://` (IRSA / Pod Identity credentials come from the default chain). */
+  s3?: S3Client;
+  /** Extra CA certificates (PEM) trusted for `https://` sources. */
+  ca?: string;
+  timeoutMs?: number;
+}
+
+/** `s3://bucket/key`, `https://…` (or `http://` for local runs), or a file path. */
+export function createAllowlistSource(
+  location: string,
+  options: SourceOptions = {},
+): AllowlistSource {
+  if (location.startsWith('s3://')) return new S3Source(location, options);
+  if (/^https?:\/\//.test(location)) return new HttpSource(location, options);
+  return new FileSource(location.replace(/^file:\/\//, ''), options);
+}
+
+/** A file (ConfigMap, air-gapped copy): the sha256 of its bytes stands in for an ETag. */
+export class FileSource implements AllowlistSource {
+  private readonly bundle: string;
+
+  constructor(
+    readonly location: string,
+    options: SourceOptions = {},
+  ) {
+    this.bundle = options.bundle ?? `${location}${BUNDLE_SUFFIX}`;
+  }
+
+  async fetch(etag?: string): Promise<FetchResult> {
+    const document = await read(this.location);
+    const hash = `"${createHash('sha256').update(document).digest('hex')}"`;
+    if (etag === hash) return { status: 'not-modified' };
+    return { status: 'fetched', document, bundle: await read(this.bundle), etag: hash };
+  }
+}
+
+async function read(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new UpstreamError(
+      'UPSTREAM_FAILURE',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** HTTPS with `If-None-Match`; a 304 costs no body. */
+export class HttpSource implements AllowlistSource {
+  private readonly bundle: string;
+
+  constructor(
+    readonly location: string,
+    private readonly options: SourceOptions = {},
+  ) {
+    this.bundle = options.bundle ?? `${location}${BUNDLE_SUFFIX}`;
+  }
+
+  async fetch(etag?: string): Promise<FetchResult> {
+    const document = await this.get(this.location, etag);
+    if (document.status === 304) return { status: 'not-modified' };
+    const bundle = await this.get(this.bundle);
+    if (bundle.status !== 200) {
+      throw new UpstreamError('UPSTREAM_FAILURE', `GET ${this.bundle}: HTTP ${bundle.status}`);
+    }
+    return {
+      status: 'fetched',
+      document: document.body,
+      bundle: bundle.body,
+      ...(document.etag && { etag: document.etag }),
+    };
+  }
+
+  private get(
+    url: string,
+    etag?: string,
+  ): Promise<{ status: number; body: Buffer; etag?: string }> {
+    const timeout = this.options.timeoutMs ?? 10_000;
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const failed = (error: Error) =>
+        reject(
+          new UpstreamError('UPSTREAM_FAILURE', `GET ${url}: ${error.message}`, { cause: error }),
+        );
+      const req = send(
+        url,
+        {
+          method: 'GET',
+          timeout,
+          headers: { accept: 'application/json', ...(etag && { 'if-none-match': etag }) },
+          ...(this.options.ca && { ca: this.options.ca }),
+        },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', failed);
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status !== 200 && status !== 304) {
+              failed(new Error(`HTTP ${status}`));
+              return;
+            }
+            const header = res.headers.etag;
+            resolve({ status, body: Buffer.concat(chunks), ...(header && { etag: header }) });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
+      req.on('error', failed);
+      req.end();
+    });
+  }
+}
+
+/** S3 GetObject with `IfNoneMatch`; the SDK reports the 304 as an error with that status. */
+export class S3Source implements AllowlistSource {
+  private readonly bucket: string;
+  private readonly key: string;
+  private readonly bundleKey: string;
+  private readonly s3: S3Client;
+
+  constructor(
+    readonly location: string,
+    options: SourceOptions = {},
+  ) {
+    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+    if (!match?.[1] || !match[2]) {
+      throw new UpstreamError('UPSTREAM_FAILURE', `${location} is not s3://bucket/key`);
+    }
+    this.bucket = match[1];
+    this.key = match[2];
+    this.bundleKey =
+      options.bundle?.replace(`s3://${this.bucket}/`, '') ?? `${this.key}${BUNDLE_SUFFIX}`;
+    this.s3 = options.s3 ?? new S3Client({});
+  }
+
+  async fetch(etag?: string): Promise<FetchResult> {
+    let document: Awaited<ReturnType<S3Source['get']>>;
+    try {
+      document = await this.get(this.key, etag);
+    } catch (error) {
+      if (
+        (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 304
+      ) {
+        return { status: 'not-modified' };
+      }
+      throw this.failure(this.key, error);
+    }
+    const bundle = await this.get(this.bundleKey).catch((error: unknown) => {
+      throw this.failure(this.bundleKey, error);
+    });
+    return {
+      status: 'fetched',
+      document: document.body,
+      bundle: bundle.body,
+      ...(document.etag && { etag: document.etag }),
+    };
+  }
+
+  private async get(key: string, etag?: string): Promise<{ body: Buffer; etag?: string }> {
+    const out = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(etag && { IfNoneMatch: etag }) }),
+    );
+    const body = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+    return { body, ...(out.ETag && { etag: out.ETag }) };
+  }
+
+  private failure(key: string, error: unknown): UpstreamError {
+    const e = error as { name?: string; message?: string };
+    return new UpstreamError(
+      'UPSTREAM_FAILURE',
+      `s3://${this.bucket}/${key}: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`,
+      { cause: error },
+    );
+  }
+}

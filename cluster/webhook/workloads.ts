@@ -1,0 +1,119 @@
+/**
+ * Where each pod-bearing kind keeps its pod spec, and the images in it. Pure: the input is
+ * the `object` of an AdmissionReview request, already JSON-parsed.
+ */
+
+export type ContainerKind = 'containers' | 'initContainers' | 'ephemeralContainers';
+
+/** One image reference in the object, with the JSON path a user can find it by. */
+export interface ContainerImage {
+  /** e.g. `spec.template.spec.initContainers[0]` */
+  field: string;
+  kind: ContainerKind;
+  name: string;
+  image: string;
+}
+
+/** The object is not shaped like its kind: answered with a denial, never a crash. */
+export class MalformedObjectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedObjectError';
+  }
+}
+
+const TEMPLATE = ['spec', 'template'];
+
+/** Path from the object to its pod template (`metadata` + `spec`), per kind. */
+const POD_TEMPLATE_PATHS: Record<string, readonly string[]> = {
+  Deployment: TEMPLATE,
+  ReplicaSet: TEMPLATE,
+  StatefulSet: TEMPLATE,
+  DaemonSet: TEMPLATE,
+  Job: TEMPLATE,
+  ReplicationController: TEMPLATE,
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+export const POD_BEARING_KINDS: readonly string[] = ['Pod', ...Object.keys(POD_TEMPLATE_PATHS)];
+
+export function isPodBearing(kind: string): boolean {
+  return kind === 'Pod' || kind === 'EphemeralContainers' || kind in POD_TEMPLATE_PATHS;
+}
+
+export interface PodSource {
+  /** Annotations a break-glass can be set on: the object's, then its pod template's. */
+  annotations: Record<string, unknown>[];
+  images: ContainerImage[];
+}
+
+const ALL: readonly ContainerKind[] = ['containers', 'initContainers', 'ephemeralContainers'];
+
+/**
+ * The images an admission request would run. `subResource: ephemeralcontainers` can only add
+ * ephemeral containers, so only those are checked there (Kubernetes ≥ 1.23 sends the Pod;
+ * 1.16–1.22 sent an `EphemeralContainers` object with the list at the top level).
+ */
+export function podSource(kind: string, object: unknown, subResource?: string): PodSource {
+  const root = asRecord(object, 'object');
+  const annotations = [metadataAnnotations(root, 'metadata')];
+  if (kind === 'EphemeralContainers') {
+    return { annotations, images: images(root, '', ['ephemeralContainers']) };
+  }
+  if (kind === 'Pod') {
+    const spec = asRecord(root.spec, 'spec');
+    const kinds = subResource === 'ephemeralcontainers' ? (['ephemeralContainers'] as const) : ALL;
+    return { annotations, images: images(spec, 'spec.', kinds) };
+  }
+  const path = POD_TEMPLATE_PATHS[kind];
+  if (!path) return { annotations, images: [] };
+  let template: Record<string, unknown> = root;
+  let at = '';
+  for (const key of path) {
+    at = at ? `${at}.${key}` : key;
+    template = asRecord(template[key], at);
+  }
+  annotations.push(metadataAnnotations(template, `${at}.metadata`));
+  const spec = asRecord(template.spec, `${at}.spec`);
+  return { annotations, images: images(spec, `${at}.spec.`, ALL) };
+}
+
+function images(
+  spec: Record<string, unknown>,
+  prefix: string,
+  kinds: readonly ContainerKind[],
+): ContainerImage[] {
+  const found: ContainerImage[] = [];
+  for (const kind of kinds) {
+    const list = spec[kind];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) throw new MalformedObjectError(`${prefix}${kind} is not a list`);
+    list.forEach((entry, i) => {
+      const field = `${prefix}${kind}[${i}]`;
+      const container = asRecord(entry, field);
+      if (typeof container.image !== 'string') {
+        throw new MalformedObjectError(`${field}.image is missing or not a string`);
+      }
+      const name = typeof container.name === 'string' ? container.name : `#${i}`;
+      found.push({ field, kind, name, image: container.image });
+    });
+  }
+  if (kinds.includes('containers') && !found.some((c) => c.kind === 'containers')) {
+    throw new MalformedObjectError(`${prefix}containers is missing or empty`);
+  }
+  return found;
+}
+
+function metadataAnnotations(parent: Record<string, unknown>, at: string): Record<string, unknown> {
+  if (parent.metadata === undefined) return {};
+  const metadata = asRecord(parent.metadata, at);
+  if (metadata.annotations === undefined || metadata.annotations === null) return {};
+  return asRecord(metadata.annotations, `${at}.annotations`);
+}
+
+function asRecord(value: unknown, at: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new MalformedObjectError(`${at} is missing or not an object`);
+  }
+  return value as Record<string, unknown>;
+}
