@@ -16,7 +16,12 @@ export type SignatureErrorCode =
   | 'BUNDLE_MALFORMED'
   | 'SIGNATURE_INVALID'
   | 'DIGEST_MISMATCH'
-  | 'KEY_INVALID';
+  | 'KEY_INVALID'
+  // image signatures and keyless verification (verify.ts)
+  | 'KEY_UNTRUSTED'
+  | 'IDENTITY_MISMATCH'
+  | 'CERTIFICATE_UNTRUSTED'
+  | 'TRUSTED_ROOT_MISSING';
 
 /** Why a bundle did not verify, as a code callers can branch on. */
 export class SignatureVerificationError extends Error {
@@ -85,7 +90,7 @@ export async function signDsseBundle(
   );
 }
 
-function parseBundle(json: unknown): Bundle {
+export function parseBundle(json: unknown): Bundle {
   try {
     return bundleFromJSON(json);
   } catch (error) {
