@@ -2,7 +2,7 @@
 // Prints the one line CI reads, "N passed, N failed", from Jest's --json results.
 const { readFileSync } = require('node:fs');
 
-const file = process.argv[2] ?? 'reports/jest.json';
+const file = process.argv[2] ?? 'jest-results.json';
 try {
   const results = JSON.parse(readFileSync(file, 'utf8'));
   const failed = results.numFailedTests + (results.numRuntimeErrorTestSuites ?? 0);
