@@ -1,3 +1,4 @@
+import { needsAttestation } from '../domain/attestation';
 import { StoreConflictError } from '../domain/errors';
 import { evaluate, type PlatformScan } from '../domain/evaluate';
 import type { EvaluateRequest } from '../domain/events';
@@ -24,6 +25,7 @@ import {
   systemClock,
   type VerdictStore,
 } from '../ports';
+import type { VerdictAttestor } from './attest-verdict';
 
 export interface EvaluateImageOptions {
   images: ImageSource;
@@ -31,6 +33,10 @@ export interface EvaluateImageOptions {
   store: VerdictStore;
   policy: Policy;
   signatures?: SignatureVerifier;
+  /** Signs and attaches a verdict attestation after the verdict is written (when due). */
+  attestor?: VerdictAttestor;
+  /** An unchanged verdict is re-attested after this long (default 24h). */
+  attestationRefresh?: string;
   clock?: Clock;
   log?: Log;
   /** Attempts when a concurrent evaluation wrote first (each re-reads all facts). */
@@ -44,6 +50,8 @@ export interface EvaluateImageResult {
   deleted: boolean;
   /** Set when the image is not a workload (a signature or attestation stored beside one). */
   skipped?: 'supply-chain-artifact';
+  /** True when a new verdict attestation was attached (and recorded). */
+  attested?: boolean;
 }
 
 /**
@@ -100,7 +108,22 @@ async function evaluateOnce(
   const { findings: _omit, ...scanSummary } = scan;
   const plan = planWrite(previous, draftFrom(facts, scanSummary, evaluation, signature, previous));
   if (plan.kind !== 'none') await opts.store.write(plan);
-  return { request: req, write: plan.kind, record: plan.record, deleted: false };
+  if (!opts.attestor || !needsAttestation(plan.record, now, opts.attestationRefresh)) {
+    return { request: req, write: plan.kind, record: plan.record, deleted: false };
+  }
+  // After the verdict is stored (DESIGN §3); a failure here fails the message, and the
+  // retry re-attests because the record still shows no attestation newer than the verdict.
+  const attestation = await opts.attestor.attest(plan.record, now);
+  const { version, transitionId, transitionAt, previousVerdict, ...draft } = plan.record;
+  const recorded = planWrite(plan.record, { ...draft, attestation });
+  await opts.store.write(recorded);
+  return {
+    request: req,
+    write: plan.kind,
+    record: recorded.record,
+    deleted: false,
+    attested: true,
+  };
 }
 
 /** An index is judged from each platform manifest's own scan (ECR scans those, not the index). */

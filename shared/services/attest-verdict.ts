@@ -1,0 +1,50 @@
+import type { RegistryClient } from '../adapters/oci/client';
+import { attachAttestation } from '../adapters/sigstore/attestations';
+import { keyHint, signDsseBundle } from '../adapters/sigstore/bundles';
+import { IN_TOTO_PAYLOAD_TYPE, VULN_PREDICATE_TYPE, verdictStatement } from '../domain/attestation';
+import type { VerdictRecord } from '../domain/verdict-record';
+import type { Signer } from '../ports';
+
+/** Signs a stored verdict as an attestation and attaches it to the image. */
+export interface VerdictAttestor {
+  attest(record: VerdictRecord, now: Date): Promise<{ digest: string; attestedAt: string }>;
+}
+
+export interface RegistryVerdictAttestorOptions {
+  clientFor: (registry: string) => RegistryClient;
+  signer: Signer;
+  /** Written into the predicate's scanner version. */
+  version?: string;
+}
+
+/**
+ * The in-toto vuln statement of a verdict, signed through the Signer port (KMS or a local
+ * key) as a DSSE sigstore bundle, attached as a referrer and in cosign's `.att` manifest.
+ */
+export class RegistryVerdictAttestor implements VerdictAttestor {
+  private owner?: Promise<string>;
+
+  constructor(private readonly options: RegistryVerdictAttestorOptions) {}
+
+  async attest(record: VerdictRecord, now: Date): Promise<{ digest: string; attestedAt: string }> {
+    const { signer } = this.options;
+    const statement = verdictStatement(record, this.options.version ?? '0');
+    const bundle = await signDsseBundle(
+      Buffer.from(JSON.stringify(statement)),
+      IN_TOTO_PAYLOAD_TYPE,
+      signer,
+    );
+    this.owner ??= signer.publicKeyPem().then(keyHint);
+    const attached = await attachAttestation(
+      this.options.clientFor(record.registry),
+      record,
+      bundle,
+      {
+        predicateType: VULN_PREDICATE_TYPE,
+        owner: await this.owner,
+        created: now.toISOString(),
+      },
+    );
+    return { digest: attached.referrer.digest, attestedAt: now.toISOString() };
+  }
+}
