@@ -1,0 +1,279 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { loadFixture } from '../../events';
+import { createHandler } from '../../functions/allowlist/handler';
+import { DynamoDbAdmittedImages } from '../../shared/adapters/aws/admitted-images';
+import { DynamoDbSequenceCounter } from '../../shared/adapters/aws/allowlist-sequence';
+import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
+import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
+import { parseAllowlist } from '../../shared/domain/allowlist';
+import { emptySeverityCounts } from '../../shared/domain/severity';
+import type { VerdictValue } from '../../shared/domain/verdict';
+import { planWrite } from '../../shared/domain/verdict-record';
+import { verifyAllowlist } from '../../shared/services/verify-allowlist';
+import { keyOf } from '../support/builders';
+import { runCli } from '../support/cli';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import { type LocalS3, startS3rver } from '../support/s3rver';
+
+let dynamo: LocalDynamo;
+let s3: LocalS3;
+let table: string;
+const signer = new FileSigner(generatePrivateKeyPem());
+const dir = mkdtempSync(join(tmpdir(), 'rw-allowlist-'));
+const NOW = new Date('2026-11-23T02:15:00.000Z');
+const HOUR = 3_600_000;
+
+beforeAll(async () => {
+  [dynamo, s3] = await Promise.all([startDynalite(), startS3rver()]);
+  table = await dynamo.newTable();
+  const store = new DynamoDbVerdictStore({ tableName: table, client: dynamo.documents });
+  // 30 digests in 3 repositories: PASS, WARN (one already past its expiresAt) and FAIL.
+  const verdicts: VerdictValue[] = ['PASS', 'PASS', 'WARN', 'FAIL', 'PENDING'];
+  for (let n = 1; n <= 30; n++) {
+    const key = keyOf(['prod/api', 'team-a/web', 'sandbox/tool'][n % 3] ?? 'x', n);
+    const verdict = verdicts[n % 5] ?? 'PASS';
+    const expiresAt =
+      n === 2
+        ? new Date(NOW.getTime() - HOUR)
+        : n === 7
+          ? new Date(NOW.getTime() + 48 * HOUR)
+          : undefined;
+    await store.write(
+      planWrite(undefined, {
+        ...key,
+        tags: n % 4 === 0 ? [] : [`1.${n}.0`, 'latest'].slice(0, 1 + (n % 2)),
+        scan: { state: 'complete', status: 'COMPLETE', scanner: 'ecr-basic' },
+        verdict,
+        reasons: [],
+        severityCounts: emptySeverityCounts(),
+        maxSeverity: 'NONE',
+        topFindings: [],
+        findingClock: {},
+        policyHash: 'sha256:old',
+        evaluatedAt: '2026-11-22T00:00:00.000Z',
+        ...(expiresAt && { expiresAt: expiresAt.toISOString() }),
+      }),
+    );
+  }
+});
+afterAll(async () => {
+  await Promise.all([dynamo.stop(), s3.stop()]);
+});
+
+function lambda(now = NOW, waits: number[] = []) {
+  return createHandler(() => ({
+    admitted: new DynamoDbAdmittedImages({
+      tableName: table,
+      client: dynamo.documents,
+      pageSize: 2,
+    }),
+    sequence: new DynamoDbSequenceCounter(table, dynamo.documents),
+    signer,
+    store: new S3AllowlistStore({ bucket: s3.bucket, prefix: 'prod/', client: s3.client }),
+    policyHash: 'sha256:current-policy',
+    validityMs: 24 * HOUR,
+    maxWaitMs: 30_000,
+    clock: () => now,
+    wait: async (ms) => {
+      waits.push(ms);
+    },
+  }));
+}
+
+async function download(key: string): Promise<{ body: Buffer; metadata: Record<string, string> }> {
+  const out = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `prod/${key}` }));
+  return {
+    body: Buffer.from(
+      await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    ),
+    metadata: out.Metadata ?? {},
+  };
+}
+
+/** Downloads the three published objects into files for the CLI. */
+async function publishedFiles(name: string) {
+  const [document, bundle, key] = await Promise.all([
+    download('allowlist.json'),
+    download('allowlist.json.sigstore.json'),
+    download('allowlist.pub'),
+  ]);
+  const paths = {
+    document: join(dir, `${name}.json`),
+    bundle: join(dir, `${name}.json.sigstore.json`),
+    key: join(dir, `${name}.pub`),
+  };
+  writeFileSync(paths.document, document.body);
+  writeFileSync(paths.bundle, bundle.body);
+  writeFileSync(paths.key, key.body);
+  return { paths, document };
+}
+
+describe('allowlist: admitted index → signed document in S3 (s3rver)', () => {
+  let first: Awaited<ReturnType<typeof publishedFiles>>;
+
+  beforeAll(async () => {
+    await lambda()({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event' });
+    first = await publishedFiles('first');
+  });
+
+  it('lists exactly the admitted, unexpired digests, sorted, with tags and expiry', () => {
+    const allowlist = parseAllowlist(first.document.body);
+    expect(allowlist.sequence).toBe(1);
+    expect(allowlist.generatedAt).toBe(NOW.toISOString());
+    expect(allowlist.validUntil).toBe('2026-11-24T02:15:00.000Z');
+    expect(allowlist.policyHash).toBe('sha256:current-policy');
+    const entries = Object.entries(allowlist.images).flatMap(([repo, digests]) =>
+      Object.entries(digests).map(([digest, entry]) => ({ repo, digest, ...entry })),
+    );
+    // n % 5 in {0,1,2} → PASS/PASS/WARN; n = 2 expired; 30 digests → 18 admitted, 17 listed.
+    expect(entries).toHaveLength(17);
+    expect(entries.every((e) => e.verdict === 'PASS' || e.verdict === 'WARN')).toBe(true);
+    expect(entries.find((e) => e.digest === keyOf('x', 2).digest)).toBeUndefined();
+    expect(entries.find((e) => e.digest === keyOf('x', 7).digest)?.expiresAt).toBe(
+      '2026-11-25T02:15:00.000Z',
+    );
+    const repos = Object.keys(allowlist.images);
+    expect(repos).toEqual([...repos].sort());
+    expect(first.document.metadata.sequence).toBe('1');
+  });
+
+  it('verifies with the CLI and prints a summary', async () => {
+    const { paths } = first;
+    const { code, out } = await runCli([
+      'allowlist',
+      'verify',
+      paths.document,
+      '--key',
+      paths.key,
+      '--now',
+      '2026-11-23T03:00:00Z',
+    ]);
+    expect(code).toBe(0);
+    expect(out).toContain(`${paths.document}: valid, sequence 1, signed by key`);
+    expect(out).toContain('valid until 2026-11-24T02:15:00.000Z (23h 15m left)');
+    expect(out).toContain('17 digests (');
+    expect(out).toContain('in 3 repositories');
+  });
+
+  it('carries the bundle in the object metadata too, so one GET is enough', async () => {
+    const publicKeyPem = await signer.publicKeyPem();
+    const bundle = JSON.parse(
+      Buffer.from(first.document.metadata['sigstore-bundle'] ?? '', 'base64').toString(),
+    );
+    expect(() =>
+      verifyAllowlist(first.document.body, bundle, { publicKeyPem, now: NOW }),
+    ).not.toThrow();
+  });
+
+  it('increases the sequence on every publication and rejects the older one as a rollback', async () => {
+    const waits: number[] = [];
+    const fifo = loadFixture('sqs/allowlist-rebuild-fifo');
+    // The rebuild message arrives 5 s before its debounce window closes: the build waits.
+    const result = await lambda(new Date('2026-11-23T02:14:25.000Z'), waits)(fifo);
+    expect(waits).toEqual([5_000]);
+    expect(result.sequence).toBe(2);
+    const second = await publishedFiles('second');
+    expect(parseAllowlist(second.document.body).sequence).toBe(2);
+    const rollback = await runCli([
+      'allowlist',
+      'verify',
+      first.paths.document,
+      '--key',
+      first.paths.key,
+      '--min-sequence',
+      '2',
+      '--now',
+      '2026-11-23T03:00:00Z',
+    ]);
+    expect(rollback.code).toBe(1);
+    expect(rollback.err).toContain(
+      'rejected (ROLLED_BACK): rolled back: sequence 1 is lower than 2',
+    );
+  });
+
+  it.each([
+    [
+      'one flipped byte',
+      'flipped',
+      /rejected \(DIGEST_MISMATCH\): bad signature: the allowlist was changed after it was signed/,
+    ],
+    [
+      'a wrong key',
+      'wrong-key',
+      /rejected \(SIGNATURE_INVALID\): bad signature: the signature does not verify with this public key/,
+    ],
+    [
+      'an expired document',
+      'expired',
+      /rejected \(EXPIRED\): expired: validUntil 2026-11-24T02:15:00.000Z is in the past/,
+    ],
+  ])('rejects %s with its own message', async (_name, variant, message) => {
+    const { paths } = first;
+    let document = paths.document;
+    let key = paths.key;
+    let now = '2026-11-23T03:00:00Z';
+    if (variant === 'flipped') {
+      const bytes = Buffer.from(first.document.body);
+      const at = bytes.indexOf('"PASS"') + 2;
+      bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+      document = join(dir, 'flipped.json');
+      writeFileSync(document, bytes);
+    }
+    if (variant === 'wrong-key') {
+      key = join(dir, 'other.pub');
+      writeFileSync(key, await new FileSigner(generatePrivateKeyPem()).publicKeyPem());
+    }
+    if (variant === 'expired') now = '2026-11-24T02:15:00Z';
+    const { code, err } = await runCli([
+      'allowlist',
+      'verify',
+      document,
+      '--bundle',
+      paths.bundle,
+      '--key',
+      key,
+      '--now',
+      now,
+    ]);
+    expect(code).toBe(1);
+    expect(err).toMatch(message);
+  });
+
+  it('never goes back in sequence, even on a recreated table with a fresh counter', async () => {
+    const published = Number((await download('allowlist.json')).metadata.sequence);
+    const fresh = await dynamo.newTable('recreated');
+    const counter = new DynamoDbSequenceCounter(fresh, dynamo.documents);
+    const handler = createHandler(() => ({
+      admitted: new DynamoDbAdmittedImages({ tableName: fresh, client: dynamo.documents }),
+      sequence: counter,
+      signer,
+      store: new S3AllowlistStore({ bucket: s3.bucket, prefix: 'prod/', client: s3.client }),
+      policyHash: 'sha256:current-policy',
+      validityMs: 24 * HOUR,
+      maxWaitMs: 0,
+      clock: () => NOW,
+    }));
+    const result = await handler({});
+    expect(result.sequence).toBe(published + 1);
+    expect(result.digests).toBe(0);
+    expect(await counter.next()).toBe(published + 2);
+  });
+
+  it('answers usage errors with exit 2', async () => {
+    const { code, err } = await runCli([
+      'allowlist',
+      'verify',
+      first.paths.document,
+      '--key',
+      first.paths.key,
+      '--min-sequence',
+      'x',
+    ]);
+    expect(code).toBe(2);
+    expect(err).toContain('--min-sequence x is not a whole number');
+  });
+});
