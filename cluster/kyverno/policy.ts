@@ -1,11 +1,12 @@
 import { createPublicKey } from 'node:crypto';
 import { stringify } from 'yaml';
+import { VULN_PREDICATE_TYPE } from '../../shared/domain/attestation';
 import { isDuration } from '../../shared/domain/duration';
 import { ConfigError } from '../../shared/domain/errors';
 import { canonicalRegistry } from '../../shared/domain/image-ref';
 
-/** The predicate type of our verdict attestations (DESIGN §7). */
-export const VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
+/** Stands in for an absent `expiresAt`. */
+const NO_EXPIRY = '9999-12-31T23:59:59Z';
 
 export interface KyvernoPolicyOptions {
   /** PEM public key the verdict attestations are signed with (the KMS key's public key). */
@@ -15,10 +16,8 @@ export interface KyvernoPolicyOptions {
   name?: string;
   /** Verdicts that admit (default PASS and WARN, as the allowlist does). */
   verdicts?: string[];
-  /** Oldest attestation accepted; the watcher re-attests daily, so 48h tolerates one miss. */
+  /** Oldest evaluation accepted; the watcher re-attests daily, so 48h tolerates one miss. */
   maxAge?: string;
-  /** Where the verdict sits in the predicate. */
-  verdictPath?: string;
   failureAction?: 'Enforce' | 'Audit';
 }
 
@@ -26,7 +25,9 @@ export interface KyvernoPolicyOptions {
  * A Kyverno (≥ 1.13) ClusterPolicy that enforces what the webhook enforces, from the signed
  * verdict attestations instead of the allowlist: the attestation must verify with our key
  * (offline: no Rekor, no CT log, as our KMS signatures are not logged), carry an admitting
- * verdict, and be fresh. `mutateDigest` pins tags to the digest that was verified.
+ * verdict (`scanner.result.verdict`), be fresh (`scanner.result.evaluatedAt`; the scan time
+ * can be weeks old under continuous scanning) and not past `scanner.result.expiresAt`.
+ * `mutateDigest` pins tags to the digest that was verified.
  */
 export function kyvernoClusterPolicy(options: KyvernoPolicyOptions): Record<string, unknown> {
   const publicKeys = checkedKey(options.publicKeyPem);
@@ -39,7 +40,6 @@ export function kyvernoClusterPolicy(options: KyvernoPolicyOptions): Record<stri
       `--max-age ${maxAge}: use hours, minutes or seconds (e.g. 48h): Kyverno durations have no days`,
     );
   }
-  const verdictPath = options.verdictPath ?? 'scanner.result.verdict';
   return {
     apiVersion: 'kyverno.io/v1',
     kind: 'ClusterPolicy',
@@ -90,14 +90,19 @@ export function kyvernoClusterPolicy(options: KyvernoPolicyOptions): Record<stri
                     {
                       all: [
                         {
-                          key: `{{ ${verdictPath} }}`,
+                          key: '{{ scanner.result.verdict }}',
                           operator: 'AnyIn',
                           value: options.verdicts ?? ['PASS', 'WARN'],
                         },
                         {
-                          key: "{{ time_since('', '{{ metadata.scanFinishedOn }}', '') }}",
+                          key: "{{ time_since('', '{{ scanner.result.evaluatedAt }}', '') }}",
                           operator: 'LessThanOrEquals',
                           value: maxAge,
+                        },
+                        {
+                          key: `{{ time_before('{{ time_now_utc() }}', '{{ scanner.result.expiresAt || '${NO_EXPIRY}' }}') }}`,
+                          operator: 'Equals',
+                          value: true,
                         },
                       ],
                     },

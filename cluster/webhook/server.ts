@@ -69,17 +69,18 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     const started = process.hrtime.bigint();
     const chunks: Buffer[] = [];
     let size = 0;
+    // Past the limit the rest is read and dropped (bounded by requestTimeout), so the
+    // client gets a clean 413 instead of a reset connection.
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBody) {
-        send(res, 413, 'application/json', JSON.stringify({ error: `body over ${maxBody} bytes` }));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size > maxBody) chunks.length = 0;
+      else chunks.push(chunk);
     });
     req.on('end', () => {
-      if (res.writableEnded) return;
+      if (size > maxBody) {
+        send(res, 413, 'application/json', JSON.stringify({ error: `body over ${maxBody} bytes` }));
+        return;
+      }
       let admission: Admission;
       try {
         admission = admitBody(Buffer.concat(chunks), mode);

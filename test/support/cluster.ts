@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resolveSettings, type WebhookSettingsInput } from '../../cluster/webhook/config';
+import { type RunningWebhook, startWebhook } from '../../cluster/webhook/start';
 import type { AdmissionReviewRequestFixture } from '../../events';
 import { loadFixture } from '../../events';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
@@ -12,6 +14,7 @@ import {
   buildAllowlist,
   serialiseAllowlist,
 } from '../../shared/domain/allowlist';
+import type { Log } from '../../shared/ports';
 
 export const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 
@@ -210,4 +213,85 @@ export function get(
     req.on('error', reject);
     req.end();
   });
+}
+
+export interface LogEntry {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** A Log port that keeps what it is told, for assertions. */
+export function recordingLog(): Log & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at =
+    (level: LogEntry['level']) =>
+    (message: string, ...extra: Record<string, unknown>[]) =>
+      entries.push({ level, message, fields: Object.assign({}, ...extra) });
+  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export interface TestWebhook {
+  webhook: RunningWebhook;
+  tls: TestTls;
+  signer: FileSigner;
+  log: ReturnType<typeof recordingLog>;
+  /** Files the webhook reads its allowlist and bundle from. */
+  allowlistFile: string;
+  /** Writes a signed allowlist where the webhook reads it (call `refresh()` to load it). */
+  publish(signed: SignedAllowlist): void;
+  refresh(): ReturnType<RunningWebhook['holder']['refresh']>;
+  url(path: string): string;
+  close(): Promise<void>;
+}
+
+/** A webhook on a random loopback port over HTTPS, reading a file allowlist. */
+export async function startTestWebhook(
+  initial: SignedAllowlist | undefined,
+  settings: WebhookSettingsInput = {},
+  options: { signer?: FileSigner; clock?: () => Date } = {},
+): Promise<TestWebhook> {
+  const tls = makeTls();
+  const signer = options.signer ?? newSigner();
+  const keyFile = join(tls.dir, 'allowlist.pub');
+  writeFileSync(keyFile, await signer.publicKeyPem());
+  const allowlistFile = join(tls.dir, 'allowlist.json');
+  const publish = (signed: SignedAllowlist) => {
+    writeFileSync(`${allowlistFile}.sigstore.json`, signed.bundle);
+    writeFileSync(allowlistFile, signed.document);
+  };
+  if (initial) publish(initial);
+  const log = recordingLog();
+  const resolved = resolveSettings(undefined, {
+    ...settings,
+    allowlist: {
+      source: allowlistFile,
+      publicKeyFile: keyFile,
+      refreshInterval: '1h',
+      ...settings.allowlist,
+    },
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      tlsCertFile: tls.certFile,
+      tlsKeyFile: tls.keyFile,
+      ...settings.server,
+    },
+  });
+  const webhook = await startWebhook(resolved, {
+    log,
+    ...(options.clock && { clock: options.clock }),
+  });
+  await webhook.firstRefresh;
+  return {
+    webhook,
+    tls,
+    signer,
+    log,
+    allowlistFile,
+    publish,
+    refresh: () => webhook.holder.refresh(),
+    url: (path) => `${webhook.url}${path}`,
+    close: () => webhook.close(),
+  };
 }
