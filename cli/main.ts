@@ -5,6 +5,7 @@ import { registerEvaluate } from './commands/evaluate';
 import { registerEvents } from './commands/events';
 import { registerLocal } from './commands/local';
 import { registerPolicy } from './commands/policy';
+import { registerVerifyBundle } from './commands/verify-bundle';
 import { CliFailure, type CliIo, processIo, userMessage } from './io';
 
 /** Each command module adds itself here (one line per module). */
@@ -15,6 +16,7 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   registerLocal,
   registerCluster,
   registerAllowlist,
+  registerVerifyBundle,
 ];
 
 /** Entry point of the `registry-watcher` command; returns the process exit code. */

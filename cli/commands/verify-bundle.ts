@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import {
+  isSignatureVerificationError,
+  parseBundle,
+  SignatureVerificationError,
+} from '../../shared/adapters/sigstore/bundles';
+import { parseTrustedRoot } from '../../shared/adapters/sigstore/trust';
+import {
+  type SignedArtifact,
+  type VerificationTrust,
+  verifyBundleWithTrust,
+} from '../../shared/adapters/sigstore/verify';
+import { parseStatement, statementCovers } from '../../shared/domain/attestation';
+import { isRegistryWatcherError } from '../../shared/domain/errors';
+import { CliFailure, type CliIo, readJson, readText } from '../io';
+
+interface VerifyBundleFlags {
+  bundle: string;
+  key?: string;
+  trustedRoot?: string;
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+}
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function trustOf(flags: VerifyBundleFlags): VerificationTrust {
+  if (flags.key)
+    return { keys: [{ name: flags.key, publicKeyPem: readText(flags.key) }], keyless: [] };
+  if (!flags.trustedRoot) {
+    throw new CliFailure(
+      'give --key PEM, or --trusted-root FILE with --certificate-identity and --certificate-oidc-issuer',
+      2,
+    );
+  }
+  const subject = flags.certificateIdentity
+    ? `^${escapeRegExp(flags.certificateIdentity)}$`
+    : flags.certificateIdentityRegexp;
+  if (!subject || !flags.certificateOidcIssuer) {
+    throw new CliFailure(
+      'keyless verification needs --certificate-identity (or --certificate-identity-regexp) and --certificate-oidc-issuer',
+      2,
+    );
+  }
+  let trustedRoot: VerificationTrust['trustedRoot'];
+  try {
+    trustedRoot = parseTrustedRoot(readJson(flags.trustedRoot), flags.trustedRoot);
+  } catch (error) {
+    if (isRegistryWatcherError(error)) throw new CliFailure(error.message);
+    throw error;
+  }
+  return {
+    keys: [],
+    keyless: [{ issuer: flags.certificateOidcIssuer, subjectRegExp: subject }],
+    trustedRoot,
+  };
+}
+
+/** The artifact as bytes, or as its sha256 when given as `sha256:<hex>` (conformance protocol). */
+function artifactOf(input: string): { artifact: SignedArtifact; digest: Buffer } {
+  const digest = DIGEST.exec(input)?.[1];
+  if (digest)
+    return { artifact: { sha256: Buffer.from(digest, 'hex') }, digest: Buffer.from(digest, 'hex') };
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(input);
+  } catch (error) {
+    throw new CliFailure(
+      `cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  return { artifact: { bytes }, digest: createHash('sha256').update(bytes).digest() };
+}
+
+export function registerVerifyBundle(program: Command, io: CliIo): void {
+  program
+    .command('verify-bundle')
+    .description(
+      'Verify a sigstore bundle offline (flags of cosign verify-blob and the sigstore conformance protocol)',
+    )
+    .argument('<artifact>', 'the signed file, or sha256:<hex> of it')
+    .requiredOption('--bundle <file>', 'sigstore bundle (JSON)')
+    .option('--key <pem>', 'public key (PEM) for keyed bundles')
+    .option(
+      '--trusted-root <file>',
+      'sigstore trusted root (JSON) for keyless bundles; never fetched',
+    )
+    .option('--certificate-identity <id>', 'expected certificate subject (exact)')
+    .option(
+      '--certificate-identity-regexp <re>',
+      'expected certificate subject (regular expression)',
+    )
+    .option('--certificate-oidc-issuer <url>', 'expected OIDC issuer of the certificate')
+    .action((input: string, flags: VerifyBundleFlags) => {
+      const trust = trustOf(flags);
+      const { artifact, digest } = artifactOf(input);
+      try {
+        const bundle = parseBundle(readJson(flags.bundle));
+        if (bundle.content.$case === 'messageSignature') {
+          const signed = bundle.content.messageSignature.messageDigest?.digest;
+          if (signed && !signed.equals(digest)) {
+            throw new SignatureVerificationError(
+              'DIGEST_MISMATCH',
+              'the artifact does not match the signed digest: it was changed after signing',
+            );
+          }
+        } else {
+          const statement = parseStatement(bundle.content.dsseEnvelope.payload);
+          if (statement && !statementCovers(statement, `sha256:${digest.toString('hex')}`)) {
+            throw new SignatureVerificationError(
+              'DIGEST_MISMATCH',
+              'the artifact is not a subject of the signed statement',
+            );
+          }
+        }
+        const verified = verifyBundleWithTrust(
+          bundle,
+          trust,
+          bundle.content.$case === 'messageSignature' ? artifact : undefined,
+        );
+        io.out(`OK: verified, signed by ${verified.signer}`);
+      } catch (error) {
+        if (isSignatureVerificationError(error))
+          throw new CliFailure(`verification failed: ${error.code}: ${error.message}`);
+        throw error;
+      }
+    });
+}
