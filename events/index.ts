@@ -10,6 +10,7 @@ import type {
   BatchGetImageResponse,
   DescribeImageScanFindingsResponse,
   DescribeImagesResponse,
+  GetAuthorizationTokenResponse,
 } from '@aws-sdk/client-ecr';
 import type { DynamoDBStreamEvent, EventBridgeEvent, SNSEvent, SQSEvent } from 'aws-lambda';
 import type { AdmissionReviewRequestFixture } from './k8s/types';
@@ -39,6 +40,7 @@ export interface Fixtures {
   'ecr/describe-image-scan-findings-enhanced': Wire<DescribeImageScanFindingsResponse>;
   'ecr/describe-images': Wire<DescribeImagesResponse>;
   'ecr/batch-get-image-index': Wire<BatchGetImageResponse>;
+  'ecr/get-authorization-token': Wire<GetAuthorizationTokenResponse>;
   'sqs/ecr-push-in-sqs': SQSEvent;
   'sqs/allowlist-rebuild-fifo': SQSEvent;
   'dynamodb/stream-verdict-transition': DynamoDBStreamEvent;

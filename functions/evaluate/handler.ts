@@ -3,6 +3,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../../shared/adapters/aws/ecr';
+import { signaturePortsFromEnvironment } from '../../shared/adapters/sigstore/environment';
 import { loadPolicy, readEnvironment } from '../../shared/config';
 import { type EvaluateBatchOptions, evaluateBatch } from '../../shared/services/evaluate-batch';
 
@@ -41,5 +42,6 @@ export const handler = createHandler(() => {
     policy: loadPolicy(env),
     concurrency: env.EVALUATE_CONCURRENCY,
     log: logger,
+    ...signaturePortsFromEnvironment(process.env, { log: logger }),
   };
 });

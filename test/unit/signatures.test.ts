@@ -1,0 +1,335 @@
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { mockClient } from 'aws-sdk-client-mock';
+import { loadFixture } from '../../events';
+import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
+import { parseChallenge } from '../../shared/adapters/oci/auth';
+import { EcrCredentials } from '../../shared/adapters/oci/ecr-auth';
+import { signMessageBundle } from '../../shared/adapters/sigstore/bundles';
+import {
+  checkSimpleSigningPayload,
+  legacyAnnotations,
+  legacySignatureBundle,
+  simpleSigningPayload,
+  tlogEntryFromRekorBundle,
+} from '../../shared/adapters/sigstore/cosign-legacy';
+import { signaturePortsFromEnvironment } from '../../shared/adapters/sigstore/environment';
+import { verifyPrehashedP256 } from '../../shared/adapters/sigstore/prehashed';
+import { identityMatches, verifyBundleWithTrust } from '../../shared/adapters/sigstore/verify';
+import {
+  needsAttestation,
+  parseStatement,
+  statementCovers,
+  VULN_PREDICATE_TYPE,
+  verdictStatement,
+} from '../../shared/domain/attestation';
+import { evaluate } from '../../shared/domain/evaluate';
+import type { VerdictRecord } from '../../shared/domain/verdict-record';
+import { draftFrom, planWrite } from '../../shared/domain/verdict-record';
+import { completeScan, digestOf, finding, keyOf, policyOf } from '../support/builders';
+
+function recordAt(
+  at: string,
+  severity: 'LOW' | 'CRITICAL' = 'LOW',
+  previous?: VerdictRecord,
+): VerdictRecord {
+  const key = keyOf('prod/api');
+  const scan = completeScan([finding('CVE-2026-1', severity)]);
+  const evaluation = evaluate({ image: key, scan, policy: policyOf(), now: new Date(at) });
+  const { findings: _f, ...summary } = scan;
+  return planWrite(
+    previous,
+    draftFrom({ key, tags: ['1.0'] }, summary, evaluation, undefined, previous),
+  ).record;
+}
+
+describe('verdict statement (in-toto v1, cosign vuln predicate)', () => {
+  const record = recordAt('2026-11-23T10:00:00Z');
+
+  it('names the repository and digest and carries the verdict in scanner.result', () => {
+    const statement = verdictStatement(record, '1.2.3');
+    expect(statement).toMatchObject({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: `${record.registry}/prod/api`, digest: { sha256: digestOf(1).slice(7) } }],
+      predicateType: VULN_PREDICATE_TYPE,
+      predicate: {
+        scanner: {
+          version: 'registry-watcher/1.2.3 ecr-basic',
+          result: {
+            verdict: 'PASS',
+            maxSeverity: 'LOW',
+            policyHash: record.policyHash,
+            evaluatedAt: record.evaluatedAt,
+          },
+        },
+        metadata: {
+          scanStartedOn: '2026-11-22T00:00:00.000Z',
+          scanFinishedOn: '2026-11-22T00:00:00.000Z',
+        },
+      },
+    });
+    const parsed = parseStatement(Buffer.from(JSON.stringify(statement)));
+    expect(parsed && statementCovers(parsed, record.digest)).toBe(true);
+    expect(parsed && statementCovers(parsed, digestOf(2))).toBe(false);
+  });
+
+  it.each([
+    ['not JSON', 'nope'],
+    [
+      'another _type',
+      JSON.stringify({ _type: 'x', subject: [{ name: 'a', digest: {} }], predicateType: 'p' }),
+    ],
+    [
+      'no subject',
+      JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [], predicateType: 'p' }),
+    ],
+  ])('parseStatement rejects %s', (_name, text) => {
+    expect(parseStatement(Buffer.from(text))).toBeUndefined();
+  });
+});
+
+describe('needsAttestation', () => {
+  const pass = recordAt('2026-11-23T10:00:00Z');
+  const attested = (record: VerdictRecord, at: string): VerdictRecord => ({
+    ...record,
+    attestation: { digest: digestOf('a'), attestedAt: at },
+  });
+  const failed = recordAt(
+    '2026-11-23T12:00:00Z',
+    'CRITICAL',
+    attested(pass, '2026-11-23T10:00:00Z'),
+  );
+
+  it.each<[string, VerdictRecord, string, boolean]>([
+    ['never attested', pass, '2026-11-23T10:00:00Z', true],
+    [
+      'attested, same verdict, 1 h later',
+      attested(pass, '2026-11-23T10:00:00Z'),
+      '2026-11-23T11:00:00Z',
+      false,
+    ],
+    [
+      'attested, same verdict, 24 h later',
+      attested(pass, '2026-11-23T10:00:00Z'),
+      '2026-11-24T10:00:00Z',
+      true,
+    ],
+    ['verdict changed after the attestation', failed, '2026-11-23T12:00:00Z', true],
+    [
+      'verdict changed, then attested',
+      attested(failed, '2026-11-23T12:00:00Z'),
+      '2026-11-23T13:00:00Z',
+      false,
+    ],
+    [
+      'PENDING, nothing to supersede',
+      { ...pass, verdict: 'PENDING' },
+      '2026-11-23T10:00:00Z',
+      false,
+    ],
+    [
+      'deleted',
+      { ...attested(pass, '2026-11-01T00:00:00Z'), deletedAt: '2026-11-23T00:00:00Z' },
+      '2026-11-23T10:00:00Z',
+      false,
+    ],
+  ])('%s → %s', (_name, record, now, expected) => {
+    expect(needsAttestation(record, new Date(now))).toBe(expected);
+  });
+
+  it('honours a configured refresh interval', () => {
+    expect(
+      needsAttestation(
+        attested(pass, '2026-11-23T10:00:00Z'),
+        new Date('2026-11-23T11:00:00Z'),
+        '1h',
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('keyless identity matching (cosign semantics)', () => {
+  const identity = {
+    issuer: 'https://token.actions.githubusercontent.com',
+    subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1',
+  };
+  it.each([
+    [{ issuer: identity.issuer, subject: 'https://github.com/acme/*' }, true],
+    [
+      {
+        issuer: identity.issuer,
+        subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v?',
+      },
+      true,
+    ],
+    [{ issuer: identity.issuer, subject: 'https://github.com/other/*' }, false],
+    [{ issuer: 'https://accounts.google.com', subject: 'https://github.com/acme/*' }, false],
+    [{ issuer: identity.issuer, subjectRegExp: '^https://github\\.com/acme/app/' }, true],
+    [{ issuer: identity.issuer, subjectRegExp: '^https://github\\.com/acme/web/' }, false],
+    [{ issuer: identity.issuer }, true],
+  ])('%j → %s', (allowed, expected) => {
+    expect(identityMatches(identity, allowed)).toBe(expected);
+  });
+});
+
+describe('ECDSA P-256 over a given digest', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = randomBytes(100);
+  const digest = createHash('sha256').update(data).digest();
+  const signature = sign('sha256', data, privateKey);
+
+  it('accepts the signature of the digest and nothing else', () => {
+    expect(verifyPrehashedP256(publicKey, digest, signature)).toBe(true);
+    expect(verifyPrehashedP256(publicKey, randomBytes(32), signature)).toBe(false);
+    expect(verifyPrehashedP256(publicKey, digest, Buffer.from('3006020101020101', 'hex'))).toBe(
+      false,
+    );
+    expect(verifyPrehashedP256(publicKey, digest, Buffer.from('garbage'))).toBe(false);
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
+    expect(verifyPrehashedP256(p384, digest, signature)).toBe(false);
+  });
+});
+
+describe('WWW-Authenticate challenges', () => {
+  it.each([
+    ['Basic realm="Registry Realm"', { scheme: 'basic', params: { realm: 'Registry Realm' } }],
+    [
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'https://auth.docker.io/token',
+          service: 'registry.docker.io',
+          scope: 'repository:library/alpine:pull',
+        },
+      },
+    ],
+    [
+      'Bearer realm=https://x/token, service=reg',
+      { scheme: 'bearer', params: { realm: 'https://x/token', service: 'reg' } },
+    ],
+  ])('%s', (header, expected) => expect(parseChallenge(header)).toEqual(expected));
+
+  it('reads no challenge from nothing', () => expect(parseChallenge(null)).toBeUndefined());
+});
+
+describe('cosign legacy layers', () => {
+  const signer = new FileSigner(generatePrivateKeyPem());
+  const digest = digestOf(7);
+  const payload = simpleSigningPayload('registry.example/app', digest);
+
+  it('round-trips a keyed signature through the layer annotations', async () => {
+    const bundle = bundleFromJSON(await signMessageBundle(payload, signer));
+    const annotations = legacyAnnotations(bundle);
+    expect(Object.keys(annotations)).toEqual(['dev.cosignproject.cosign/signature']);
+    const restored = legacySignatureBundle({ payload, annotations });
+    const trust = { keys: [{ name: 'k', publicKeyPem: await signer.publicKeyPem() }], keyless: [] };
+    expect(verifyBundleWithTrust(restored, trust, { bytes: payload })).toEqual({ signer: 'k' });
+  });
+
+  it('checks the payload names the image digest', () => {
+    expect(() => checkSimpleSigningPayload(payload, digest)).not.toThrow();
+    expect(() => checkSimpleSigningPayload(payload, digestOf(8))).toThrow(
+      expect.objectContaining({ code: 'DIGEST_MISMATCH' }),
+    );
+    expect(() => checkSimpleSigningPayload(Buffer.from('{'), digest)).toThrow(
+      expect.objectContaining({ code: 'BUNDLE_MALFORMED' }),
+    );
+  });
+
+  it('refuses a layer without a signature and a Rekor bundle that is not JSON', () => {
+    expect(() => legacySignatureBundle({ payload, annotations: {} })).toThrow(
+      /no dev.cosignproject.cosign\/signature/,
+    );
+    expect(() => tlogEntryFromRekorBundle('{')).toThrow(/not JSON/);
+  });
+});
+
+describe('ECR registry credentials', () => {
+  const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+  const ecr = mockClient(ECRClient);
+  beforeEach(() => ecr.reset());
+  const response = () => {
+    const wire = loadFixture('ecr/get-authorization-token');
+    return {
+      authorizationData: wire.authorizationData?.map((d) => ({
+        ...d,
+        expiresAt: new Date((d.expiresAt ?? 0) * 1000),
+      })),
+    };
+  };
+
+  it('decodes the token, caches it, and renews it before expiresAt', async () => {
+    ecr.on(GetAuthorizationTokenCommand).resolves(response());
+    const expiresAt =
+      (loadFixture('ecr/get-authorization-token').authorizationData?.[0]?.expiresAt ?? 0) * 1000;
+    let now = expiresAt - 12 * 3_600_000;
+    const credentials = new EcrCredentials(REGISTRY, {
+      client: new ECRClient({ region: 'eu-west-1' }),
+      now: () => now,
+    });
+    const first = await credentials.credentials();
+    expect(first.username).toBe('AWS');
+    expect(first.password).toMatch(/^eyJwYXlsb2Fk/);
+    now = expiresAt - 20 * 60_000;
+    await credentials.credentials();
+    expect(ecr.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(1);
+    expect(ecr.commandCalls(GetAuthorizationTokenCommand)[0]?.args[0].input).toEqual({
+      registryIds: ['123456789012'],
+    });
+    now = expiresAt - 10 * 60_000; // inside the refresh margin
+    await credentials.credentials();
+    expect(ecr.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(2);
+    credentials.invalidate();
+    await credentials.credentials();
+    expect(ecr.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(3);
+  });
+
+  it('says what to fix when ECR refuses', async () => {
+    ecr
+      .on(GetAuthorizationTokenCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const credentials = new EcrCredentials(REGISTRY, {
+      client: new ECRClient({ region: 'eu-west-1' }),
+    });
+    await expect(credentials.credentials()).rejects.toThrow(/ecr:GetAuthorizationToken/);
+  });
+
+  it('is only for ECR hosts', () => {
+    expect(() => new EcrCredentials('ghcr.io')).toThrow(/not an ECR registry host/);
+  });
+});
+
+describe('signature settings from the environment', () => {
+  const kms = new KMSClient({ region: 'eu-west-1' });
+  it('verifies by default and attests only when enabled', () => {
+    const ports = signaturePortsFromEnvironment({}, { kms });
+    expect(ports.signatures).toBeDefined();
+    expect(ports.attestor).toBeUndefined();
+    expect(ports.attestationRefresh).toBe('24h');
+  });
+
+  it('builds a KMS-backed attestor', () => {
+    const ports = signaturePortsFromEnvironment(
+      {
+        ATTESTATIONS_ENABLED: 'true',
+        ATTESTATION_KMS_KEY_ID: 'alias/registry-watcher',
+        ATTESTATION_REFRESH: '12h',
+        SIGNATURES_ENABLED: 'false',
+      },
+      { kms },
+    );
+    expect(ports).toMatchObject({ attestationRefresh: '12h', attestor: expect.any(Object) });
+    expect(ports.signatures).toBeUndefined();
+  });
+
+  it.each([
+    [{ ATTESTATIONS_ENABLED: 'true' }, /needs ATTESTATION_KMS_KEY_ID/],
+    [{ ATTESTATION_REFRESH: 'daily' }, /ATTESTATION_REFRESH: a duration/],
+    [{ SIGNATURES_ENABLED: 'yes' }, /SIGNATURES_ENABLED/],
+  ])('rejects %j', (env, message) => {
+    expect(() => signaturePortsFromEnvironment(env, { kms })).toThrow(message);
+  });
+});
