@@ -1,0 +1,30 @@
+/**
+ * The bundling step of the webhook image (cluster/Dockerfile runs it): one CommonJS file
+ * for Node 22 with every dependency inside, so the runtime image needs no node_modules.
+ * `tsx cluster/build.ts [outfile]`
+ */
+import { build } from 'esbuild';
+
+export const DEFAULT_OUTFILE = 'dist/cluster/webhook.js';
+
+export async function bundleWebhook(outfile = DEFAULT_OUTFILE): Promise<void> {
+  await build({
+    entryPoints: [`${__dirname}/main.ts`],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+}
+
+if (require.main === module) {
+  bundleWebhook(process.argv[2]).catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

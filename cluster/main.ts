@@ -1,0 +1,36 @@
+/**
+ * Entry point of the webhook image: only the `cluster` commands, so the bundle carries the
+ * webhook and nothing of the Lambdas. `node webhook.js cluster webhook --config …`.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerCluster } from '../cli/commands/cluster';
+import { processIo, userMessage } from '../cli/io';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('registry-watcher').exitOverride();
+  registerCluster(program, processIo);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const message = userMessage(error);
+    if (message === undefined) throw error;
+    processIo.err(`error: ${message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.stack : String(error));
+      process.exitCode = 2;
+    },
+  );
+}
