@@ -96,13 +96,10 @@ function verifyKeyed(bundle: Bundle, artifact: SignedArtifact, keys: TrustedKey[
     bundle.verificationMaterial.content.$case === 'publicKey'
       ? bundle.verificationMaterial.content.publicKey.hint
       : '';
-  const named = hint ? keys.find((k) => safeHint(k.publicKeyPem) === hint) : undefined;
+  const named = hint ? keys.find((k) => keyed(k.publicKeyPem)?.hint === hint) : undefined;
   for (const key of named ? [named] : keys) {
-    const publicKey = createPublicKey(key.publicKeyPem);
-    const verifier = new Verifier(
-      toTrustMaterial(EMPTY_ROOT, () => ({ publicKey, validFor: () => true })),
-      { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 },
-    );
+    const verifier = keyed(key.publicKeyPem)?.verifier;
+    if (!verifier) continue;
     try {
       verifier.verify(entity);
       return { signer: key.name };
@@ -116,13 +113,28 @@ function verifyKeyed(bundle: Bundle, artifact: SignedArtifact, keys: TrustedKey[
   );
 }
 
-function safeHint(pem: string): string | undefined {
-  try {
-    return keyHint(pem);
-  } catch {
-    return undefined;
+/** Parsed keys and their verifiers, by PEM: a policy names few keys, each used often. */
+const keyCache = new Map<string, { hint: string; verifier: Verifier } | undefined>();
+
+function keyed(pem: string): { hint: string; verifier: Verifier } | undefined {
+  if (!keyCache.has(pem)) {
+    let entry: { hint: string; verifier: Verifier } | undefined;
+    try {
+      const publicKey = createPublicKey(pem);
+      const trust = toTrustMaterial(EMPTY_ROOT, () => ({ publicKey, validFor: () => true }));
+      const options = { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 };
+      entry = { hint: keyHint(pem), verifier: new Verifier(trust, options) };
+    } catch {
+      entry = undefined; // an unparseable key verifies nothing
+    }
+    if (keyCache.size > 256) keyCache.clear();
+    keyCache.set(pem, entry);
   }
+  return keyCache.get(pem);
 }
+
+/** Trust material parsed once per trusted root (certificates, log keys). */
+const keylessVerifiers = new WeakMap<TrustedRoot, Verifier>();
 
 /** Issuer exact; subject a glob (`*` crosses `/`) or a regular expression, as cosign reads them. */
 export function identityMatches(
@@ -159,11 +171,15 @@ function verifyKeyless(
   }
   // Fulcio certificates live minutes: a Rekor entry (or TSA timestamp) must prove the
   // signature was made while the certificate was valid, and an SCT that it was logged.
-  const verifier = new Verifier(toTrustMaterial(trust.trustedRoot), {
-    tlogThreshold: 1,
-    ctlogThreshold: 1,
-    timestampThreshold: 1,
-  });
+  let verifier = keylessVerifiers.get(trust.trustedRoot);
+  if (!verifier) {
+    verifier = new Verifier(toTrustMaterial(trust.trustedRoot), {
+      tlogThreshold: 1,
+      ctlogThreshold: 1,
+      timestampThreshold: 1,
+    });
+    keylessVerifiers.set(trust.trustedRoot, verifier);
+  }
   let signer: ReturnType<Verifier['verify']>;
   try {
     signer = verifier.verify(entityOf(bundle, artifact));
