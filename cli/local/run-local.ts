@@ -17,6 +17,7 @@ import { type ImageKey, imageId } from '../../shared/domain/image-ref';
 import type { WritePlan } from '../../shared/domain/verdict-record';
 import type { Log, VerdictStore } from '../../shared/ports';
 import type { CliIo } from '../io';
+import { ChangeRecorder, runLocalPublishing } from './publishing';
 import { DELETED_IMAGE, SAMPLE_REGISTRY, sampleWorld } from './sample-world';
 
 export interface LocalRunOptions {
@@ -24,6 +25,10 @@ export interface LocalRunOptions {
   io: CliIo;
   policyFile?: string;
   now?: () => Date;
+  /** Where the signed allowlist goes: a folder (default dataDir/allowlist) or s3://bucket/prefix. */
+  allowlist?: string;
+  s3Endpoint?: string;
+  slackWebhookUrl?: string;
 }
 
 export const LOCAL_TABLE = 'registry-watcher-verdicts';
@@ -48,9 +53,11 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     const policyFile = options.policyFile ?? 'infra/policy.yaml';
     const policy = loadPolicyFile(policyFile);
     const world = sampleWorld();
-    const store = printing(
-      new DynamoDbVerdictStore({ tableName: LOCAL_TABLE, client: documentClient(client) }),
-      io,
+    const documents = documentClient(client);
+    const store = new ChangeRecorder(
+      printing(new DynamoDbVerdictStore({ tableName: LOCAL_TABLE, client: documents }), io),
+      documents,
+      LOCAL_TABLE,
     );
     const handler = createHandler(() => ({
       images: world,
@@ -99,6 +106,18 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
         .batchItemFailures,
       io,
     );
+    await runLocalPublishing({
+      dataDir: options.dataDir,
+      io,
+      documents,
+      table: LOCAL_TABLE,
+      changes: store.drain(),
+      policyHash: policy.hash,
+      ...(options.allowlist && { allowlist: options.allowlist }),
+      ...(options.s3Endpoint && { s3Endpoint: options.s3Endpoint }),
+      ...(options.slackWebhookUrl && { slackWebhookUrl: options.slackWebhookUrl }),
+      ...(options.now && { now: options.now }),
+    });
     io.out(
       `\nDone. Run again: evaluations repeat from the same facts and change nothing but evaluatedAt.`,
     );

@@ -79,10 +79,13 @@ const day = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 /** One message per transition: what changed, why, what to fix and by when. */
 export function verdictSlackMessage(event: VerdictEvent): SlackMessage {
   const name = shortImageName(event.image);
-  const change = event.previousVerdict
-    ? `${event.previousVerdict} → ${event.verdict}`
-    : `new → ${event.verdict}`;
-  const deleted = event.deletedAt ? ' (image deleted)' : '';
+  // A deleted digest keeps its last verdict; what changed is that it left the registry.
+  const change = event.deletedAt
+    ? `${event.verdict} → deleted`
+    : event.previousVerdict
+      ? `${event.previousVerdict} → ${event.verdict}`
+      : `new → ${event.verdict}`;
+  const emoji = event.deletedAt ? ':wastebasket:' : EMOJI[event.verdict];
   const tags = event.image.tags.length
     ? event.image.tags.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')
     : '_untagged_';
@@ -91,7 +94,7 @@ export function verdictSlackMessage(event: VerdictEvent): SlackMessage {
       type: 'header',
       text: {
         type: 'plain_text',
-        text: cut(`${EMOJI[event.verdict]} ${change}${deleted}  ${name}`, SLACK_LIMITS.header),
+        text: cut(`${emoji} ${change}  ${name}`, SLACK_LIMITS.header),
         emoji: true,
       },
     },
@@ -103,7 +106,7 @@ export function verdictSlackMessage(event: VerdictEvent): SlackMessage {
         ),
         mrkdwn(`*Tags*\n${tags}`),
         mrkdwn(
-          `*Verdict*\n${event.verdict}${event.admitted ? ' (admitted)' : ' (not admitted)'}${event.previousVerdict ? `, was ${event.previousVerdict}` : ''}`,
+          `*Verdict*\n${event.verdict}${event.deletedAt ? ` (image deleted ${day(event.deletedAt)} UTC: not admitted)` : event.admitted ? ' (admitted)' : ' (not admitted)'}${event.previousVerdict && !event.deletedAt ? `, was ${event.previousVerdict}` : ''}`,
         ),
         mrkdwn(`*Findings*\n${severitySummary(event.severityCounts)}`),
       ],
@@ -145,7 +148,7 @@ export function verdictSlackMessage(event: VerdictEvent): SlackMessage {
     ],
   });
   return {
-    text: `${change}${deleted}: ${name} (${severitySummary(event.severityCounts)})`,
+    text: `${change}: ${name} (${severitySummary(event.severityCounts)})`,
     blocks,
   };
 }

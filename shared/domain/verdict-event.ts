@@ -246,13 +246,14 @@ export function snsSubject(text: string): string {
 
 /** The SNS message for one verdict event: subject readable in e-mail, attributes for filters. */
 export function verdictMessage(event: VerdictEvent): OutgoingMessage {
-  const change = event.previousVerdict
-    ? `${event.verdict} (was ${event.previousVerdict})`
-    : `${event.verdict} (first verdict)`;
-  const deleted = event.deletedAt ? ' [deleted]' : '';
+  const change = event.deletedAt
+    ? `DELETED (was ${event.verdict})`
+    : event.previousVerdict
+      ? `${event.verdict} (was ${event.previousVerdict})`
+      : `${event.verdict} (first verdict)`;
   return {
     id: event.id,
-    subject: snsSubject(`[registry-watcher] ${change}${deleted}: ${shortImageName(event.image)}`),
+    subject: snsSubject(`[registry-watcher] ${change}: ${shortImageName(event.image)}`),
     body: JSON.stringify(event),
     attributes: {
       type: 'verdict',
@@ -261,6 +262,7 @@ export function verdictMessage(event: VerdictEvent): OutgoingMessage {
       repository: event.image.repository,
       registry: event.image.registry,
       maxSeverity: event.maxSeverity,
+      deleted: event.deletedAt ? 'true' : 'false',
     },
     groupId: event.image.id,
   };

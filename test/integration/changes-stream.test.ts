@@ -135,6 +135,7 @@ describe('changes: DynamoDB stream → SNS verdict events', () => {
       repository: attr('prod/api'),
       registry: attr(api.registry),
       maxSeverity: attr('CRITICAL'),
+      deleted: attr('false'),
     });
     const body = JSON.parse(failEvent?.Message ?? '');
     expect(body).toMatchObject({

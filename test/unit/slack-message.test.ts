@@ -87,6 +87,21 @@ describe('Slack message for a verdict transition', () => {
     expectWithinLimits(message);
   });
 
+  it('shows a deletion as leaving the registry, not as a verdict change', () => {
+    const event = {
+      ...fixtureEvent(),
+      verdict: 'PASS' as const,
+      deletedAt: '2026-11-23T05:00:00.000Z',
+    };
+    const deleted = verdictSlackMessage(event);
+    expect(deleted.blocks[0]).toMatchObject({
+      text: { text: ':wastebasket: PASS → deleted  prod/api:1.4.2' },
+    });
+    expect(texts(deleted).join('\n')).toContain(
+      'PASS (image deleted 2026-11-23 05:00 UTC: not admitted)',
+    );
+  });
+
   it('escapes what Slack would read as markup', () => {
     expect(escapeMrkdwn('<!channel> & <@U1>')).toBe('&lt;!channel&gt; &amp; &lt;@U1&gt;');
     const event = fixtureEvent();

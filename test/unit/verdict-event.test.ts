@@ -212,6 +212,7 @@ describe('verdict events', () => {
       repository: 'prod/api',
       registry: REGISTRY,
       maxSeverity: 'CRITICAL',
+      deleted: 'false',
     });
     expect(message.subject).toBe('[registry-watcher] FAIL (was PASS): prod/api:1.4.2');
     expect(message.id).toBe('bbbb');
@@ -224,6 +225,14 @@ describe('verdict events', () => {
     );
     expect(first.attributes.previousVerdict).toBe('NONE');
     expect(first.subject).toContain('FAIL (first verdict)');
+  });
+
+  it('announces a deletion as such, filterable by deleted=true', () => {
+    const deleted = verdictMessage(
+      verdictEventOf({ ...record, verdict: 'PASS', deletedAt: T1 } as VerdictRecord, false),
+    );
+    expect(deleted.subject).toBe('[registry-watcher] DELETED (was PASS): prod/api:1.4.2');
+    expect(deleted.attributes).toMatchObject({ verdict: 'PASS', deleted: 'true' });
   });
 
   it('cuts long reason lists and marks the event truncated', () => {
