@@ -79,6 +79,8 @@ export interface LocalPublishingOptions {
   s3Endpoint?: string;
   /** Post to this Slack webhook; without it, messages are printed. */
   slackWebhookUrl?: string;
+  /** Pacing between Slack posts (Slack allows about one per second). */
+  slackMinIntervalMs?: number;
   now?: Clock;
 }
 
@@ -90,7 +92,12 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
   const { io, documents, table } = options;
   const clock = options.now ?? systemClock;
   const sink: AlertSink = options.slackWebhookUrl
-    ? new SlackWebhook({ urls: staticWebhookUrl(options.slackWebhookUrl) })
+    ? new SlackWebhook({
+        urls: staticWebhookUrl(options.slackWebhookUrl),
+        ...(options.slackMinIntervalMs !== undefined && {
+          minIntervalMs: options.slackMinIntervalMs,
+        }),
+      })
     : printingSink(io);
   const slackMarkers = new DeliveryMarkers({
     tableName: table,
