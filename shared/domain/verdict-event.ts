@@ -26,6 +26,8 @@ export interface VerdictEvent {
   id: string;
   /** When the transition happened (the evaluation that changed the verdict). */
   time: string;
+  /** The verdict record's version: orders two events about the same digest. */
+  version: number;
   image: {
     id: string;
     registry: string;
@@ -190,6 +192,7 @@ export function verdictEventOf(record: VerdictRecord, admitted: boolean): Verdic
     kind: 'VerdictChanged',
     id: record.transitionId ?? '',
     time: record.transitionAt ?? record.evaluatedAt,
+    version: record.version,
     image: {
       id: imageId(record),
       registry: record.registry,

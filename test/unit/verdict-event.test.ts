@@ -188,6 +188,7 @@ describe('verdict events', () => {
       kind: 'VerdictChanged',
       id: 'bbbb',
       time: T1,
+      version: 2,
       verdict: 'FAIL',
       previousVerdict: 'PASS',
       admitted: false,
