@@ -241,10 +241,10 @@ export function shortImageName(image: { repository: string; digest: string; tags
   return tag ? `${image.repository}:${tag}` : `${image.repository}@${image.digest.slice(0, 19)}`;
 }
 
-/** SNS subjects are ASCII, at most 100 characters, one line. */
+/** SNS subjects are one line of ASCII (non-ASCII is mangled in e-mail), fewer than 100 characters. */
 export function snsSubject(text: string): string {
   const ascii = text.replace(/[^\x20-\x7e]/g, '?').trim();
-  return ascii.length <= 100 ? ascii : `${ascii.slice(0, 97)}...`;
+  return ascii.length < 100 ? ascii : `${ascii.slice(0, 96)}...`;
 }
 
 /** The SNS message for one verdict event: subject readable in e-mail, attributes for filters. */

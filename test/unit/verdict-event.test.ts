@@ -253,7 +253,8 @@ describe('verdict events', () => {
     ['short', 'short'],
     ['a → b', 'a ? b'],
     ['line\nbreak', 'line?break'],
-    ['x'.repeat(120), `${'x'.repeat(97)}...`],
+    ['x'.repeat(120), `${'x'.repeat(96)}...`],
+    ['y'.repeat(99), 'y'.repeat(99)],
   ])('subject %j becomes %j', (input, expected) => {
     expect(snsSubject(input)).toBe(expected);
   });
