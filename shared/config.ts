@@ -4,7 +4,8 @@ import { ConfigError, PolicyError } from './domain/errors';
 import { type Policy, parsePolicy } from './domain/policy';
 
 /** Environment of the Lambdas, validated once at cold start. */
-const environment = z.object({
+/** Exported so the CDK construct can check it wires exactly these variables. */
+export const environment = z.object({
   TABLE_NAME: z.string().min(3),
   POLICY_FILE: z.string().min(1).optional(),
   POLICY_YAML: z.string().min(1).optional(),
