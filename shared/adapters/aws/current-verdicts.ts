@@ -9,6 +9,8 @@ export interface DynamoDbCurrentVerdictsOptions {
   client?: DynamoDBDocumentClient;
   /** Parallel scan segments (DynamoDB parallel Scan); 1 for small tables. */
   segments?: number;
+  /** Read only this one of `segments` (a parallel reader per segment, as the rescan catalog does). */
+  segment?: number;
 }
 
 /**
@@ -25,7 +27,9 @@ export class DynamoDbCurrentVerdicts implements CurrentVerdicts {
 
   async *pages(): AsyncIterable<VerdictRecord[]> {
     const segments = this.options.segments ?? 1;
-    for (let segment = 0; segment < segments; segment++) {
+    const only = this.options.segment;
+    const last = only ?? segments - 1;
+    for (let segment = only ?? 0; segment <= last; segment++) {
       const pages = paginateScan(
         { client: this.client },
         {
