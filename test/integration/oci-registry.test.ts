@@ -1,10 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { createPrivateKey, randomBytes, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { basicAuth } from '../../shared/adapters/oci/auth';
 import { RegistryClient } from '../../shared/adapters/oci/client';
@@ -25,6 +21,7 @@ import {
 import { attachReferrer, listReferrers } from '../../shared/adapters/oci/referrers';
 import { pushImage, pushIndex } from '../support/oci-images';
 import { type LocalRegistry, startRegistry } from '../support/registry';
+import { selfSignedCertificate } from '../support/self-signed';
 
 const noRetry = { attempts: 1 };
 
@@ -172,30 +169,7 @@ describe('OCI client auth', () => {
   });
 
   it('bearer token flow: realm, service and scope from the challenge, token cached per scope', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rw-token-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=registry-watcher test token issuer',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const certPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    const key = createPrivateKey(readFileSync(join(dir, 'key.pem')));
+    const { certPem, key } = await selfSignedCertificate('registry-watcher test token issuer');
     const certDer = Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString(
       'base64',
     );
@@ -258,7 +232,6 @@ describe('OCI client auth', () => {
     } finally {
       await registry.stop();
       await new Promise((resolve) => tokenServer.close(resolve));
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
