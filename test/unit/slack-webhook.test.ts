@@ -87,7 +87,7 @@ describe('SlackWebhook', () => {
     expect(Math.max(...sleeps)).toBeLessThanOrEqual(20_000);
   });
 
-  it('leaves a Retry-After longer than a minute to the Lambda retry', async () => {
+  it('leaves a Retry-After longer than 30 s to the Lambda retry', async () => {
     const { webhook, posts } = harness([
       () => new Response('', { status: 429, headers: { 'retry-after': '600' } }),
     ]);

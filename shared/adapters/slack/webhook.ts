@@ -32,7 +32,7 @@ export interface SlackWebhookOptions {
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** Longer Retry-After than this ends the attempt (the Lambda retry comes back later). */
+  /** A longer Retry-After ends the attempt (the Lambda retry comes back later); default 30 s. */
   maxRetryAfterMs?: number;
   /** Slack allows about one message per second per webhook. */
   minIntervalMs?: number;
@@ -62,7 +62,7 @@ export class SlackWebhook implements AlertSink {
     const url = await this.options.urls.url();
     const body = JSON.stringify(message);
     const slot = createHash('sha256').update(url.reveal()).digest('hex');
-    const maxRetryAfter = this.options.maxRetryAfterMs ?? 60_000;
+    const maxRetryAfter = this.options.maxRetryAfterMs ?? 30_000;
     let retryAfter: number | undefined;
     try {
       await withRetry(() => this.attempt(url.reveal(), body, slot), {
