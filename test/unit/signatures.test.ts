@@ -190,6 +190,18 @@ describe('ECDSA P-256 over a given digest', () => {
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey;
     expect(verifyPrehashedP256(p384, digest, signature)).toBe(false);
   });
+
+  it('agrees with crypto.verify on many signatures (r and s of every DER length)', () => {
+    for (let i = 0; i < 25; i++) {
+      const message = randomBytes(i + 1);
+      const sig = sign('sha256', message, privateKey);
+      const hash = createHash('sha256').update(message).digest();
+      expect(verifyPrehashedP256(publicKey, hash, sig)).toBe(true);
+      const flipped = Buffer.from(sig);
+      flipped[flipped.length - 1] = (flipped.at(-1) ?? 0) ^ 1;
+      expect(verifyPrehashedP256(publicKey, hash, flipped)).toBe(false);
+    }
+  });
 });
 
 describe('WWW-Authenticate challenges', () => {

@@ -54,28 +54,21 @@ const toBigInt = (bytes: Buffer) =>
 
 /** r and s of a DER `SEQUENCE { INTEGER r, INTEGER s }`, or undefined when malformed. */
 function parseDerSignature(der: Buffer): { r: bigint; s: bigint } | undefined {
-  let offset = 0;
-  const read = (tag: number): Buffer | undefined => {
-    if (der[offset] !== tag) return undefined;
-    let length = der[offset + 1] ?? 0;
-    offset += 2;
-    if (length & 0x80) {
-      const bytes = length & 0x7f;
-      length = toBigIntNumber(der.subarray(offset, offset + bytes));
-      offset += bytes;
-    }
-    const value = der.subarray(offset, offset + length);
-    offset += length;
-    return value.length === length ? value : undefined;
-  };
-  if (!read(0x30)) return undefined;
-  offset = der[1] && der[1] & 0x80 ? 2 + (der[1] & 0x7f) : 2;
-  const r = read(0x02);
-  const s = read(0x02);
-  return r && s ? { r: toBigInt(r), s: toBigInt(s) } : undefined;
+  // ECDSA P-256 signatures are under 128 bytes: every length is one short-form byte.
+  if (der[0] !== 0x30 || der[1] !== der.length - 2) return undefined;
+  const integers: bigint[] = [];
+  let offset = 2;
+  while (offset < der.length && integers.length < 2) {
+    const length = der[offset + 1];
+    if (der[offset] !== 0x02 || length === undefined || length > 0x7f) return undefined;
+    const value = der.subarray(offset + 2, offset + 2 + length);
+    if (value.length !== length) return undefined;
+    integers.push(toBigInt(value));
+    offset += 2 + length;
+  }
+  const [r, s] = integers;
+  return offset === der.length && r !== undefined && s !== undefined ? { r, s } : undefined;
 }
-
-const toBigIntNumber = (bytes: Buffer) => Number(toBigInt(bytes));
 
 export function verifyPrehashedP256(key: KeyObject, digest: Buffer, signature: Buffer): boolean {
   const jwk = key.export({ format: 'jwk' });
