@@ -221,6 +221,28 @@ describe('changes: DynamoDB stream → SNS verdict events', () => {
     expect(publish?.Subject).toBe(expected?.Subject);
   });
 
+  it('delivery markers: a claim blocks others until completed, or until its lease ends', async () => {
+    const markers = new DeliveryMarkers({
+      tableName: table,
+      channel: 'SNS',
+      client: dynamo.documents,
+      leaseMs: 60_000,
+    });
+    const t0 = new Date('2026-11-23T02:00:00.000Z');
+    const at = (ms: number) => new Date(t0.getTime() + ms);
+    expect(await markers.claim('t-1', t0)).toBe('claimed');
+    expect(await markers.claim('t-1', at(1_000))).toBe('busy');
+    // The first delivery crashed: after the lease another one may deliver.
+    expect(await markers.claim('t-1', at(61_000))).toBe('claimed');
+    await markers.complete('t-1', at(62_000));
+    expect(await markers.claim('t-1', at(600_000))).toBe('done');
+    await markers.release('t-1'); // a completed marker is never released
+    expect(await markers.claim('t-1', at(700_000))).toBe('done');
+    expect(await markers.claim('t-2', t0)).toBe('claimed');
+    await markers.release('t-2');
+    expect(await markers.claim('t-2', at(1_000))).toBe('claimed');
+  });
+
   it('rejects what is not a stream event', async () => {
     await expect(lambda()({ Records: [{ body: 'x' }] })).rejects.toMatchObject({
       code: 'INVALID_EVENT',
