@@ -1,5 +1,7 @@
 import { type Bundle, bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
+import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
+import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
 import { RegistryClient } from '../../shared/adapters/oci/client';
 import { signDsseBundle, signMessageBundle } from '../../shared/adapters/sigstore/bundles';
 import { simpleSigningPayload } from '../../shared/adapters/sigstore/cosign-legacy';
@@ -12,7 +14,10 @@ import {
 } from '../../shared/domain/attestation';
 import type { ImageFacts } from '../../shared/domain/image-facts';
 import type { SignatureTrust } from '../../shared/domain/policy';
+import { evaluateImage } from '../../shared/services/evaluate-image';
+import { completeScan, policyOf } from '../support/builders';
 import { pushBundleReferrer, pushLegacySignature } from '../support/cosign';
+import { startDynalite } from '../support/dynalite';
 import { type BuiltImage, pushImage } from '../support/oci-images';
 import { type LocalRegistry, startRegistry } from '../support/registry';
 import { type MockSigstore, startMockSigstore } from '../support/sigstore-mock';
@@ -260,6 +265,44 @@ describe('image signatures from a real registry', () => {
       const result = await noRoot.verify(facts, trust);
       expect(result.reason).toMatch(/TRUSTED_ROOT_MISSING/);
     });
+  });
+
+  it('puts the result into the verdict, and signatures.required decides', async () => {
+    const dynamo = await startDynalite();
+    try {
+      const store = new DynamoDbVerdictStore({
+        tableName: await dynamo.newTable(),
+        client: dynamo.documents,
+      });
+      const pem = JSON.stringify(await trusted.publicKeyPem());
+      const policy = policyOf(`repositories:
+  - match: "signed/**"
+    signatures: { required: true, keys: [{ name: ci-key, publicKey: ${pem} }] }
+`);
+      const world = new MemoryRegistry();
+      const unsigned = await newImage();
+      const signed = await newImage();
+      const bundle = bundleFromJSON(await signMessageBundle(signed.payload, trusted));
+      await pushLegacySignature(client, signed.repository, signed.image, [
+        { payload: signed.payload, bundle },
+      ]);
+      for (const { facts } of [unsigned, signed]) world.put(facts, completeScan([]));
+      const options = { images: world, findings: world, store, policy, signatures: verifier };
+
+      const denied = await evaluateImage({ key: unsigned.facts.key, trigger: 'push' }, options);
+      expect(denied.record).toMatchObject({ verdict: 'FAIL', signature: { status: 'unsigned' } });
+      expect(denied.record?.reasons).toContainEqual(
+        expect.objectContaining({ code: 'SIGNATURE_UNVERIFIED', effect: 'fail' }),
+      );
+      const admitted = await evaluateImage({ key: signed.facts.key, trigger: 'push' }, options);
+      expect(admitted.record).toMatchObject({
+        verdict: 'PASS',
+        signature: { status: 'verified', signer: 'ci-key', format: 'cosign-legacy' },
+      });
+      expect((await store.get(signed.facts.key))?.signature?.signer).toBe('ci-key');
+    } finally {
+      await dynamo.stop();
+    }
   });
 
   it('reports not-checked (not an exception) when the registry refuses access', async () => {
