@@ -260,8 +260,8 @@ class ChunkRunner {
       delta[k] = (delta[k] ?? 0) + n;
     };
     const requests: PlannedRequest[] = [];
-    const scanBudget = () =>
-      (this.options.maxScansPerRun ?? 50_000) - totals.scansStarted - (delta.scansStarted ?? 0);
+    // Taken before each call, so concurrent items never overshoot the run's budget.
+    let scanBudget = (this.options.maxScansPerRun ?? 50_000) - totals.scansStarted;
     await Promise.all(
       chunk.map((item) =>
         this.limit(async () => {
@@ -272,8 +272,11 @@ class ChunkRunner {
           }
           let scanned = false;
           for (const digest of item.scanTargets) {
-            if (this.quotaSpent || scanBudget() <= 0) break;
-            scanned = (await this.startScan({ ...item.key, digest }, count)) || scanned;
+            if (this.quotaSpent || scanBudget <= 0) break;
+            scanBudget -= 1;
+            const started = await this.startScan({ ...item.key, digest }, count);
+            if (!started) scanBudget += 1;
+            scanned = started || scanned;
           }
           const settle = this.options.scanSettleSeconds ?? 300;
           requests.push({
