@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, PolicyError } from './domain/errors';
 import { type Policy, parsePolicy } from './domain/policy';
 

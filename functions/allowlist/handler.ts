@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoDbAdmittedImages } from '../../shared/adapters/aws/admitted-images';
 import { DynamoDbSequenceCounter } from '../../shared/adapters/aws/allowlist-sequence';
 import { KmsSigner } from '../../shared/adapters/aws/kms-signer';

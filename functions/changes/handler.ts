@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SqsRebuildTrigger } from '../../shared/adapters/aws/allowlist-trigger';
 import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';

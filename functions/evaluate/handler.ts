@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../../shared/adapters/aws/ecr';
 import { signaturePortsFromEnvironment } from '../../shared/adapters/sigstore/environment';

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
 import { SecretsManagerWebhookUrl } from '../../shared/adapters/aws/slack-secret';
 import { SlackWebhook } from '../../shared/adapters/slack/webhook';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AllowlistRejectedError } from './errors';
 import { isDigest } from './image-ref';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DailyDigest } from './daily-digest';
 import { InvalidEventError } from './errors';
 import { SEVERITIES } from './severity';

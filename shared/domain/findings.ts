@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidFindingsError } from './errors';
 import { normaliseSeverity, type Severity } from './severity';
 import { parseTimestamp } from './time';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration } from './duration';
 import { isDigest } from './image-ref';
 import { SEVERITIES } from './severity';

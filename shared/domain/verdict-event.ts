@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidEventError } from './errors';
 import { imageId, parseEcrRegistry } from './image-ref';
 import { SEVERITIES, type Severity, type SeverityCounts } from './severity';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isIndexType, MANIFEST_MEDIA_TYPES, OCI_EMPTY, OCI_EMPTY_BLOB } from './media-types';
 
 const digest = z.string().regex(/^sha(256|512):[a-f0-9]+$/, 'expected an algorithm:hex digest');

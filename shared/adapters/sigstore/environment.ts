@@ -1,5 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration } from '../../domain/duration';
 import { ConfigError } from '../../domain/errors';
 import { parseEcrRegistry } from '../../domain/image-ref';
