@@ -27,6 +27,8 @@ const schema = z.object({
   REGISTRY_PLAIN_HTTP: z.string().optional(),
   WATCHER_VERSION: z.string().default('0.1.0'),
 });
+/** Exported so the CDK construct can check it wires exactly these variables. */
+export { schema as signatureEnvironment };
 
 export type SignaturePorts = Pick<
   EvaluateImageOptions,
