@@ -5,6 +5,7 @@ import { registerEvaluate } from './commands/evaluate';
 import { registerEvents } from './commands/events';
 import { registerLocal } from './commands/local';
 import { registerPolicy } from './commands/policy';
+import { registerRescan } from './commands/rescan';
 import { registerVerifyBundle } from './commands/verify-bundle';
 import { CliFailure, type CliIo, processIo, userMessage } from './io';
 
@@ -17,6 +18,7 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   registerCluster,
   registerAllowlist,
   registerVerifyBundle,
+  registerRescan,
 ];
 
 /** Entry point of the `registry-watcher` command; returns the process exit code. */

@@ -103,8 +103,11 @@ export class SimulatedEcr {
     return this.repositories.get(repository)?.get(digest);
   }
 
-  /** aws-sdk-client-mock on `client`, answering every ECR call the watcher makes from here. */
-  attach(client: ECRClient, options: AttachOptions = {}) {
+  /**
+   * aws-sdk-client-mock on `client` (or on every ECRClient, given the class), answering
+   * every ECR call the watcher makes from this account.
+   */
+  attach(client: ECRClient | typeof ECRClient, options: AttachOptions = {}) {
     const mock = mockClient(client);
     const gate = this.gate(options);
     const answer =
