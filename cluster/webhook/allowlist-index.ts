@@ -19,11 +19,30 @@ export interface AllowlistIndex {
   generatedAtMs: number;
 }
 
+const NO_TAGS: string[] = Object.freeze([]) as unknown as string[];
+
 export function indexAllowlist(
   allowlist: Allowlist,
   options: { tags: boolean } = { tags: true },
 ): AllowlistIndex {
   const images: Record<string, Record<string, AllowlistEntry>> = Object.create(null);
+  // Entries are shared by (verdict, expiresAt) and carry no tags (those live in `tags`):
+  // a 100,000-digest allowlist then holds one string per digest instead of four objects,
+  // which keeps full garbage collections (and admission tail latency) short.
+  const shared = new Map<string, AllowlistEntry>();
+  const compact = (entry: AllowlistEntry): AllowlistEntry => {
+    const key = `${entry.verdict}|${entry.expiresAt ?? ''}`;
+    let found = shared.get(key);
+    if (!found) {
+      found = Object.freeze({
+        verdict: entry.verdict,
+        tags: NO_TAGS,
+        ...(entry.expiresAt && { expiresAt: entry.expiresAt }),
+      });
+      shared.set(key, found);
+    }
+    return found;
+  };
   const registries = new Set<string>();
   const tags = new Map<string, Map<string, string | null>>();
   const skipped: string[] = [];
@@ -35,13 +54,11 @@ export function indexAllowlist(
       continue;
     }
     registries.add(repository.registry);
-    const existing = images[repository.key];
-    // Writers emit canonical keys, so the inner objects are shared, not copied.
-    images[repository.key] = existing
-      ? Object.assign(Object.create(null), existing, entries)
-      : entries;
+    const records: Record<string, AllowlistEntry> = images[repository.key] ?? Object.create(null);
+    images[repository.key] = records;
     for (const [digest, entry] of Object.entries(entries)) {
-      digests += 1;
+      if (!(digest in records)) digests += 1;
+      records[digest] = compact(entry);
       if (!options.tags) continue;
       const byTag = tags.get(repository.key) ?? new Map<string, string | null>();
       tags.set(repository.key, byTag);

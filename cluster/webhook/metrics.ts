@@ -17,6 +17,8 @@ interface Family {
 export class Counter implements Family {
   readonly type = 'counter';
   private readonly values = new Map<string, number>();
+  /** Label sets seen so far, by their values: formatting once keeps `inc` cheap per request. */
+  private readonly keys = new Map<string, string>();
 
   constructor(
     readonly name: string,
@@ -24,12 +26,23 @@ export class Counter implements Family {
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
-    const key = formatLabels(labels);
+    const key = this.key(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 
   get(labels: Labels = {}): number {
-    return this.values.get(formatLabels(labels)) ?? 0;
+    return this.values.get(this.key(labels)) ?? 0;
+  }
+
+  private key(labels: Labels): string {
+    let id = '';
+    for (const name in labels) id += `${name}\u0000${labels[name]}\u0000`;
+    let key = this.keys.get(id);
+    if (key === undefined) {
+      key = formatLabels(labels);
+      this.keys.set(id, key);
+    }
+    return key;
   }
 
   render(): string[] {

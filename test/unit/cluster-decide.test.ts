@@ -254,4 +254,16 @@ describe('indexAllowlist', () => {
     expect(idx.skipped).toEqual(['not a repository!']);
     expect(idx.digests).toBe(3);
   });
+
+  it('shares one entry per verdict and expiry, tags kept only in the tag map', () => {
+    const repo = index.allowlist.images[API] ?? {};
+    expect(repo[digest(1)]).toBe(index.allowlist.images[`${ECR}/prod/web`]?.[digest(4)]);
+    expect(repo[digest(2)]).toEqual({ verdict: 'WARN', tags: [] });
+    expect(repo[digest(3)]).toEqual({
+      verdict: 'PASS',
+      tags: [],
+      expiresAt: '2026-11-22T00:00:00Z',
+    });
+    expect(index.tags.get(API)?.get('1.5.0')).toBe(digest(2));
+  });
 });
