@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration, parseDuration } from '../../shared/domain/duration';
 import { parseEcrRegistry } from '../../shared/domain/image-ref';
 import { parseRateLimits } from '../../shared/rate-limit';

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidEventError } from '../../shared/domain/errors';
 import { addTotals, emptyTotals, type RescanTotals } from '../../shared/domain/rescan';
 import { readEnvironmentOf } from '../../shared/publishing-config';
