@@ -1,0 +1,244 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { allowlistKeys } from '../shared/adapters/aws/s3-allowlist-store';
+import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
+import {
+  allowlistEnvironment,
+  changesEnvironment,
+  notifyEnvironment,
+} from '../shared/publishing-config';
+import { allowMarkers, POLICY_FILE_NAME, visibilityFor, type WatcherCore } from './core';
+import { durationSetting } from './props';
+import { deadLetterQueue, secureQueue } from './storage';
+import { TASK_ROOT, WatcherFunction } from './watcher-function';
+
+/** Debounce window of allowlist rebuilds = the FIFO queue's delivery delay (docs/allowlist.md). */
+export const REBUILD_DEBOUNCE = Duration.seconds(30);
+
+export interface PublicationProps {
+  readonly core: WatcherCore;
+  readonly bucket: s3.IBucket;
+  readonly verdictTopic: sns.ITopic;
+  readonly topicKey: kms.IKey;
+}
+
+/**
+ * What follows a verdict (DESIGN §3): `changes` reads the table's stream, publishes one
+ * verdict event per transition and asks for an allowlist rebuild through a FIFO queue that
+ * debounces bursts; `allowlist` (the single writer) builds, signs and writes it to S3, and
+ * is also scheduled so the document is re-signed before it expires; `notify` turns verdict
+ * events into Slack messages when a webhook secret is configured.
+ */
+export class Publication extends Construct {
+  readonly changes: WatcherFunction<never>;
+  readonly allowlist: WatcherFunction<never>;
+  readonly notify?: WatcherFunction<never>;
+  readonly rebuildQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: PublicationProps) {
+    super(scope, id);
+    const { core } = props;
+    const common = {
+      logRetention: core.config.logRetention,
+      removalPolicy: core.config.removalPolicy,
+    };
+
+    // allowlist: FIFO rebuild requests (and the schedule) → signed allowlist in S3.
+    this.allowlist = new WatcherFunction(this, 'Allowlist', {
+      name: 'allowlist',
+      description: 'registry-watcher: builds, signs and publishes the allowlist (single writer)',
+      environmentSchema: allowlistEnvironment,
+      environment: {
+        TABLE_NAME: core.table.tableName,
+        ALLOWLIST_BUCKET: props.bucket.bucketName,
+        ALLOWLIST_KMS_KEY_ID: core.signing.key.keyArn,
+        ALLOWLIST_VALIDITY: durationSetting(core.config.allowlistValidity),
+        REBUILD_DEBOUNCE: durationSetting(REBUILD_DEBOUNCE),
+        POLICY_FILE: `${TASK_ROOT}/${POLICY_FILE_NAME}`,
+      },
+      files: { [POLICY_FILE_NAME]: core.config.policyFile },
+      timeout: Duration.minutes(2),
+      memorySize: 1024,
+      // Single writer: one build at a time, so sequences and S3 writes never interleave.
+      reservedConcurrentExecutions: 1,
+      ...common,
+    }) as WatcherFunction<never>;
+    const rebuildDlq = secureQueue(this, 'RebuildDlq', {
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.rebuildQueue = secureQueue(this, 'RebuildQueue', {
+      fifo: true,
+      contentBasedDeduplication: false,
+      // A request becomes visible when its debounce window has closed.
+      deliveryDelay: REBUILD_DEBOUNCE,
+      visibilityTimeout: visibilityFor(this.allowlist),
+      deadLetterQueue: { queue: rebuildDlq, maxReceiveCount: 5 },
+    });
+    this.allowlist.function.addEventSource(
+      new sources.SqsEventSource(this.rebuildQueue, { batchSize: 10 }),
+    );
+    const objects = Object.values(allowlistKeys()).map((key) => props.bucket.arnForObjects(key));
+    this.allowlist
+      .allow(['dynamodb:Query'], [`${core.table.tableArn}/index/${VERDICT_TABLE.admittedIndex}`])
+      .allow(['dynamodb:UpdateItem'], [core.table.tableArn], {
+        'ForAllValues:StringEquals': {
+          'dynamodb:LeadingKeys': [VERDICT_TABLE.counterPartitionKey],
+        },
+      })
+      .allow(['s3:GetObject', 's3:PutObject'], objects)
+      // Without ListBucket a HEAD of the not yet published allowlist answers 403, not 404.
+      .allow(['s3:ListBucket'], [props.bucket.bucketArn]);
+    core.signing.grantSign(this.allowlist.role);
+    core.watch(this.allowlist, 'allowlist');
+    core.alarms.deadLetterQueue('RebuildDlqNotEmpty', rebuildDlq, 'An allowlist rebuild request');
+    core.alarms.allowlistExpired(
+      'AllowlistExpired',
+      this.allowlist.function,
+      core.config.allowlistValidity,
+    );
+    const resignEvery = Duration.minutes(
+      Math.min(60, Math.floor(core.config.allowlistValidity.toMinutes() / 4)),
+    );
+    new scheduler.Schedule(this, 'Resign', {
+      description: 'registry-watcher: re-signs the allowlist well before it expires',
+      schedule: scheduler.ScheduleExpression.rate(resignEvery),
+      target: new schedulerTargets.LambdaInvoke(this.allowlist.function, {
+        role: core.schedulerRole,
+        deadLetterQueue: core.deliveryDlq,
+        retryAttempts: 3,
+        maxEventAge: resignEvery,
+      }),
+    });
+    acknowledgeScheduledInvoke(core, this.allowlist);
+
+    // changes: the table's stream → SNS verdict events + rebuild requests.
+    const changesDlq = deadLetterQueue(
+      this,
+      'ChangesDlq',
+      'descriptions of DynamoDB stream batches the changes function gave up on',
+    );
+    this.changes = new WatcherFunction(this, 'Changes', {
+      name: 'changes',
+      description: 'registry-watcher: announces verdict transitions and marks the allowlist dirty',
+      environmentSchema: changesEnvironment,
+      environment: {
+        TABLE_NAME: core.table.tableName,
+        VERDICT_TOPIC_ARN: props.verdictTopic.topicArn,
+        ALLOWLIST_QUEUE_URL: this.rebuildQueue.queueUrl,
+        REBUILD_DEBOUNCE: durationSetting(REBUILD_DEBOUNCE),
+      },
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      alsoOnAnyResource:
+        "The stream event source adds dynamodb:ListStreams, which supports no resource-level permissions; the records themselves are read on this table's stream ARN only.",
+      ...common,
+    }) as WatcherFunction<never>;
+    this.changes.function.addEventSource(
+      new sources.DynamoEventSource(core.table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        retryAttempts: 10,
+        maxRecordAge: Duration.days(1),
+        reportBatchItemFailures: true,
+        // One batch at a time per shard: events about one digest stay in order.
+        parallelizationFactor: 1,
+        onFailure: new sources.SqsDlq(changesDlq),
+        // Only CURRENT items carry verdicts: history items, markers and the counter never invoke.
+        filters: [
+          lambda.FilterCriteria.filter({
+            dynamodb: {
+              Keys: {
+                [VERDICT_TABLE.sortKey]: {
+                  S: lambda.FilterRule.isEqual(VERDICT_TABLE.currentSortKey),
+                },
+              },
+            },
+          }),
+        ],
+      }),
+    );
+    this.changes
+      .allow(['sns:Publish'], [props.verdictTopic.topicArn])
+      .allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn])
+      .allow(['sqs:SendMessage'], [this.rebuildQueue.queueArn]);
+    allowMarkers(this.changes, core.table);
+    core.watch(this.changes, 'changes');
+    core.alarms.deadLetterQueue('ChangesDlqNotEmpty', changesDlq, 'A stream batch');
+
+    if (core.config.slackWebhookSecret) {
+      this.notify = this.slack(core, props.verdictTopic, core.config.slackWebhookSecret);
+    }
+  }
+
+  /** notify: verdict events → Slack, paced by a single container, its own DLQ. */
+  private slack(core: WatcherCore, topic: sns.ITopic, secretRef: string): WatcherFunction<never> {
+    const secret = importSecret(this, 'SlackWebhook', secretRef);
+    const dlq = deadLetterQueue(
+      this,
+      'NotifyDlq',
+      'verdict events the notify function could not deliver to Slack',
+    );
+    const notify = new WatcherFunction(this, 'Notify', {
+      name: 'notify',
+      description: 'registry-watcher: Slack messages for verdict transitions and the daily digest',
+      environmentSchema: notifyEnvironment,
+      environment: {
+        TABLE_NAME: core.table.tableName,
+        SLACK_WEBHOOK_SECRET_ARN: secret.secretArn,
+      },
+      // Worst case: 5 Retry-After waits of at most 30 s and 6 attempts of at most 10 s (docs/alerts.md).
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      // One container paces all posts to the webhook (~1 message/s).
+      reservedConcurrentExecutions: 1,
+      deadLetterQueue: dlq,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      logRetention: core.config.logRetention,
+      removalPolicy: core.config.removalPolicy,
+    }) as WatcherFunction<never>;
+    topic.addSubscription(
+      new subscriptions.LambdaSubscription(notify.function, { deadLetterQueue: dlq }),
+    );
+    notify.allow(
+      ['secretsmanager:GetSecretValue'],
+      [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+    );
+    allowMarkers(notify, core.table);
+    core.watch(notify, 'notify');
+    core.alarms.deadLetterQueue('NotifyDlqNotEmpty', dlq, 'A Slack notification');
+    return notify;
+  }
+}
+
+/** Scheduler's LambdaInvoke grants the function and its versions (`<arn>:*`) on our role. */
+export function acknowledgeScheduledInvoke(core: WatcherCore, fn: WatcherFunction<never>): void {
+  const logicalId = fn.function.node.defaultChild as lambda.CfnFunction;
+  Validations.of(core.schedulerRole).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${core.table.stack.getLogicalId(logicalId)}.Arn>:*]`,
+    reason: `The schedule target grants lambda:InvokeFunction on the ${fn.node.id} function and its versions/aliases (<arn>:*); no other function is reachable.`,
+  });
+}
+
+/** A secret by full ARN, partial ARN or name. */
+function importSecret(scope: Construct, id: string, arnOrName: string): secretsmanager.ISecret {
+  if (!arnOrName.startsWith('arn:')) {
+    return secretsmanager.Secret.fromSecretNameV2(scope, id, arnOrName);
+  }
+  return /-[A-Za-z0-9]{6}$/.test(arnOrName)
+    ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, arnOrName)
+    : secretsmanager.Secret.fromSecretPartialArn(scope, id, arnOrName);
+}

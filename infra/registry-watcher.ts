@@ -1,0 +1,134 @@
+import { relative } from 'node:path';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { allowlistKeys } from '../shared/adapters/aws/s3-allowlist-store';
+import { loadPolicyFile } from '../shared/config';
+import type { Policy } from '../shared/domain/policy';
+import { WatcherAlarms } from './alarms';
+import { schedulerRole, type WatcherCore } from './core';
+import { Evaluation } from './evaluation';
+import { dataKey, SigningKey } from './keys';
+import { type RegistryWatcherProps, type ResolvedProps, resolveProps } from './props';
+import { Publication } from './publication';
+import { Rescans } from './rescans';
+import { allowlistBucket, deadLetterQueue, verdictTable } from './storage';
+import type { WatcherFunction } from './watcher-function';
+
+/**
+ * registry-watcher in one construct (DESIGN §3): EventBridge rules and a nightly schedule
+ * feed an evaluate queue; verdicts land in DynamoDB; its stream announces transitions on
+ * SNS (Slack through notify) and rebuilds the signed allowlist in S3. Every asynchronous
+ * hop has retries, a dead-letter queue and an alarm; every role gets only what its
+ * handler calls, on the watched repositories, the table, the bucket and the keys.
+ */
+export class RegistryWatcher extends Construct {
+  readonly config: ResolvedProps;
+  /** The deployed policy, parsed at synth. */
+  readonly policy: Policy;
+  readonly table;
+  readonly bucket: s3.Bucket;
+  readonly signingKey: kms.IKey;
+  readonly verdictTopic: sns.Topic;
+  readonly alarmTopic: sns.ITopic;
+  readonly evaluateQueue: sqs.Queue;
+  readonly alarms: WatcherAlarms;
+  /** Every function by its folder name under functions/. */
+  readonly functions: Record<string, WatcherFunction<never>> = {};
+
+  constructor(scope: Construct, id: string, props: RegistryWatcherProps = {}) {
+    super(scope, id);
+    this.config = resolveProps(props);
+    const { removalPolicy } = this.config;
+    // A bad policy fails synth here with file:line:column for each problem (PolicyError).
+    this.policy = loadPolicyFile(
+      relative(process.cwd(), this.config.policyFile) || this.config.policyFile,
+    );
+
+    this.table = verdictTable(this, 'Verdicts', {
+      removalPolicy,
+      deletionProtection: this.config.deletionProtection,
+    });
+    this.bucket = allowlistBucket(this, 'Allowlist', {
+      removalPolicy,
+      ...(props.accessLogsBucket && { accessLogs: props.accessLogsBucket }),
+    });
+    const signing = new SigningKey(this, 'Signing', {
+      removalPolicy,
+      ...(props.signingKey && { existing: props.signingKey }),
+    });
+    this.signingKey = signing.key;
+    const topicKey = dataKey(this, 'TopicKey', { removalPolicy });
+    this.verdictTopic = new sns.Topic(this, 'VerdictEvents', {
+      displayName: 'registry-watcher verdict events',
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    this.alarmTopic =
+      props.alarmTopic ??
+      new sns.Topic(this, 'AlarmTopic', {
+        displayName: 'registry-watcher alarms',
+        masterKey: topicKey,
+        enforceSSL: true,
+      });
+    if (this.config.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(this.config.alarmEmail));
+    }
+    this.alarms = new WatcherAlarms(this, 'Alarms', { topic: this.alarmTopic });
+    const deliveryDlq = deadLetterQueue(
+      this,
+      'DeliveryDlq',
+      'events EventBridge rules and Scheduler schedules could not deliver',
+    );
+    this.alarms.deadLetterQueue('DeliveryDlqNotEmpty', deliveryDlq, 'An event or a schedule');
+
+    const core: WatcherCore = {
+      config: this.config,
+      policy: this.policy,
+      table: this.table,
+      signing,
+      deliveryDlq,
+      alarms: this.alarms,
+      schedulerRole: schedulerRole(this, 'SchedulerRole'),
+      watch: (fn, name) => {
+        this.functions[name] = fn;
+        this.alarms.function(pascal(name), fn.function, name);
+      },
+    };
+    const evaluation = new Evaluation(this, 'Evaluation', {
+      core,
+      attestations: this.config.attestations,
+      ...(this.config.trustedRoot && { trustedRoot: this.config.trustedRoot }),
+    });
+    this.evaluateQueue = evaluation.queue;
+    new Publication(this, 'Publication', {
+      core,
+      bucket: this.bucket,
+      verdictTopic: this.verdictTopic,
+      topicKey,
+    });
+    new Rescans(this, 'Rescans', {
+      core,
+      evaluateQueue: evaluation.queue,
+      verdictTopic: this.verdictTopic,
+      topicKey,
+    });
+  }
+
+  /** Read access to the published allowlist, its bundle and the public key (e.g. an IRSA role). */
+  grantReadAllowlist(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: Object.values(allowlistKeys()).map((key) => this.bucket.arnForObjects(key)),
+    });
+  }
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,144 @@
+import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { rescanEnvironment } from '../functions/rescan-planner/environment';
+import {
+  acknowledgeRepositoryWildcards,
+  POLICY_FILE_NAME,
+  repositoryArns,
+  VISIBILITY_FACTOR,
+  type WatcherCore,
+} from './core';
+import type { WatchedRepository } from './props';
+import { acknowledgeScheduledInvoke } from './publication';
+import { secureQueue } from './storage';
+import { TASK_ROOT, WatcherFunction } from './watcher-function';
+
+/** A run longer than this continues in a new invocation (the planner keeps a reserve). */
+const PLANNER_TIMEOUT = Duration.minutes(15);
+
+export interface RescansProps {
+  readonly core: WatcherCore;
+  readonly evaluateQueue: sqs.IQueue;
+  readonly verdictTopic: sns.ITopic;
+  readonly topicKey: kms.IKey;
+}
+
+/**
+ * The nightly reconciliation (DESIGN §3, docs/rescans.md): EventBridge Scheduler starts the
+ * planner in the configured time zone; a run longer than one invocation continues through
+ * its own queue; plans go to the evaluate queue; the daily digest goes to the verdict topic.
+ */
+export class Rescans extends Construct {
+  readonly planner: WatcherFunction<never>;
+  readonly continuationQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: RescansProps) {
+    super(scope, id);
+    const { core } = props;
+    const { config } = core;
+    const continuationDlq = secureQueue(this, 'ContinuationDlq', {
+      retentionPeriod: Duration.days(14),
+    });
+    this.continuationQueue = secureQueue(this, 'ContinuationQueue', {
+      visibilityTimeout: Duration.seconds(PLANNER_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+      deadLetterQueue: { queue: continuationDlq, maxReceiveCount: 3 },
+    });
+    this.planner = new WatcherFunction(this, 'Planner', {
+      name: 'rescan-planner',
+      description: 'registry-watcher: nightly rescans and reconciliation with ECR',
+      environmentSchema: rescanEnvironment,
+      environment: {
+        TABLE_NAME: core.table.tableName,
+        EVALUATE_QUEUE_URL: props.evaluateQueue.queueUrl,
+        CONTINUATION_QUEUE_URL: this.continuationQueue.queueUrl,
+        POLICY_FILE: `${TASK_ROOT}/${POLICY_FILE_NAME}`,
+        SCANNING_MODE: config.scanningMode,
+        ...(config.repositories.length > 0 && {
+          REPOSITORIES: plannerGlobs(config.repositories).join(','),
+        }),
+        VERDICT_TOPIC_ARN: props.verdictTopic.topicArn,
+      },
+      files: { [POLICY_FILE_NAME]: config.policyFile },
+      timeout: PLANNER_TIMEOUT,
+      memorySize: 1024,
+      // One planner at a time; its run lease makes a second one a no-op anyway.
+      reservedConcurrentExecutions: 1,
+      logRetention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    }) as WatcherFunction<never>;
+    this.planner.function.addEventSource(
+      new sources.SqsEventSource(this.continuationQueue, {
+        batchSize: 1,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    const repositories = repositoryArns(this, config.repositories);
+    const table = core.table.tableArn;
+    this.planner
+      .allow(
+        [
+          'ecr:DescribeImages',
+          'ecr:BatchGetImage',
+          ...(config.scanningMode === 'basic' ? ['ecr:StartImageScan'] : []),
+        ],
+        repositories,
+      )
+      // Listing repository names (DescribeRepositories without names) needs repository/*.
+      .allow(['ecr:DescribeRepositories'], repositoryArns(this, []))
+      .allow(
+        [
+          'dynamodb:Scan',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        [table],
+      )
+      .allow(['sqs:SendMessage'], [props.evaluateQueue.queueArn, this.continuationQueue.queueArn])
+      .allow(['sns:Publish'], [props.verdictTopic.topicArn])
+      .allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn]);
+    acknowledgeRepositoryWildcards(this.planner.role, config.repositories);
+    if (config.repositories.length > 0) {
+      Validations.of(this.planner.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*]',
+        reason:
+          'ecr:DescribeRepositories (read-only, names and settings) lists every repository only on repository/*; the planner keeps the watched ones. Images are read on the watched repositories only.',
+      });
+    }
+    core.watch(this.planner, 'rescan-planner');
+    core.alarms.deadLetterQueue(
+      'ContinuationDlqNotEmpty',
+      continuationDlq,
+      'A rescan continuation',
+    );
+
+    new scheduler.Schedule(this, 'Nightly', {
+      description: 'registry-watcher: nightly rescan and reconciliation',
+      schedule: scheduler.ScheduleExpression.expression(
+        config.rescanSchedule,
+        TimeZone.of(config.rescanTimeZone),
+      ),
+      target: new schedulerTargets.LambdaInvoke(this.planner.function, {
+        role: core.schedulerRole,
+        input: scheduler.ScheduleTargetInput.fromObject({ action: 'start' }),
+        deadLetterQueue: core.deliveryDlq,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+    acknowledgeScheduledInvoke(core, this.planner);
+  }
+}
+
+/** Watched repositories as the planner's globs: a prefix crosses "/" like `**`. */
+export function plannerGlobs(watched: readonly WatchedRepository[]): string[] {
+  return watched.map((w) => ('name' in w ? w.name : `${w.prefix}**`));
+}

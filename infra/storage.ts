@@ -1,0 +1,115 @@
+import { Duration, FeatureFlags, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
+import type { Construct } from 'constructs';
+import { VERDICT_TABLE as T } from '../shared/adapters/aws/verdict-table';
+
+export interface VerdictTableProps {
+  readonly removalPolicy: RemovalPolicy;
+  readonly deletionProtection: boolean;
+}
+
+/**
+ * The one table of DESIGN §5, built from the same constants as the store adapter and the
+ * local table (shared/adapters/aws/verdict-table.ts), so the three cannot drift.
+ */
+export function verdictTable(scope: Construct, id: string, props: VerdictTableProps) {
+  const table = new dynamodb.Table(scope, id, {
+    partitionKey: { name: T.partitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: T.sortKey, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    timeToLiveAttribute: T.ttlAttribute,
+    stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    deletionProtection: props.deletionProtection,
+    removalPolicy: props.removalPolicy,
+  });
+  table.addGlobalSecondaryIndex({
+    indexName: T.admittedIndex,
+    partitionKey: { name: T.admittedPartitionKey, type: dynamodb.AttributeType.NUMBER },
+    sortKey: { name: T.admittedSortKey, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...T.admittedProjection],
+  });
+  return table;
+}
+
+export interface AllowlistBucketProps {
+  readonly removalPolicy: RemovalPolicy;
+  readonly accessLogs?: s3.IBucket;
+}
+
+/**
+ * The allowlist bucket: versioned (old versions kept 30 days for forensics; consumers
+ * reject rollbacks by `sequence` anyway), TLS only, never public, SSE-S3. Its integrity
+ * comes from the signature, not from a key, so readers need no KMS grant.
+ */
+export function allowlistBucket(scope: Construct, id: string, props: AllowlistBucketProps) {
+  const accessLogs = props.accessLogs ?? accessLogsBucket(scope, `${id}AccessLogs`, props);
+  return new s3.Bucket(scope, id, {
+    versioned: true,
+    enforceSSL: true,
+    minimumTLSVersion: 1.2,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    serverAccessLogsBucket: accessLogs,
+    serverAccessLogsPrefix: 'allowlist/',
+    lifecycleRules: [
+      {
+        noncurrentVersionExpiration: Duration.days(30),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      },
+    ],
+    removalPolicy: props.removalPolicy,
+  });
+}
+
+function accessLogsBucket(scope: Construct, id: string, props: { removalPolicy: RemovalPolicy }) {
+  const bucket = new s3.Bucket(scope, id, {
+    enforceSSL: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    // S3 log delivery writes only to SSE-S3 buckets.
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    // Log delivery by bucket policy (ACLs off) where the app enables it, else the legacy ACL.
+    objectOwnership: FeatureFlags.of(scope).isEnabled(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY)
+      ? s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+      : s3.ObjectOwnership.OBJECT_WRITER,
+    lifecycleRules: [{ expiration: Duration.days(90) }],
+    removalPolicy: props.removalPolicy,
+  });
+  Validations.of(bucket).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason:
+      'This bucket receives the server access logs of the allowlist bucket; logging it into itself would loop and another log bucket would only move the question.',
+  });
+  return bucket;
+}
+
+/** Every queue: SSE-SQS (no key policy to keep in step with EventBridge, SNS and Lambda), TLS only. */
+export function secureQueue(scope: Construct, id: string, props: sqs.QueueProps = {}) {
+  return new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    ...props,
+  });
+}
+
+/**
+ * A queue that is itself a dead-letter queue of something that is not a queue (EventBridge
+ * and Scheduler targets, a stream's on-failure destination, Lambda async invocations):
+ * 14 days of retention, and the SQS3 acknowledgement with what it catches.
+ */
+export function deadLetterQueue(scope: Construct, id: string, catches: string, fifo = false) {
+  const queue = secureQueue(scope, id, {
+    retentionPeriod: Duration.days(14),
+    ...(fifo && { fifo: true }),
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: `This queue is a dead-letter queue (${catches}); a dead-letter queue of a dead-letter queue would only hide messages. Its depth is alarmed.`,
+  });
+  return queue;
+}

@@ -1,0 +1,219 @@
+import { join, resolve } from 'node:path';
+import { type Duration, type RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { z } from 'zod';
+import { ConfigError } from '../shared/domain/errors';
+
+/** The repository root: entries are functions/<name>/handler.ts below it. */
+export const PROJECT_ROOT = resolve(__dirname, '..');
+
+/** Where Lambda unpacks a zip function: files copied into the bundle are found here. */
+export const TASK_ROOT = '/var/task';
+
+export const FUNCTION_NAMES = [
+  'evaluate',
+  'changes',
+  'allowlist',
+  'notify',
+  'rescan-planner',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** Variables the Lambda runtime sets itself (reserved: a function may not set them). */
+const RUNTIME_VARIABLES = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_LAMBDA_FUNCTION_NAME'] as const;
+
+/** A function's environment typed by the zod schema its handler validates it with. */
+export type EnvironmentOf<S extends z.ZodObject> = Omit<
+  { [K in keyof z.input<S>]: string },
+  (typeof RUNTIME_VARIABLES)[number]
+>;
+
+/** Variables the house construct sets for every function, outside the handlers' schemas. */
+const HOUSE_VARIABLES = ['NODE_OPTIONS'];
+
+/**
+ * ESM bundles have no `require`; CommonJS dependencies inside them call it (esbuild's
+ * `__require` shim), so the banner provides one.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __rwCreateRequire } from 'node:module'; const require = __rwCreateRequire(import.meta.url);";
+
+export interface WatcherFunctionProps<S extends z.ZodObject> {
+  /** Folder below functions/ holding handler.ts. */
+  readonly name: FunctionName;
+  readonly description: string;
+  /** The zod schema the handler reads its environment with: checked at synth. */
+  readonly environmentSchema: S;
+  readonly environment: EnvironmentOf<S>;
+  readonly timeout: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** @default no reservation */
+  readonly reservedConcurrentExecutions?: number;
+  /** Dead-letter queue of asynchronous invocations. @default none */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /** Retries of asynchronous invocations. @default 2 (Lambda's default) */
+  readonly retryAttempts?: number;
+  /** Oldest asynchronous event still processed. @default 6 hours (Lambda's default) */
+  readonly maxEventAge?: Duration;
+  /**
+   * Why the default policy needs "*" besides X-Ray, when an event source adds such an
+   * action (e.g. dynamodb:ListStreams); it joins the acknowledgement.
+   */
+  readonly alsoOnAnyResource?: string;
+  /** Files copied beside the handler in the bundle: file name → absolute source path. */
+  readonly files?: Record<string, string>;
+}
+
+/**
+ * The one way this project builds a Lambda: nodejs22.x on ARM64, an ESM bundle (minified,
+ * source maps on, AWS SDK v3 bundled rather than the runtime's copy), its own log group
+ * with retention, X-Ray tracing, JSON logs, and a role that starts with nothing but
+ * writing to that log group. Every other permission is added by the caller, statement by
+ * statement. Wildcard resources go into a named policy of their own with the nag
+ * acknowledgement beside it; only X-Ray's (which has no resource-level permissions) lands
+ * in the default policy, acknowledged here.
+ */
+export class WatcherFunction<S extends z.ZodObject> extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: WatcherFunctionProps<S>) {
+    super(scope, id);
+    checkEnvironment(props.name, props.environmentSchema, props.environment);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `registry-watcher ${props.name} function`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    const files = Object.entries(props.files ?? {});
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, 'functions', props.name, 'handler.ts'),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: props.description,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      tracing: lambda.Tracing.ACTIVE,
+      ...(props.reservedConcurrentExecutions !== undefined && {
+        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      }),
+      ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }),
+      ...(props.retryAttempts !== undefined && { retryAttempts: props.retryAttempts }),
+      ...(props.maxEventAge && { maxEventAge: props.maxEventAge }),
+      environment: {
+        ...(props.environment as Record<string, string>),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        // ESM entry points first: the AWS SDK's dist-es tree-shakes, dist-cjs does not.
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        externalModules: [],
+        banner: ESM_REQUIRE_BANNER,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input: string, output: string) =>
+            files.map(
+              ([name, source]) => `cp ${shellQuote(source)} ${shellQuote(join(output, name))}`,
+            ),
+        },
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: [
+        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*".',
+        props.alsoOnAnyResource,
+      ]
+        .filter(Boolean)
+        .join(' '),
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: the project builds and tests for Node 22 (Node 20 locally); a newer runtime is adopted deliberately, not by a linter.',
+    });
+  }
+
+  /** Adds one statement to the function's role. */
+  allow(actions: string[], resources: string[], conditions?: Record<string, unknown>): this {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions, resources, ...(conditions && { conditions }) }),
+    );
+    return this;
+  }
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Wires exactly what the handler reads: every variable set is one its schema knows, every
+ * variable it requires is set, and every value known at synth passes its schema.
+ */
+export function checkEnvironment(
+  name: string,
+  schema: z.ZodObject,
+  environment: Record<string, string>,
+): void {
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(environment)) {
+    const field = shape[key];
+    if (!field) {
+      if (!HOUSE_VARIABLES.includes(key)) problems.push(`${key} is not read by the handler`);
+      continue;
+    }
+    if (Token.isUnresolved(value)) continue;
+    const parsed = field.safeParse(value);
+    if (!parsed.success) problems.push(`${key}="${value}": ${parsed.error.issues[0]?.message}`);
+  }
+  for (const [key, field] of Object.entries(shape)) {
+    if ((RUNTIME_VARIABLES as readonly string[]).includes(key)) {
+      if (key in environment) problems.push(`${key} is reserved: the Lambda runtime sets it`);
+      continue;
+    }
+    if (!(key in environment) && !field.safeParse(undefined).success) {
+      problems.push(`${key} is required by the handler but not set`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`environment of the ${name} function: ${problems.join('; ')}`);
+  }
+}
