@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { BUNDLE_METADATA } from '../../shared/adapters/aws/s3-allowlist-store';
 import { UpstreamError } from '../../shared/domain/errors';
 
 /** Where the signed allowlist and its bundle come from. */
@@ -22,6 +23,15 @@ export type FetchResult =
 
 /** The sigstore bundle sits beside the document (DESIGN §6). */
 export const BUNDLE_SUFFIX = '.sigstore.json';
+/**
+ * The publisher also puts the bundle (base64) in the document's own S3 metadata: read from
+ * the same response, document and signature always match, with no window between writes.
+ */
+const BUNDLE_HEADER = `x-amz-meta-${BUNDLE_METADATA}`;
+
+function fromMetadata(value: string | undefined): Buffer | undefined {
+  return value ? Buffer.from(value, 'base64') : undefined;
+}
 
 export interface SourceOptions {
   /** Bundle location; default: the document's location + `.sigstore.json`. */
@@ -88,14 +98,12 @@ export class HttpSource implements AllowlistSource {
   async fetch(etag?: string): Promise<FetchResult> {
     const document = await this.get(this.location, etag);
     if (document.status === 304) return { status: 'not-modified' };
-    const bundle = await this.get(this.bundle);
-    if (bundle.status !== 200) {
-      throw new UpstreamError('UPSTREAM_FAILURE', `GET ${this.bundle}: HTTP ${bundle.status}`);
-    }
+    const bundle =
+      (!this.options.bundle && fromMetadata(document.bundle)) || (await this.get(this.bundle)).body;
     return {
       status: 'fetched',
       document: document.body,
-      bundle: bundle.body,
+      bundle,
       ...(document.etag && { etag: document.etag }),
     };
   }
@@ -103,7 +111,7 @@ export class HttpSource implements AllowlistSource {
   private get(
     url: string,
     etag?: string,
-  ): Promise<{ status: number; body: Buffer; etag?: string }> {
+  ): Promise<{ status: number; body: Buffer; etag?: string; bundle?: string }> {
     const timeout = this.options.timeoutMs ?? 10_000;
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
@@ -130,7 +138,13 @@ export class HttpSource implements AllowlistSource {
               return;
             }
             const header = res.headers.etag;
-            resolve({ status, body: Buffer.concat(chunks), ...(header && { etag: header }) });
+            const bundle = res.headers[BUNDLE_HEADER];
+            resolve({
+              status,
+              body: Buffer.concat(chunks),
+              ...(header && { etag: header }),
+              ...(typeof bundle === 'string' && { bundle }),
+            });
           });
         },
       );
@@ -146,6 +160,7 @@ export class S3Source implements AllowlistSource {
   private readonly bucket: string;
   private readonly key: string;
   private readonly bundleKey: string;
+  private readonly explicitBundle: boolean;
   private readonly s3: S3Client;
 
   constructor(
@@ -160,6 +175,7 @@ export class S3Source implements AllowlistSource {
     this.key = match[2];
     this.bundleKey =
       options.bundle?.replace(`s3://${this.bucket}/`, '') ?? `${this.key}${BUNDLE_SUFFIX}`;
+    this.explicitBundle = options.bundle !== undefined;
     this.s3 = options.s3 ?? new S3Client({});
   }
 
@@ -175,23 +191,31 @@ export class S3Source implements AllowlistSource {
       }
       throw this.failure(this.key, error);
     }
-    const bundle = await this.get(this.bundleKey).catch((error: unknown) => {
-      throw this.failure(this.bundleKey, error);
-    });
+    const bundle =
+      (!this.explicitBundle && fromMetadata(document.bundle)) ||
+      (
+        await this.get(this.bundleKey).catch((error: unknown) => {
+          throw this.failure(this.bundleKey, error);
+        })
+      ).body;
     return {
       status: 'fetched',
       document: document.body,
-      bundle: bundle.body,
+      bundle,
       ...(document.etag && { etag: document.etag }),
     };
   }
 
-  private async get(key: string, etag?: string): Promise<{ body: Buffer; etag?: string }> {
+  private async get(
+    key: string,
+    etag?: string,
+  ): Promise<{ body: Buffer; etag?: string; bundle?: string }> {
     const out = await this.s3.send(
       new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(etag && { IfNoneMatch: etag }) }),
     );
     const body = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
-    return { body, ...(out.ETag && { etag: out.ETag }) };
+    const bundle = out.Metadata?.[BUNDLE_METADATA];
+    return { body, ...(out.ETag && { etag: out.ETag }), ...(bundle && { bundle }) };
   }
 
   private failure(key: string, error: unknown): UpstreamError {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { AllowlistHolder } from '../../cluster/webhook/allowlist-holder';
 import { HttpSource, S3Source } from '../../cluster/webhook/sources';
+import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
 import { signMessageBundle } from '../../shared/adapters/sigstore/bundles';
 import { silentLog } from '../../shared/ports';
 import {
@@ -32,6 +33,8 @@ class AllowlistServer {
   private server: Server | undefined;
   signed: SignedAllowlist | undefined;
   down = false;
+  /** Send the bundle as S3 does for our publisher: in x-amz-meta-sigstore-bundle, no sidecar. */
+  bundleInHeader = false;
   readonly seen: { path: string; ifNoneMatch?: string; status: number }[] = [];
 
   constructor(private readonly tls: TestTls) {}
@@ -49,9 +52,12 @@ class AllowlistServer {
         const etag = `"${createHash('sha256').update(this.signed.document).digest('hex')}"`;
         if (req.url === '/allowlist.json') {
           if (ifNoneMatch === etag) return reply(304, '', { etag });
-          return reply(200, this.signed.document.toString(), { etag });
+          const meta: Record<string, string> = this.bundleInHeader
+            ? { 'x-amz-meta-sigstore-bundle': this.signed.bundle.toString('base64') }
+            : {};
+          return reply(200, this.signed.document.toString(), { etag, ...meta });
         }
-        if (req.url === '/allowlist.json.sigstore.json')
+        if (req.url === '/allowlist.json.sigstore.json' && !this.bundleInHeader)
           return reply(200, this.signed.bundle.toString());
         reply(404);
       },
@@ -199,6 +205,14 @@ describe('allowlist refresh over HTTPS (conditional GET, verify, swap)', () => {
     origin.signed = await sign(10, [admitted('prod/api', 1)], DAY, now);
     expect(await holder.refresh()).toEqual({ result: 'updated', sequence: 10 });
   });
+
+  it('takes the bundle from x-amz-meta-sigstore-bundle when the response carries it', async () => {
+    origin.signed = await sign(11, [admitted('prod/api', 1)], DAY, now);
+    origin.bundleInHeader = true;
+    const before = origin.seen.length;
+    expect(await holder.refresh()).toEqual({ result: 'updated', sequence: 11 });
+    expect(origin.seen.slice(before).map((s) => s.path)).toEqual(['/allowlist.json']);
+  });
 });
 
 describe('allowlist from S3 (s3rver): GetObject with IfNoneMatch', () => {
@@ -226,6 +240,40 @@ describe('allowlist from S3 (s3rver): GetObject with IfNoneMatch', () => {
       }),
     );
   };
+
+  it('reads what the publisher writes, bundle from the object metadata, so no sidecar race', async () => {
+    const store = new S3AllowlistStore({
+      bucket: s3.bucket,
+      prefix: 'published/',
+      client: s3.client,
+    });
+    const publication = async (sequence: number, n: number) => {
+      const signed = await signedAllowlist(signer, [admitted('prod/api', n)], { sequence });
+      return {
+        document: signed.document,
+        bundle: JSON.parse(signed.bundle.toString()),
+        publicKeyPem: await signer.publicKeyPem(),
+        sequence,
+      };
+    };
+    const first = await store.publish(await publication(1, 1), undefined);
+    const holder = new AllowlistHolder({
+      source: new S3Source(`s3://${s3.bucket}/published/allowlist.json`, { s3: s3.client }),
+      publicKeyPem: await signer.publicKeyPem(),
+      tags: false,
+    });
+    expect(await holder.refresh()).toEqual({ result: 'updated', sequence: 1 });
+    await store.publish(await publication(2, 2), { etag: first.etag });
+    // a reader between the publisher's two writes: the sidecar still holds the old bundle
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: 'published/allowlist.json.sigstore.json',
+        Body: (await publication(1, 1)).document,
+      }),
+    );
+    expect(await holder.refresh()).toEqual({ result: 'updated', sequence: 2 });
+  });
 
   it('loads, answers 304 while unchanged, and picks up the next sequence', async () => {
     const holder = new AllowlistHolder({
