@@ -48,6 +48,8 @@ export interface AwsRescanSettings {
   /** Merged over DEFAULT_RESCAN_RATES. */
   rates?: Record<string, RateLimit>;
   segments?: number | 'auto';
+  /** No pacing at all: for benchmarks that measure work, not the nightly schedule. */
+  unpaced?: boolean;
   clock?: Clock;
   sleep?: (ms: number) => Promise<void>;
   /** Injected clients (tests, the CLI's region); created once otherwise. */
@@ -77,10 +79,12 @@ export function awsRescanPorts(settings: AwsRescanSettings): {
     ...(settings.clock && { clock: settings.clock }),
     ...(settings.sleep && { sleep: settings.sleep }),
   };
-  const pacer = new ApiPacer(
-    { ...DEFAULT_RESCAN_RATES, ...settings.rates },
-    { ...pace, fallback: FALLBACK_RATE },
-  );
+  const pacer = settings.unpaced
+    ? new ApiPacer({})
+    : new ApiPacer(
+        { ...DEFAULT_RESCAN_RATES, ...settings.rates },
+        { ...pace, fallback: FALLBACK_RATE },
+      );
   const retry: RetryOptions = settings.sleep ? { sleep: settings.sleep } : {};
   const ecrFor = settings.clients?.ecrFor ?? ecrClientCache();
   const pacedEcr = new Map<string, ECRClient>();
