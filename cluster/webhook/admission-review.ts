@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The parts of an `admission.k8s.io/v1` AdmissionReview the webhook reads. Everything else
