@@ -96,7 +96,7 @@ export function kyvernoClusterPolicy(options: KyvernoPolicyOptions): Record<stri
                         },
                         {
                           key: "{{ time_since('', '{{ scanner.result.evaluatedAt }}', '') }}",
-                          operator: 'LessThanOrEquals',
+                          operator: 'DurationLessThanOrEquals',
                           value: maxAge,
                         },
                         {

@@ -54,7 +54,7 @@ describe('registry-watcher cluster kyverno-policy', () => {
       { key: '{{ scanner.result.verdict }}', operator: 'AnyIn', value: ['PASS', 'WARN'] },
       {
         key: "{{ time_since('', '{{ scanner.result.evaluatedAt }}', '') }}",
-        operator: 'LessThanOrEquals',
+        operator: 'DurationLessThanOrEquals',
         value: '48h',
       },
       {
