@@ -86,7 +86,10 @@ async function continueRuns(
       continue;
     }
     try {
-      await run({ kind: 'continue', runId: parsed.data.runId });
+      const result = await run({ kind: 'continue', runId: parsed.data.runId });
+      // Held by another invocation, perhaps a crashed one whose lease has not run out yet:
+      // SQS delivers the message again after its visibility timeout.
+      if (result.outcome === 'busy') failures.push({ itemIdentifier: record.messageId });
     } catch (error) {
       logger.error('rescan continuation failed; SQS will deliver it again', {
         messageId: record.messageId,

@@ -7,6 +7,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rescanEnvironment } from '../../functions/rescan-planner/environment';
 import { createHandler, type PlannerContext } from '../../functions/rescan-planner/handler';
@@ -16,7 +17,9 @@ import {
   type RescanSettings,
   settingsFromEnvironment,
 } from '../../functions/rescan-planner/setup';
+import { RESCAN_CHECKPOINT_KEY } from '../../shared/adapters/aws/rescan-checkpoints';
 import { ConfigError } from '../../shared/domain/errors';
+import { emptyTotals } from '../../shared/domain/rescan';
 import { readEnvironmentOf } from '../../shared/publishing-config';
 import { digestOf, policyOf, REGISTRY } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
@@ -154,7 +157,7 @@ describe('rescan-planner handler', () => {
 
   async function handlerFor(extra: Partial<RescanSettings> = {}) {
     const settings: RescanSettings = {
-      tableName: await dynamo.newTable('planner'),
+      tableName: extra.tableName ?? (await dynamo.newTable('planner')),
       evaluateQueueUrl: QUEUE,
       continuationQueueUrl: CONTINUE,
       policy: policyOf(),
@@ -229,6 +232,36 @@ describe('rescan-planner handler', () => {
       batchItemFailures: [{ itemIdentifier: 'broken' }, { itemIdentifier: 'no-run' }],
     });
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+
+  it('hands a continuation back to SQS while another invocation holds the run', async () => {
+    const tableName = await dynamo.newTable('planner');
+    const handler = await handlerFor({ tableName });
+    const held = {
+      ...RESCAN_CHECKPOINT_KEY,
+      runId: 'rescan-held',
+      status: 'running',
+      startedAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      totals: emptyTotals(),
+      invocations: 1,
+      owner: 'crashed-invocation',
+      leaseUntil: new Date(Date.now() + 600_000).toISOString(),
+      version: 1,
+    };
+    await dynamo.documents.send(new PutCommand({ TableName: tableName, Item: held }));
+    const message = sqsRecord({ action: 'continue', runId: 'rescan-held' }, 'held');
+    await expect(handler({ Records: [message] }, context())).resolves.toEqual({
+      batchItemFailures: [{ itemIdentifier: 'held' }],
+    });
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    // Once the crashed invocation's lease has run out, the redelivered message resumes the run.
+    const expired = { ...held, leaseUntil: new Date(Date.now() - 1_000).toISOString() };
+    await dynamo.documents.send(new PutCommand({ TableName: tableName, Item: expired }));
+    await expect(handler({ Records: [message] }, context())).resolves.toEqual({
+      batchItemFailures: [],
+    });
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
   });
 
   it('refuses an invocation that is neither the schedule nor a continuation', async () => {
