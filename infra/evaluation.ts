@@ -136,13 +136,13 @@ export class Evaluation extends Construct {
       );
     }
     if (props.attestations) core.signing.grantSign(fn.role);
-    for (const { resources, conditions } of policyKeyGrants(this, core.policy)) {
+    for (const { resources, conditions } of policyKeyGrants(core.policy)) {
       fn.allow(['kms:GetPublicKey'], resources, conditions);
       if (!conditions) continue;
       Validations.of(fn.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+        id: `AwsSolutions-IAM5[Resource::${resources[0]}]`,
         reason:
-          'The policy names signature keys by KMS alias; IAM cannot name a key by alias, so kms:GetPublicKey (read-only) is limited to those aliases by the kms:RequestAlias condition.',
+          'The policy names signature keys by KMS alias ARN; IAM cannot name a key by alias, so kms:GetPublicKey (read-only) on the keys of that account and region is limited to those aliases by the kms:RequestAlias condition.',
       });
     }
     if (trustedRoot?.startsWith('s3://')) {
@@ -184,31 +184,35 @@ export function usesSignatures(policy: Policy): boolean {
 }
 
 /**
- * kms:GetPublicKey for the KMS keys the policy trusts (`keys: [{ kms: … }]`): a key ARN as
- * given, a key id in this account and region, an alias through the kms:RequestAlias
- * condition (IAM cannot name a key by alias).
+ * kms:GetPublicKey for the KMS keys the policy trusts (`keys: [{ kms: <ARN> }]`): a key ARN
+ * as given; an alias ARN through the kms:RequestAlias condition on the keys of its account
+ * and region (IAM cannot name a key by alias).
  */
-export function policyKeyGrants(
-  scope: Construct,
-  policy: Policy,
-): { resources: string[]; conditions?: Record<string, unknown> }[] {
-  const stack = Stack.of(scope);
-  const keyArn = (id: string) =>
-    `arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/${id}`;
-  const refs = [...new Set(trustOf(policy).flatMap((t) => t.keys.flatMap((k) => k.kms ?? [])))];
-  const keys = refs
-    .filter((r) => !r.includes('alias/'))
-    .map((r) => (r.startsWith('arn:') ? r : keyArn(r)));
-  const aliases = refs.filter((r) => r.includes('alias/')).map((r) => r.slice(r.indexOf('alias/')));
-  return [
-    ...(keys.length > 0 ? [{ resources: keys }] : []),
-    ...(aliases.length > 0
-      ? [
-          {
-            resources: [keyArn('*')],
-            conditions: { 'ForAnyValue:StringEquals': { 'kms:RequestAlias': aliases } },
-          },
-        ]
-      : []),
+export function policyKeyGrants(policy: Policy): KeyGrant[] {
+  const arns = [
+    ...new Set(
+      trustOf(policy).flatMap((t) =>
+        t.keys.flatMap((k) => (k.kms ? [k.kms.replace(/^awskms:\/\/\//, '')] : [])),
+      ),
+    ),
   ];
+  const keys = arns.filter((arn) => !arn.includes(':alias/'));
+  const grants: KeyGrant[] = keys.length > 0 ? [{ resources: keys }] : [];
+  const byAccount = new Map<string, string[]>();
+  for (const arn of arns.filter((a) => a.includes(':alias/'))) {
+    const [prefix, alias] = arn.split(':alias/') as [string, string];
+    byAccount.set(prefix, [...(byAccount.get(prefix) ?? []), `alias/${alias}`]);
+  }
+  for (const [prefix, aliases] of byAccount) {
+    grants.push({
+      resources: [`${prefix}:key/*`],
+      conditions: { 'ForAnyValue:StringEquals': { 'kms:RequestAlias': aliases } },
+    });
+  }
+  return grants;
+}
+
+export interface KeyGrant {
+  resources: string[];
+  conditions?: Record<string, unknown>;
 }

@@ -48,7 +48,7 @@ export interface AllowlistBucketProps {
  */
 export function allowlistBucket(scope: Construct, id: string, props: AllowlistBucketProps) {
   const accessLogs = props.accessLogs ?? accessLogsBucket(scope, `${id}AccessLogs`, props);
-  return new s3.Bucket(scope, id, {
+  const bucket = new s3.Bucket(scope, id, {
     versioned: true,
     enforceSSL: true,
     minimumTLSVersion: 1.2,
@@ -65,6 +65,14 @@ export function allowlistBucket(scope: Construct, id: string, props: AllowlistBu
     ],
     removalPolicy: props.removalPolicy,
   });
+  if (props.accessLogs) {
+    Validations.of(bucket).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded',
+      reason:
+        "An existing access-logs bucket is its owner's: its bucket policy must let logging.s3.amazonaws.com put objects under allowlist/ (docs/deploy.md).",
+    });
+  }
+  return bucket;
 }
 
 function accessLogsBucket(scope: Construct, id: string, props: { removalPolicy: RemovalPolicy }) {
