@@ -12,6 +12,8 @@ import type {
 /**
  * The verdict table in memory, with the store's version lock: for tests at a scale where
  * dynalite would take minutes (the DynamoDB adapters have their own tests on dynalite).
+ * Records are stored as frozen copies and handed out as such, so code that mutated what
+ * a store returned would fail loudly here instead of corrupting the table.
  */
 export class MemoryVerdicts implements VerdictStore, VerdictCatalog {
   readonly records = new Map<string, VerdictRecord>();
@@ -19,8 +21,7 @@ export class MemoryVerdicts implements VerdictStore, VerdictCatalog {
   constructor(private readonly pageSize = 500) {}
 
   async get(key: ImageKey): Promise<VerdictRecord | undefined> {
-    const record = this.records.get(imageId(key));
-    return record && structuredClone(record);
+    return this.records.get(imageId(key));
   }
 
   async write(plan: WritePlan): Promise<void> {
@@ -30,14 +31,17 @@ export class MemoryVerdicts implements VerdictStore, VerdictCatalog {
       throw new StoreConflictError(`${id} is no longer at version ${plan.expectedVersion}`);
     }
     if (plan.kind === 'none') return;
-    if (plan.kind === 'touch' && stored) stored.evaluatedAt = plan.record.evaluatedAt;
-    else this.records.set(id, structuredClone(plan.record));
+    const record =
+      plan.kind === 'touch' && stored
+        ? { ...stored, evaluatedAt: plan.record.evaluatedAt }
+        : structuredClone(plan.record);
+    this.records.set(id, deepFreeze(record));
   }
 
   async *pages(): AsyncIterable<VerdictRecord[]> {
     const all = [...this.records.values()];
     for (let i = 0; i < all.length; i += this.pageSize) {
-      yield all.slice(i, i + this.pageSize).map((r) => structuredClone(r));
+      yield all.slice(i, i + this.pageSize);
     }
   }
 }
@@ -59,4 +63,12 @@ export class MemoryCheckpoints implements RescanCheckpoints {
     this.stored = { checkpoint: structuredClone(checkpoint), version: expectedVersion + 1 };
     return expectedVersion + 1;
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
