@@ -80,13 +80,13 @@ async function world(policy: Policy) {
       await evaluateBodies([JSON.stringify(evaluateRequestEvent(key, trigger, clock()))]);
     },
     /** The nightly run at `iso`, then the evaluate queue drained a few minutes later. */
-    async nightly(iso: string) {
+    async nightly(iso: string, scanning: 'basic' | 'enhanced' = 'basic') {
       now = Date.parse(iso);
       queued.length = 0;
       const { ports } = awsRescanPorts({
         tableName,
         evaluateQueueUrl: EVALUATE_QUEUE,
-        scanning: 'basic',
+        scanning,
         clock,
         clients: { ecrFor: () => plannerEcr, dynamo: dynamo.client, sqs: sqsClient },
       });
@@ -96,7 +96,7 @@ async function world(policy: Policy) {
           ...ports,
           policy,
           registries: [REGISTRY],
-          scanning: 'basic',
+          scanning,
           clock,
           owner: `n-${++invocation}`,
         },
@@ -197,6 +197,29 @@ describe('nightly verdict changes without any push (dynalite)', () => {
     const record = await w.get(digest);
     expect(record).toMatchObject({ verdict: 'FAIL', previousVerdict: 'WARN' });
     expect(codes(record)).toContain('GRACE_EXPIRED');
+    w.restore();
+  });
+
+  it('a scan grown older than maxScanAge turns PASS into WARN when no rescan is possible', async () => {
+    const w = await world(policyOf());
+    const digest = digestOf(5);
+    w.at('2026-11-10T10:00:00Z');
+    w.sim.add({
+      repository: 'prod/api',
+      digest,
+      tags: ['3.0.0'],
+      pushedAt: Date.parse('2026-11-10T10:00:00Z'),
+      scannedAt: Date.parse('2026-11-10T10:01:00Z'),
+      vulnerable: false,
+    });
+    await w.announce(digest, 'push');
+    expect(await w.get(digest)).toMatchObject({ verdict: 'PASS' });
+    // Enhanced scanning: the planner starts no scan, and these findings are 13 days old.
+    const night = await w.nightly('2026-11-23T02:00:00Z', 'enhanced');
+    expect(night.totals).toMatchObject({ rescans: 1, scansStarted: 0 });
+    const record = await w.get(digest);
+    expect(record).toMatchObject({ verdict: 'WARN', previousVerdict: 'PASS' });
+    expect(codes(record)).toEqual(['SCAN_STALE']);
     w.restore();
   });
 
