@@ -74,9 +74,9 @@ export function readAppSettings(node: Node): AppSettings {
     throw new ConfigError(`context "${CONTEXT_KEY}" must be an object of settings`);
   }
   const merged: Record<string, unknown> = { ...base };
-  for (const key of Object.keys(settingsSchema.shape)) {
-    const override: unknown = node.tryGetContext(`${CONTEXT_KEY}:${key}`);
-    if (override !== undefined) merged[key] = override;
+  // `-c registry-watcher:KEY=VALUE` overrides; an unknown KEY is reported like one in cdk.json.
+  for (const [name, value] of Object.entries(node.getAllContext())) {
+    if (name.startsWith(`${CONTEXT_KEY}:`)) merged[name.slice(CONTEXT_KEY.length + 1)] = value;
   }
   const parsed = settingsSchema.safeParse(merged);
   if (!parsed.success) {
