@@ -112,9 +112,10 @@ export async function planRescan(
   let { cursor, totals } = start;
   let savedAt = clock().getTime();
   const stop = (): PlanResult => ({ finished: false, totals, ...(cursor && { cursor }) });
-  const progress = async (force = false) => {
+  // Checkpoints between stops are for crashes: at most every few seconds.
+  const progress = async () => {
     const now = clock().getTime();
-    if (!force && now - savedAt < checkpointEvery) return;
+    if (now - savedAt < checkpointEvery) return;
     await save({ totals, ...(cursor && { cursor }) });
     savedAt = now;
   };
