@@ -93,13 +93,7 @@ export class Rescans extends Construct {
       // Listing repository names (DescribeRepositories without names) needs repository/*.
       .allow(['ecr:DescribeRepositories'], repositoryArns(this, []))
       .allow(
-        [
-          'dynamodb:Scan',
-          'dynamodb:DescribeTable',
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-        ],
+        ['dynamodb:Scan', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem'],
         [table],
       )
       .allow(['sqs:SendMessage'], [props.evaluateQueue.queueArn, this.continuationQueue.queueArn])
