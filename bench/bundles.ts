@@ -1,0 +1,133 @@
+/**
+ * The Lambda bundles: for each function, the size of its ESM bundle and the median time a
+ * fresh Node process takes to load the bundled handler, side by side with the unbundled
+ * handler (TypeScript compiled to dist/ by `npm run build`, resolved through node_modules).
+ * Both load with --enable-source-maps, as deployed. Runs are interleaved, so both sides see
+ * the same machine load. Targets: each bundle ≤ 1 MB, bundled load ≤ 0.5× unbundled.
+ *
+ *   npm run bench -- bundles [--runs 11]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { bundleFunctions } from '../infra/bundle-functions';
+import { fmt } from './support/measure';
+
+const ROOT = join(__dirname, '..');
+
+/** Loads one module in a fresh process; returns [ms inside the process, ms of the whole process]. */
+function load(kind: 'bundled' | 'unbundled', file: string): [number, number] {
+  const script =
+    kind === 'bundled'
+      ? `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`
+      : `const t = performance.now(); require(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
+  const args = [
+    '--enable-source-maps',
+    ...(kind === 'bundled' ? ['--input-type=module'] : []),
+    '-e',
+    script,
+  ];
+  const started = performance.now();
+  const out = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH,
+      AWS_REGION: 'eu-west-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  });
+  const wall = performance.now() - started;
+  if (out.status !== 0) throw new Error(`${kind} ${file} failed to load: ${out.stderr}`);
+  return [Number(out.stdout), wall];
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+function argument(args: string[], name: string, fallback: number): number {
+  const index = args.indexOf(name);
+  return index >= 0 ? Number(args[index + 1]) : fallback;
+}
+
+export async function run(args: string[] = []): Promise<void> {
+  const runs = argument(args, '--runs', 11);
+  console.log('compiling the unbundled handlers (npm run build) …');
+  const build = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (build.status !== 0)
+    console.log(`tsc reported errors (output still emitted):\n${build.stdout.slice(0, 800)}`);
+
+  console.log('bundling every function (cdk synth, local esbuild) …');
+  const outdir = mkdtempSync(join(tmpdir(), 'rw-bench-bundles-'));
+  const context = (
+    JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+  ).context;
+  const { bundles } = bundleFunctions({ outdir, context });
+
+  const rows: {
+    name: string;
+    kb: number;
+    gzipKb: number;
+    bundled: number;
+    unbundled: number;
+    wallB: number;
+    wallU: number;
+  }[] = [];
+  for (const bundle of bundles) {
+    const compiled = join(ROOT, 'dist', 'functions', bundle.name, 'handler.js');
+    if (!existsSync(compiled)) throw new Error(`${compiled} is missing: npm run build failed`);
+    load('bundled', bundle.entry); // warm the file cache for both sides
+    load('unbundled', compiled);
+    const b: [number, number][] = [];
+    const u: [number, number][] = [];
+    for (let i = 0; i < runs; i++) {
+      b.push(load('bundled', bundle.entry));
+      u.push(load('unbundled', compiled));
+    }
+    const code = readFileSync(bundle.entry);
+    rows.push({
+      name: bundle.name,
+      kb: code.length / 1000,
+      gzipKb: gzipSync(code).length / 1000,
+      bundled: median(b.map(([ms]) => ms)),
+      unbundled: median(u.map(([ms]) => ms)),
+      wallB: median(b.map(([, ms]) => ms)),
+      wallU: median(u.map(([, ms]) => ms)),
+    });
+  }
+  rmSync(outdir, { recursive: true, force: true });
+
+  console.log(
+    `\nmedian of ${runs} fresh processes per side, interleaved; load = import/require inside the process, process = spawn to exit`,
+  );
+  console.log(
+    'function         bundle KB  gzip KB  load bundled  load unbundled  ratio  process bundled  process unbundled  ratio',
+  );
+  for (const r of rows) {
+    console.log(
+      [
+        r.name.padEnd(15),
+        fmt(r.kb, 0).padStart(10),
+        fmt(r.gzipKb, 0).padStart(8),
+        `${fmt(r.bundled, 1)} ms`.padStart(13),
+        `${fmt(r.unbundled, 1)} ms`.padStart(15),
+        `${fmt(r.bundled / r.unbundled)}x`.padStart(6),
+        `${fmt(r.wallB, 1)} ms`.padStart(16),
+        `${fmt(r.wallU, 1)} ms`.padStart(18),
+        `${fmt(r.wallB / r.wallU)}x`.padStart(6),
+      ].join(' '),
+    );
+  }
+  const ratios = rows.map((r) => r.bundled / r.unbundled);
+  const largest = Math.max(...rows.map((r) => r.kb));
+  console.log(
+    `ratio bundled/unbundled load: median ${fmt(median(ratios))}x, worst ${fmt(Math.max(...ratios))}x (target ≤ 0.5x); largest bundle ${fmt(largest, 0)} KB (target ≤ 1000 KB)`,
+  );
+}
