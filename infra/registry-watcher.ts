@@ -45,9 +45,7 @@ export class RegistryWatcher extends Construct {
     this.config = resolveProps(props);
     const { removalPolicy } = this.config;
     // A bad policy fails synth here with file:line:column for each problem (PolicyError).
-    this.policy = loadPolicyFile(
-      relative(process.cwd(), this.config.policyFile) || this.config.policyFile,
-    );
+    this.policy = loadPolicyFile(displayPath(this.config.policyFile));
 
     this.table = verdictTable(this, 'Verdicts', {
       removalPolicy,
@@ -127,6 +125,12 @@ export class RegistryWatcher extends Construct {
       resourceArns: Object.values(allowlistKeys()).map((key) => this.bucket.arnForObjects(key)),
     });
   }
+}
+
+/** A path as a person reads it in an error: relative to the working folder when inside it. */
+function displayPath(file: string): string {
+  const near = relative(process.cwd(), file);
+  return near && !near.startsWith('..') ? near : file;
 }
 
 function pascal(name: string): string {
