@@ -25,6 +25,9 @@ import { TASK_ROOT, WatcherFunction } from './watcher-function';
 /** Debounce window of allowlist rebuilds = the FIFO queue's delivery delay (docs/allowlist.md). */
 export const REBUILD_DEBOUNCE = Duration.seconds(30);
 
+/** Worst case: 5 Retry-After waits of at most 30 s and 6 attempts of at most 10 s (docs/alerts.md). */
+const NOTIFY_TIMEOUT = Duration.minutes(5);
+
 export interface PublicationProps {
   readonly core: WatcherCore;
   readonly bucket: s3.IBucket;
@@ -198,9 +201,10 @@ export class Publication extends Construct {
       environment: {
         TABLE_NAME: core.table.tableName,
         SLACK_WEBHOOK_SECRET_ARN: secret.secretArn,
+        // A claimed marker must outlive the invocation that holds it.
+        MARKER_LEASE: durationSetting(NOTIFY_TIMEOUT),
       },
-      // Worst case: 5 Retry-After waits of at most 30 s and 6 attempts of at most 10 s (docs/alerts.md).
-      timeout: Duration.minutes(5),
+      timeout: NOTIFY_TIMEOUT,
       memorySize: 256,
       // One container paces all posts to the webhook (~1 message/s).
       reservedConcurrentExecutions: 1,

@@ -1,7 +1,9 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { RegistryWatcherStack } from '../../infra/stack';
 import { VERDICT_TABLE } from '../../shared/adapters/aws/verdict-table';
-import { actionsOf, propsOf, resourcesOf, statementsOf, synthWatcher } from './support';
+import { actionsOf, propsOf, resourcesOf, statementsOf, synthWatcher, testApp } from './support';
 
 type Json = Record<string, unknown>;
 const WATCHED = ['prod/api', 'team/*'];
@@ -444,6 +446,12 @@ describe('notify and the topics', () => {
     ]);
   });
 
+  it('THEN its delivery markers are leased at least as long as it may run', () => {
+    const fn = propsOf(full.template, 'AWS::Lambda::Function', functionId(full.template, 'Notify'));
+    expect(fn.Timeout).toBe(300);
+    expect((fn.Environment as { Variables: Json }).Variables.MARKER_LEASE).toBe('5m');
+  });
+
   it('WHEN no Slack secret is given THEN there is no notify function', () => {
     expect(
       resourcesOf(bare.template, 'AWS::Lambda::Function')
@@ -638,6 +646,20 @@ describe('alarms and outputs', () => {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
     });
+  });
+
+  it('WHEN a cluster role is granted the allowlist THEN it may read exactly the three objects', () => {
+    const stack = new RegistryWatcherStack(testApp(), 'Reader');
+    const reader = new iam.Role(stack, 'ClusterReader', {
+      assumedBy: new iam.AccountRootPrincipal(),
+    });
+    stack.watcher.grantReadAllowlist(reader);
+    const statements = statementsOf(Template.fromStack(stack), 'ClusterReader');
+    expect(statements).toHaveLength(1);
+    expect(statements[0]?.Action).toBe('s3:GetObject');
+    expect(JSON.stringify(statements[0]?.Resource)).toMatch(
+      /"\/allowlist\.json".*"\/allowlist\.json\.sigstore\.json".*"\/allowlist\.pub"/,
+    );
   });
 
   it('THEN the stack outputs what consumers and operators need', () => {
