@@ -3,7 +3,7 @@ import {
   DescribeImageScanFindingsCommand,
   type DescribeImageScanFindingsResponse,
   DescribeImagesCommand,
-  ECRClient,
+  type ECRClient,
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
 import { UpstreamError } from '../../domain/errors';
@@ -13,10 +13,11 @@ import {
   type ScanFindings,
 } from '../../domain/findings';
 import { type ImageFacts, INDEX_MEDIA_TYPES, isIndexMediaType } from '../../domain/image-facts';
-import { type ImageKey, imageId, parseEcrRegistry } from '../../domain/image-ref';
+import { type ImageKey, imageId } from '../../domain/image-ref';
 import { toIso } from '../../domain/time';
 import type { FindingsSource, ImageSource } from '../../ports';
-import { isThrottlingError, type RetryOptions, withRetry } from '../../retry';
+import type { RetryOptions } from '../../retry';
+import { callEcr, ecrClientCache, ecrTarget } from './ecr-calls';
 
 export type ScanningMode = 'basic' | 'enhanced';
 
@@ -35,15 +36,7 @@ const ACCEPTED_MANIFESTS = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ];
 
-const clients = new Map<string, ECRClient>();
-function defaultClientFor(region: string): ECRClient {
-  let client = clients.get(region);
-  if (!client) {
-    client = new ECRClient({ region });
-    clients.set(region, client);
-  }
-  return client;
-}
+const defaultClientFor = ecrClientCache();
 
 /** ECR as an image and findings source (DescribeImages, BatchGetImage, DescribeImageScanFindings). */
 export class EcrAdapter implements ImageSource, FindingsSource {
@@ -149,27 +142,11 @@ export class EcrAdapter implements ImageSource, FindingsSource {
   }
 
   private target(registry: string): { client: ECRClient; registryId: string } {
-    const ecr = parseEcrRegistry(registry);
-    if (!ecr) {
-      throw new UpstreamError(
-        'UPSTREAM_FAILURE',
-        `"${registry}" is not an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)`,
-      );
-    }
-    return { client: this.clientFor(ecr.region), registryId: ecr.accountId };
+    return ecrTarget(registry, this.clientFor);
   }
 
-  private async call<T>(what: string, task: () => Promise<T>): Promise<T> {
-    try {
-      return await withRetry(task, this.options.retry);
-    } catch (error) {
-      const throttled = isThrottlingError(error);
-      throw new UpstreamError(
-        throttled ? 'UPSTREAM_THROTTLED' : 'UPSTREAM_FAILURE',
-        `${what} failed${throttled ? ' (throttled after retries)' : ''}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+  private call<T>(what: string, task: () => Promise<T>): Promise<T> {
+    return callEcr(what, task, this.options.retry);
   }
 }
 
