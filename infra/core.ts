@@ -8,7 +8,7 @@ import type { Policy } from '../shared/domain/policy';
 import type { WatcherAlarms } from './alarms';
 import type { SigningKey } from './keys';
 import type { ResolvedProps, WatchedRepository } from './props';
-import type { WatcherFunction } from './watcher-function';
+import type { AnyWatcherFunction } from './watcher-function';
 
 /** AWS's advice for SQS event sources: visibility timeout at least 6 × the function timeout. */
 export const VISIBILITY_FACTOR = 6;
@@ -27,10 +27,10 @@ export interface WatcherCore {
   /** Role EventBridge Scheduler assumes to invoke the scheduled functions. */
   readonly schedulerRole: iam.Role;
   /** Registers a function: alarms on its errors and throttles. */
-  watch(fn: WatcherFunction<never>, name: string): void;
+  watch(fn: AnyWatcherFunction, name: string): void;
 }
 
-export function visibilityFor(fn: WatcherFunction<never>): Duration {
+export function visibilityFor(fn: AnyWatcherFunction): Duration {
   return Duration.seconds((fn.function.timeout?.toSeconds() ?? 3) * VISIBILITY_FACTOR);
 }
 
@@ -80,7 +80,7 @@ export function anyResourcePolicy(
 }
 
 /** Idempotency markers (DeliveryMarkers): only items whose partition key starts with EVENT#. */
-export function allowMarkers(fn: WatcherFunction<never>, table: dynamodb.ITable): void {
+export function allowMarkers(fn: AnyWatcherFunction, table: dynamodb.ITable): void {
   fn.allow(
     ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     [table.tableArn],

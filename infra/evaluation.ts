@@ -17,7 +17,7 @@ import {
 } from './core';
 import { eventPatterns } from './event-patterns';
 import { secureQueue } from './storage';
-import { TASK_ROOT, WatcherFunction } from './watcher-function';
+import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
 /** Evaluations one evaluate invocation runs at once (EVALUATE_CONCURRENCY). */
 export const EVALUATIONS_PER_INVOCATION = 8;
@@ -38,7 +38,7 @@ export interface EvaluationProps {
  * concurrency capped to stay inside ECR's API quotas.
  */
 export class Evaluation extends Construct {
-  readonly function: WatcherFunction<never>;
+  readonly function: AnyWatcherFunction;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
 
@@ -73,7 +73,7 @@ export class Evaluation extends Construct {
       memorySize: 1024,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
-    }) as WatcherFunction<never>;
+    });
     this.function = fn;
 
     this.deadLetterQueue = secureQueue(this, 'Dlq', { retentionPeriod: Duration.days(14) });

@@ -20,7 +20,7 @@ import {
 import { allowMarkers, POLICY_FILE_NAME, visibilityFor, type WatcherCore } from './core';
 import { durationSetting } from './props';
 import { deadLetterQueue, secureQueue } from './storage';
-import { TASK_ROOT, WatcherFunction } from './watcher-function';
+import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
 /** Debounce window of allowlist rebuilds = the FIFO queue's delivery delay (docs/allowlist.md). */
 export const REBUILD_DEBOUNCE = Duration.seconds(30);
@@ -43,9 +43,9 @@ export interface PublicationProps {
  * events into Slack messages when a webhook secret is configured.
  */
 export class Publication extends Construct {
-  readonly changes: WatcherFunction<never>;
-  readonly allowlist: WatcherFunction<never>;
-  readonly notify?: WatcherFunction<never>;
+  readonly changes: AnyWatcherFunction;
+  readonly allowlist: AnyWatcherFunction;
+  readonly notify?: AnyWatcherFunction;
   readonly rebuildQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: PublicationProps) {
@@ -75,7 +75,7 @@ export class Publication extends Construct {
       // Single writer: one build at a time, so sequences and S3 writes never interleave.
       reservedConcurrentExecutions: 1,
       ...common,
-    }) as WatcherFunction<never>;
+    });
     const rebuildDlq = secureQueue(this, 'RebuildDlq', {
       fifo: true,
       retentionPeriod: Duration.days(14),
@@ -146,7 +146,7 @@ export class Publication extends Construct {
       alsoOnAnyResource:
         "The stream event source adds dynamodb:ListStreams, which supports no resource-level permissions; the records themselves are read on this table's stream ARN only.",
       ...common,
-    }) as WatcherFunction<never>;
+    });
     this.changes.function.addEventSource(
       new sources.DynamoEventSource(core.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -187,7 +187,7 @@ export class Publication extends Construct {
   }
 
   /** notify: verdict events → Slack, paced by a single container, its own DLQ. */
-  private slack(core: WatcherCore, topic: sns.ITopic, secretRef: string): WatcherFunction<never> {
+  private slack(core: WatcherCore, topic: sns.ITopic, secretRef: string): AnyWatcherFunction {
     const secret = importSecret(this, 'SlackWebhook', secretRef);
     const dlq = deadLetterQueue(
       this,
@@ -213,7 +213,7 @@ export class Publication extends Construct {
       maxEventAge: Duration.hours(6),
       logRetention: core.config.logRetention,
       removalPolicy: core.config.removalPolicy,
-    }) as WatcherFunction<never>;
+    });
     topic.addSubscription(
       new subscriptions.LambdaSubscription(notify.function, { deadLetterQueue: dlq }),
     );
@@ -229,7 +229,7 @@ export class Publication extends Construct {
 }
 
 /** Scheduler's LambdaInvoke grants the function and its versions (`<arn>:*`) on our role. */
-export function acknowledgeScheduledInvoke(core: WatcherCore, fn: WatcherFunction<never>): void {
+export function acknowledgeScheduledInvoke(core: WatcherCore, fn: AnyWatcherFunction): void {
   const logicalId = fn.function.node.defaultChild as lambda.CfnFunction;
   Validations.of(core.schedulerRole).acknowledge({
     id: `AwsSolutions-IAM5[Resource::<${core.table.stack.getLogicalId(logicalId)}.Arn>:*]`,

@@ -17,7 +17,7 @@ import { type RegistryWatcherProps, type ResolvedProps, resolveProps } from './p
 import { Publication } from './publication';
 import { Rescans } from './rescans';
 import { allowlistBucket, deadLetterQueue, verdictTable } from './storage';
-import type { WatcherFunction } from './watcher-function';
+import type { AnyWatcherFunction } from './watcher-function';
 
 /**
  * registry-watcher in one construct (DESIGN §3): EventBridge rules and a nightly schedule
@@ -38,7 +38,7 @@ export class RegistryWatcher extends Construct {
   readonly evaluateQueue: sqs.Queue;
   readonly alarms: WatcherAlarms;
   /** Every function by its folder name under functions/. */
-  readonly functions: Record<string, WatcherFunction<never>> = {};
+  readonly functions: Record<string, AnyWatcherFunction> = {};
 
   constructor(scope: Construct, id: string, props: RegistryWatcherProps = {}) {
     super(scope, id);

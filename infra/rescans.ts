@@ -17,7 +17,7 @@ import {
 import type { WatchedRepository } from './props';
 import { acknowledgeScheduledInvoke } from './publication';
 import { secureQueue } from './storage';
-import { TASK_ROOT, WatcherFunction } from './watcher-function';
+import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
 /** A run longer than this continues in a new invocation (the planner keeps a reserve). */
 const PLANNER_TIMEOUT = Duration.minutes(15);
@@ -35,7 +35,7 @@ export interface RescansProps {
  * its own queue; plans go to the evaluate queue; the daily digest goes to the verdict topic.
  */
 export class Rescans extends Construct {
-  readonly planner: WatcherFunction<never>;
+  readonly planner: AnyWatcherFunction;
   readonly continuationQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: RescansProps) {
@@ -71,7 +71,7 @@ export class Rescans extends Construct {
       reservedConcurrentExecutions: 1,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
-    }) as WatcherFunction<never>;
+    });
     this.planner.function.addEventSource(
       new sources.SqsEventSource(this.continuationQueue, {
         batchSize: 1,

@@ -43,6 +43,9 @@ const HOUSE_VARIABLES = ['NODE_OPTIONS'];
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __rwCreateRequire } from 'node:module'; const require = __rwCreateRequire(import.meta.url);";
 
+/** Any watcher function, whatever its environment schema (the schema only types its props). */
+export type AnyWatcherFunction = WatcherFunction<z.ZodObject>;
+
 export interface WatcherFunctionProps<S extends z.ZodObject> {
   /** Folder below functions/ holding handler.ts. */
   readonly name: FunctionName;
