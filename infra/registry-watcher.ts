@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -30,7 +31,7 @@ export class RegistryWatcher extends Construct {
   readonly config: ResolvedProps;
   /** The deployed policy, parsed at synth. */
   readonly policy: Policy;
-  readonly table;
+  readonly table: dynamodb.Table;
   readonly bucket: s3.Bucket;
   readonly signingKey: kms.IKey;
   readonly verdictTopic: sns.Topic;

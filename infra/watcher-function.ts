@@ -175,6 +175,12 @@ export class WatcherFunction<S extends z.ZodObject> extends Construct {
 
   /** Adds one statement to the function's role. */
   allow(actions: string[], resources: string[], conditions?: Record<string, unknown>): this {
+    if (resources.includes('*')) {
+      // A "*" here would hide behind the X-Ray acknowledgement of the default policy.
+      throw new ConfigError(
+        `${actions.join(', ')} on "*": use anyResourcePolicy (infra/core.ts) and say why`,
+      );
+    }
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions, resources, ...(conditions && { conditions }) }),
     );

@@ -1,7 +1,9 @@
 import { Token } from 'aws-cdk-lib';
 import { rescanEnvironment } from '../../functions/rescan-planner/environment';
+import { RegistryWatcherStack } from '../../infra/stack';
 import { checkEnvironment } from '../../infra/watcher-function';
 import { changesEnvironment } from '../../shared/publishing-config';
+import { testApp } from './support';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:verdicts';
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/allowlist-rebuild.fifo';
@@ -73,5 +75,14 @@ describe('the house construct wires exactly what a handler reads', () => {
     expect(() =>
       checkEnvironment('rescan-planner', rescanEnvironment, { ...base, AWS_REGION: 'eu-west-1' }),
     ).toThrow('AWS_REGION is reserved: the Lambda runtime sets it');
+  });
+});
+
+describe('the house construct keeps "*" out of the default policy', () => {
+  it('GIVEN a grant on "*" WHEN added with allow THEN it is refused with the way out', () => {
+    const stack = new RegistryWatcherStack(testApp(), 'W');
+    expect(() => stack.watcher.functions.changes?.allow(['sns:ListTopics'], ['*'])).toThrow(
+      'sns:ListTopics on "*": use anyResourcePolicy (infra/core.ts) and say why',
+    );
   });
 });
