@@ -636,6 +636,11 @@ describe('alarms and outputs', () => {
     );
   });
 
+  it('THEN there are 18 with Slack on (6 DLQs, 5 × errors and throttles, expiry, backlog), 15 without', () => {
+    expect(alarms).toHaveLength(18);
+    expect(resourcesOf(bare.template, 'AWS::CloudWatch::Alarm')).toHaveLength(15);
+  });
+
   it('THEN every alarm notifies the alarm topic, which mails the operators', () => {
     const topic = ref(expect.stringMatching(/AlarmTopic/));
     for (const alarm of alarms) {
