@@ -150,7 +150,8 @@ export class Evaluation extends Construct {
     }
     core.watch(fn, 'evaluate');
     core.alarms.deadLetterQueue('EvaluateDlqNotEmpty', this.deadLetterQueue, 'An evaluate request');
-    core.alarms.backlog('EvaluateBacklog', this.queue, Duration.hours(1));
+    // Hours, not minutes: a large nightly rescan legitimately queues for a while.
+    core.alarms.backlog('EvaluateBacklog', this.queue, Duration.hours(3));
 
     const patterns = eventPatterns(config.repositories);
     const target = new eventTargets.SqsQueue(this.queue, {
