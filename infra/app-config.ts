@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDuration, parseDuration } from '../shared/domain/duration';
 import { ConfigError } from '../shared/domain/errors';
 

@@ -5,7 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../shared/domain/errors';
 import { assertRepositoryName } from '../shared/domain/image-ref';
 

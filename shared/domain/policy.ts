@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Document, isMap, isNode, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { DAY_MS, parseDuration } from './duration';
 import { PolicyError, type PolicyIssue } from './errors';
 import { matchesAnyGlob } from './glob';

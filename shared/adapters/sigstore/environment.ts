@@ -16,8 +16,11 @@ import { KeyResolver, trustedRootSource } from './trust';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
-/** The evaluate function's signature and attestation settings (docs/signatures.md). */
-const schema = z.object({
+/**
+ * The evaluate function's signature and attestation settings (docs/signatures.md),
+ * exported so the CDK construct can check it wires exactly these variables.
+ */
+export const signatureEnvironment = z.object({
   SIGNATURES_ENABLED: flag.default(true),
   TRUSTED_ROOT: z.string().min(1).optional(),
   ATTESTATIONS_ENABLED: flag.default(false),
@@ -27,8 +30,6 @@ const schema = z.object({
   REGISTRY_PLAIN_HTTP: z.string().optional(),
   WATCHER_VERSION: z.string().default('0.1.0'),
 });
-/** Exported so the CDK construct can check it wires exactly these variables. */
-export { schema as signatureEnvironment };
 
 export type SignaturePorts = Pick<
   EvaluateImageOptions,
@@ -62,7 +63,7 @@ export function signaturePortsFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
   deps: { kms?: KMSClient; log?: Log } = {},
 ): SignaturePorts {
-  const parsed = schema.safeParse(env);
+  const parsed = signatureEnvironment.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid signature settings: ${problems}`, { cause: parsed.error });
