@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { type Command, CommanderError } from 'commander';
 import { RegistryWatcherError } from '../shared/domain/errors';
 
 /** Where commands write; tests pass their own to capture output. */
@@ -45,4 +46,18 @@ export function readJson(file: string): unknown {
 export function userMessage(error: unknown): string | undefined {
   if (error instanceof CliFailure || error instanceof RegistryWatcherError) return error.message;
   return undefined;
+}
+
+/** Runs a command tree and maps its outcome to an exit code: 0 ok, 1 bad input, 2 usage. */
+export async function runProgram(program: Command, argv: string[], io: CliIo): Promise<number> {
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const message = userMessage(error);
+    if (message === undefined) throw error;
+    io.err(`error: ${message}`);
+    return error instanceof CliFailure ? error.exitCode : 1;
+  }
 }

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { registerAllowlist } from './commands/allowlist';
 import { registerCluster } from './commands/cluster';
 import { registerEvaluate } from './commands/evaluate';
@@ -7,7 +7,7 @@ import { registerLocal } from './commands/local';
 import { registerPolicy } from './commands/policy';
 import { registerRescan } from './commands/rescan';
 import { registerVerifyBundle } from './commands/verify-bundle';
-import { CliFailure, type CliIo, processIo, userMessage } from './io';
+import { type CliIo, processIo, runProgram } from './io';
 
 /** Each command module adds itself here (one line per module). */
 const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
@@ -29,14 +29,5 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
   for (const register of COMMANDS) register(program, io);
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    const message = userMessage(error);
-    if (message === undefined) throw error;
-    io.err(`error: ${message}`);
-    return error instanceof CliFailure ? error.exitCode : 1;
-  }
+  return runProgram(program, argv, io);
 }

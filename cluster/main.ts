@@ -2,25 +2,16 @@
  * Entry point of the webhook image: only the `cluster` commands, so the bundle carries the
  * webhook and nothing of the Lambdas. `node webhook.js cluster webhook --config …`.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { registerCluster } from '../cli/commands/cluster';
-import { processIo, userMessage } from '../cli/io';
+import { processIo, runProgram } from '../cli/io';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('registry-watcher').exitOverride();
   registerCluster(program, processIo);
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    const message = userMessage(error);
-    if (message === undefined) throw error;
-    processIo.err(`error: ${message}`);
-    return 1;
-  }
+  return runProgram(program, argv, processIo);
 }
 
 if (require.main === module) {
