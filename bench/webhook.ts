@@ -23,6 +23,7 @@ import {
   ECR,
   makeTls,
   newSigner,
+  post,
   reviewWith,
   signedAllowlist,
 } from '../test/support/cluster';
@@ -142,13 +143,18 @@ export async function run(args: string[] = []): Promise<void> {
   try {
     await waitReady(webhook.url, tls.ca);
     // The work is real: the Pod is admitted, and one changed digest is denied.
-    const admittedAnswer = await postOnce(`${webhook.url}/validate`, body, tls.ca);
+    const admittedAnswer = await post(`${webhook.url}/validate`, body, tls.ca);
     const denied = reviewWith('k8s/admission-review-pod', {
       containers: [...containers.slice(1), `${ECR}/team-0/service-0@${digest(999_999)}`],
     });
-    const deniedAnswer = await postOnce(`${webhook.url}/validate`, JSON.stringify(denied), tls.ca);
-    if (!admittedAnswer.includes('"allowed":true') || !deniedAnswer.includes('"allowed":false')) {
-      throw new Error(`webhook answers are wrong: ${admittedAnswer} / ${deniedAnswer}`);
+    const deniedAnswer = await post(`${webhook.url}/validate`, denied, tls.ca);
+    if (
+      admittedAnswer.body?.response?.allowed !== true ||
+      deniedAnswer.body?.response?.allowed !== false
+    ) {
+      throw new Error(
+        `webhook answers are wrong: ${JSON.stringify(admittedAnswer.body)} / ${JSON.stringify(deniedAnswer.body)}`,
+      );
     }
 
     const results: Record<string, Run[]> = {};
@@ -252,22 +258,6 @@ function getText(url: string, ca: string): Promise<string> {
     })
       .on('error', reject)
       .end();
-  });
-}
-
-function postOnce(url: string, body: string, ca: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', ca, headers: { 'content-type': 'application/json' } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
   });
 }
 
