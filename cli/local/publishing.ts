@@ -13,6 +13,7 @@ import { FileSigner } from '../../shared/adapters/local/file-signer';
 import { FolderAllowlistStore } from '../../shared/adapters/local/folder-allowlist-store';
 import { SlackWebhook } from '../../shared/adapters/slack/webhook';
 import { staticWebhookUrl } from '../../shared/adapters/slack/webhook-url';
+import type { Allowlist } from '../../shared/domain/allowlist';
 import type { SlackMessage } from '../../shared/domain/slack-message';
 import type { WritePlan } from '../../shared/domain/verdict-record';
 import { type Clock, systemClock, type VerdictStore } from '../../shared/ports';
@@ -88,7 +89,8 @@ export interface LocalPublishingOptions {
  * The announcing half of `npm start`: stream changes → verdict events → Slack (or stdout),
  * the daily digest, and the signed allowlist, built, written and verified as a consumer would.
  */
-export async function runLocalPublishing(options: LocalPublishingOptions): Promise<void> {
+/** Returns the allowlist as a consumer verified it. */
+export async function runLocalPublishing(options: LocalPublishingOptions): Promise<Allowlist> {
   const { io, documents, table } = options;
   const clock = options.now ?? systemClock;
   const sink: AlertSink = options.slackWebhookUrl
@@ -155,7 +157,7 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
     io.out(
       `  sequence ${result.allowlist.sequence}: ${result.digests} digest(s), ${result.bytes} bytes, valid until ${result.allowlist.validUntil}`,
     );
-    await verifyAsConsumer(options, target.read, clock());
+    return await verifyAsConsumer(options, target.read, clock());
   } finally {
     await target.close();
   }
@@ -166,7 +168,7 @@ async function verifyAsConsumer(
   options: LocalPublishingOptions,
   read: (name: keyof ReturnType<typeof allowlistKeys>) => Promise<Buffer>,
   now: Date,
-): Promise<void> {
+): Promise<Allowlist> {
   const seenFile = join(options.dataDir, 'allowlist-consumer.json');
   const seen = existsSync(seenFile)
     ? (JSON.parse(readFileSync(seenFile, 'utf8')) as { sequence?: number }).sequence
@@ -186,6 +188,7 @@ async function verifyAsConsumer(
   options.io.out(
     `  verified as a consumer would: signature, schema, sequence ${allowlist.sequence} ≥ ${seen ?? 'none seen'}, not expired; ${digests} digest(s) admitted`,
   );
+  return allowlist;
 }
 
 interface Target {

@@ -15,10 +15,17 @@ import { loadPolicyFile } from '../../shared/config';
 import { evaluateRequestEvent } from '../../shared/domain/events';
 import { type ImageKey, imageId } from '../../shared/domain/image-ref';
 import type { WritePlan } from '../../shared/domain/verdict-record';
-import type { Log, VerdictStore } from '../../shared/ports';
+import { type Log, systemClock, type VerdictStore } from '../../shared/ports';
 import type { CliIo } from '../io';
+import { showAdmission } from './admission-demo';
 import { ChangeRecorder, runLocalPublishing } from './publishing';
-import { DELETED_IMAGE, SAMPLE_REGISTRY, sampleWorld } from './sample-world';
+import {
+  CLEAN_IMAGE,
+  DELETED_IMAGE,
+  INDEX_DIGEST,
+  SAMPLE_REGISTRY,
+  sampleWorld,
+} from './sample-world';
 
 export interface LocalRunOptions {
   dataDir: string;
@@ -90,6 +97,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
               'sha256:e4a778575203f69801e65a6a8a89272363c4cde31aa0521d86b97f2ae76afd6d',
             ),
             DELETED_IMAGE,
+            CLEAN_IMAGE,
           ].map((key) => evaluateRequestEvent(key, 'reconcile', new Date())),
         ),
       ],
@@ -106,7 +114,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
         .batchItemFailures,
       io,
     );
-    await runLocalPublishing({
+    const allowlist = await runLocalPublishing({
       dataDir: options.dataDir,
       io,
       documents,
@@ -118,6 +126,20 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       ...(options.slackWebhookUrl && { slackWebhookUrl: options.slackWebhookUrl }),
       ...(options.now && { now: options.now }),
     });
+    showAdmission(
+      allowlist,
+      [
+        { label: 'team-a/web:2.1.0 by digest', key: CLEAN_IMAGE },
+        {
+          label: 'prod/api:1.4.2 by digest',
+          key: { ...CLEAN_IMAGE, repository: 'prod/api', digest: INDEX_DIGEST },
+        },
+        { label: 'team-a/web:2.0.0 (deleted)', key: DELETED_IMAGE },
+        { label: 'team-a/web:2.1.0 by tag', reference: `${SAMPLE_REGISTRY}/team-a/web:2.1.0` },
+      ],
+      io,
+      (options.now ?? systemClock)(),
+    );
     io.out(
       `\nDone. Run again: evaluations repeat from the same facts and change nothing but evaluatedAt.`,
     );

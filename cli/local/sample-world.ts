@@ -15,10 +15,20 @@ export const DELETED_IMAGE: ImageKey = {
   digest: loadFixture('eventbridge/ecr-image-action-delete').detail['image-digest'],
 };
 
+/** The multi-arch prod/api:1.4.2 index the sample push event names. */
+export const INDEX_DIGEST = loadFixture('eventbridge/ecr-image-action-push').detail['image-digest'];
+
+/** A clean team-a/web release no event announces: the nightly reconcile finds it and admits it. */
+export const CLEAN_IMAGE: ImageKey = {
+  registry: SAMPLE_REGISTRY,
+  repository: 'team-a/web',
+  digest: 'sha256:2b1c0e7a8d4f63a95b0c7e1f4d2a9b8c6e5f3a1d0b9c8e7f6a5b4c3d2e1f0a9b',
+};
+
 /**
  * The world the sample events describe (events/README.md): the multi-arch prod/api:1.4.2
  * (amd64 scanned by basic scanning, arm64 clean), prod/api:1.3.0 scanned by Inspector, and
- * a clean team-a/web image that a DELETE event later removes.
+ * a clean team-a/web image that a DELETE event later removes, and a clean team-a/web:2.1.0.
  */
 export function sampleWorld(): MemoryRegistry {
   const world = new MemoryRegistry();
@@ -56,6 +66,10 @@ export function sampleWorld(): MemoryRegistry {
       tags: ['2.0.0'],
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
     },
+    clean,
+  );
+  world.put(
+    { key: CLEAN_IMAGE, tags: ['2.1.0'], mediaType: 'application/vnd.oci.image.manifest.v1+json' },
     clean,
   );
   return world;
