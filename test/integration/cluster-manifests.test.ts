@@ -1,6 +1,6 @@
 /**
  * The kustomize base renders with a real `kubectl kustomize` (any kubectl; CI installs
- * Debian's through scripts/ensure-kubectl.sh), and what it renders holds together: the
+ * Debian's through scripts/ensure-test-tools.sh), and what it renders holds together: the
  * pieces reference each other by the right names, and the webhook configuration, the
  * Deployment and the config file agree with what the server expects.
  */
@@ -25,7 +25,7 @@ function render(): Manifest[] {
     });
   } catch (error) {
     throw new Error(
-      `\`${KUBECTL} kustomize cluster/deploy\` failed (${(error as Error).message}); install kubectl with scripts/ensure-kubectl.sh`,
+      `\`${KUBECTL} kustomize cluster/deploy\` failed (${(error as Error).message}); install kubectl with scripts/ensure-test-tools.sh`,
     );
   }
   return parseAllDocuments(text).map((doc) => {

@@ -88,7 +88,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loca
     child.once('error', (error) =>
       fail(
         new Error(
-          `cannot run docker-registry (run scripts/ensure-docker-registry.sh): ${error.message}`,
+          `cannot run docker-registry (run scripts/ensure-test-tools.sh): ${error.message}`,
         ),
       ),
     );

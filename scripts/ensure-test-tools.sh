@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# pretest: the integration tests run real tools from Debian: docker-registry (an OCI
+# registry, distribution 2.8), kubectl (renders the kustomize manifests; Debian's
+# kubernetes-client when no kubectl is installed) and openssl (throwaway TLS certificates).
+# Installs whichever is missing; says what to run when it cannot.
+set -euo pipefail
+need=()
+[ -x "${DOCKER_REGISTRY_BIN:-/usr/bin/docker-registry}" ] || command -v docker-registry >/dev/null 2>&1 ||
+  need+=(docker-registry)
+command -v "${KUBECTL:-kubectl}" >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ "${#need[@]}" -eq 0 ] && exit 0
+
+echo "pretest: installing ${need[*]} from Debian" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  apt_get() { DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
+elif sudo -n true 2>/dev/null; then
+  apt_get() { sudo -n env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
+else
+  cat >&2 <<MSG
+pretest: cannot install ${need[*]}: not root and no password-less sudo.
+  Install them once, then run the tests again:
+    sudo apt-get install -y ${need[*]}
+  (or point DOCKER_REGISTRY_BIN / KUBECTL at existing binaries).
+MSG
+  exit 1
+fi
+# The packaged docker-registry service is not started: the tests run their own on random ports.
+export RUNLEVEL=1
+if ! apt_get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
+  apt_get update >/dev/null
+  apt_get install -y --no-install-recommends "${need[@]}" >/dev/null || {
+    echo "pretest: 'apt-get install ${need[*]}' failed; run it by hand to see why." >&2
+    exit 1
+  }
+fi
+echo "pretest: installed ${need[*]}" >&2
