@@ -2,36 +2,32 @@ import * as z from 'zod';
 
 /**
  * The parts of an `admission.k8s.io/v1` AdmissionReview the webhook reads. Everything else
- * (options, oldObject, requestKind...) passes through unread.
+ * (options, oldObject, requestKind...) is left out of the parsed result: copying unknown
+ * fields (`.loose()`) cost twice the time and allocation of the check itself, per review.
  * https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#request
  */
 const groupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
 
-const request = z
-  .object({
-    uid: z.string().min(1),
-    kind: groupVersionKind,
-    resource: z.object({ group: z.string(), version: z.string(), resource: z.string() }).loose(),
-    subResource: z.string().optional(),
-    name: z.string().optional(),
-    namespace: z.string().optional(),
-    operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
-    userInfo: z
-      .object({ username: z.string().optional(), groups: z.array(z.string()).optional() })
-      .loose()
-      .optional(),
-    object: z.unknown().optional(),
-    dryRun: z.boolean().optional(),
-  })
-  .loose();
+const request = z.object({
+  uid: z.string().min(1),
+  kind: groupVersionKind,
+  resource: z.object({ group: z.string(), version: z.string(), resource: z.string() }),
+  subResource: z.string().optional(),
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+  userInfo: z
+    .object({ username: z.string().optional(), groups: z.array(z.string()).optional() })
+    .optional(),
+  object: z.unknown().optional(),
+  dryRun: z.boolean().optional(),
+});
 
-const review = z
-  .object({
-    apiVersion: z.literal('admission.k8s.io/v1'),
-    kind: z.literal('AdmissionReview'),
-    request,
-  })
-  .loose();
+const review = z.object({
+  apiVersion: z.literal('admission.k8s.io/v1'),
+  kind: z.literal('AdmissionReview'),
+  request,
+});
 
 export type AdmissionRequest = z.infer<typeof request>;
 
