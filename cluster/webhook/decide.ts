@@ -1,7 +1,7 @@
 import { isAllowed } from '../../shared/domain/allowlist';
 import { matchesAnyGlob } from '../../shared/domain/glob';
-import { type ImageRef, parseImageReference } from '../../shared/domain/image-ref';
 import type { AllowlistIndex } from './allowlist-index';
+import { parseImage } from './image-refs';
 import { imageWarning } from './messages';
 import type { ContainerImage } from './workloads';
 
@@ -56,13 +56,9 @@ export function checkImage(
   options: DecisionOptions,
   now: Date,
 ): ImageCheck {
-  let ref: ImageRef;
-  try {
-    ref = parseImageReference(container.image);
-  } catch (error) {
-    return deny(container, 'INVALID_REFERENCE', (error as Error).message);
-  }
-  const repository = `${ref.registry}/${ref.repository}`;
+  const parsed = parseImage(container.image);
+  if (!parsed.ok) return deny(container, 'INVALID_REFERENCE', parsed.message);
+  const { ref, repository } = parsed;
   if (options.registries && !matchesAnyGlob(ref.registry, options.registries)) {
     return unwatched(container, ref.registry, options);
   }
