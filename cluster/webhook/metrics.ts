@@ -14,11 +14,21 @@ interface Family {
   render(): string[];
 }
 
+/** One step of a label set (a name, then its value); the formatted set where it ends. */
+interface LabelNode {
+  readonly next: Map<string, LabelNode>;
+  key?: string;
+}
+
 export class Counter implements Family {
   readonly type = 'counter';
   private readonly values = new Map<string, number>();
-  /** Label sets seen so far, by their values: formatting once keeps `inc` cheap per request. */
-  private readonly keys = new Map<string, string>();
+  /**
+   * Label sets seen so far, walked name by value: label names and values are mostly
+   * constants whose hash V8 keeps, so `inc` builds no string and allocates nothing once a
+   * set has been seen.
+   */
+  private readonly keys: LabelNode = { next: new Map() };
 
   constructor(
     readonly name: string,
@@ -35,14 +45,10 @@ export class Counter implements Family {
   }
 
   private key(labels: Labels): string {
-    let id = '';
-    for (const name in labels) id += `${name}\u0000${labels[name]}\u0000`;
-    let key = this.keys.get(id);
-    if (key === undefined) {
-      key = formatLabels(labels);
-      this.keys.set(id, key);
-    }
-    return key;
+    let node = this.keys;
+    for (const name in labels) node = step(step(node, name), labels[name] as string);
+    node.key ??= formatLabels(labels);
+    return node.key;
   }
 
   render(): string[] {
@@ -113,6 +119,15 @@ export class Registry {
     }
     return `${lines.join('\n')}\n`;
   }
+}
+
+function step(node: LabelNode, part: string): LabelNode {
+  let next = node.next.get(part);
+  if (next === undefined) {
+    next = { next: new Map() };
+    node.next.set(part, next);
+  }
+  return next;
 }
 
 function formatLabels(labels: Labels): string {
