@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -65,23 +66,46 @@ export class FileSource implements AllowlistSource {
   }
 
   async fetch(etag?: string): Promise<FetchResult> {
-    const document = await read(this.location);
-    const hash = `"${createHash('sha256').update(document).digest('hex')}"`;
-    if (etag === hash) return { status: 'not-modified' };
-    return { status: 'fetched', document, bundle: await read(this.bundle), etag: hash };
+    const { chunks, hash } = await readHashed(this.location);
+    const tag = `"${hash}"`;
+    if (etag === tag) return { status: 'not-modified' };
+    const document = Buffer.concat(chunks);
+    return { status: 'fetched', document, bundle: await read(this.bundle), etag: tag };
   }
+}
+
+/**
+ * Reads and hashes a file a chunk at a time, so admissions are answered in between: hashing
+ * a 10 MB allowlist in one call held the event loop for ~7 ms at every refresh.
+ */
+async function readHashed(file: string): Promise<{ chunks: Buffer[]; hash: string }> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of createReadStream(file)) {
+      hash.update(chunk as Buffer);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+  return { chunks, hash: hash.digest('hex') };
 }
 
 async function read(file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (error) {
-    throw new UpstreamError(
-      'UPSTREAM_FAILURE',
-      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
-    );
+    throw unreadable(file, error);
   }
+}
+
+function unreadable(file: string, error: unknown): UpstreamError {
+  return new UpstreamError(
+    'UPSTREAM_FAILURE',
+    `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    { cause: error },
+  );
 }
 
 /** HTTPS with `If-None-Match`; a 304 costs no body. */
