@@ -5,6 +5,8 @@ const base = {
   transform,
   rootDir: __dirname,
   setupFiles: ['<rootDir>/test/support/env.js'],
+  // node16 `import('./x.js')` (dynamic imports need the extension) resolves to x.ts here.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 
 module.exports = {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ConfigError } from '../../domain/errors';
 import type { SignatureKey } from '../../domain/policy';
@@ -64,9 +64,10 @@ export function trustedRootSource(
     let text: string;
     try {
       if (s3) {
-        const client = options.s3 ?? new S3Client({});
-        const out = await client.send(new GetObjectCommand({ Bucket: s3[1], Key: s3[2] }));
-        text = (await out.Body?.transformToString('utf8')) ?? '';
+        // Loaded only for an s3:// root: a bundled root never needs the S3 client, so the
+        // Lambda bundle keeps it in a chunk of its own (node16 import() needs the extension).
+        const { readS3ObjectText } = await import('../aws/s3-object-text.js');
+        text = await readS3ObjectText(s3[1] ?? '', s3[2] ?? '', options.s3);
       } else {
         text = await readFile(location, 'utf8');
       }
