@@ -1,13 +1,13 @@
 import { join, resolve } from 'node:path';
-import { type Duration, type RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { AssetHashType, type Duration, type RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type * as z from 'zod';
 import { ConfigError } from '../shared/domain/errors';
+import { FunctionBundling } from './function-bundling';
 
 /** The repository root: entries are functions/<name>/handler.ts below it. */
 export const PROJECT_ROOT = resolve(__dirname, '..');
@@ -35,13 +35,6 @@ export type EnvironmentOf<S extends z.ZodObject> = Omit<
 
 /** Variables the house construct sets for every function, outside the handlers' schemas. */
 const HOUSE_VARIABLES = ['NODE_OPTIONS'];
-
-/**
- * ESM bundles have no `require`; CommonJS dependencies inside them call it (esbuild's
- * `__require` shim), so the banner provides one.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __rwCreateRequire } from 'node:module'; const require = __rwCreateRequire(import.meta.url);";
 
 /** Any watcher function, whatever its environment schema (the schema only types its props). */
 export type AnyWatcherFunction = WatcherFunction<z.ZodObject>;
@@ -77,7 +70,8 @@ export interface WatcherFunctionProps<S extends z.ZodObject> {
 
 /**
  * The one way this project builds a Lambda: nodejs22.x on ARM64, an ESM bundle (minified,
- * source maps on, AWS SDK v3 bundled rather than the runtime's copy), its own log group
+ * source maps on, AWS SDK v3 bundled rather than the runtime's copy, code only reached
+ * through `import()` split into chunks loaded on demand), its own log group
  * with retention, X-Ray tracing, JSON logs, and a role that starts with nothing but
  * writing to that log group. Every other permission is added by the caller, statement by
  * statement. Wildcard resources go into a named policy of their own with the nag
@@ -85,7 +79,7 @@ export interface WatcherFunctionProps<S extends z.ZodObject> {
  * in the default policy, acknowledged here.
  */
 export class WatcherFunction<S extends z.ZodObject> extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -108,12 +102,13 @@ export class WatcherFunction<S extends z.ZodObject> extends Construct {
       }),
     );
 
-    const files = Object.entries(props.files ?? {});
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, 'functions', props.name, 'handler.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    const folder = join(PROJECT_ROOT, 'functions', props.name);
+    this.function = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(folder, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: new FunctionBundling(join(folder, 'handler.ts'), props.files),
+      }),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       description: props.description,
@@ -134,26 +129,6 @@ export class WatcherFunction<S extends z.ZodObject> extends Construct {
       environment: {
         ...(props.environment as Record<string, string>),
         NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        // ESM entry points first: the AWS SDK's dist-es tree-shakes, dist-cjs does not.
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        bundleAwsSDK: true,
-        externalModules: [],
-        banner: ESM_REQUIRE_BANNER,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) =>
-            files.map(
-              ([name, source]) => `cp ${shellQuote(source)} ${shellQuote(join(output, name))}`,
-            ),
-        },
       },
     });
 
@@ -186,10 +161,6 @@ export class WatcherFunction<S extends z.ZodObject> extends Construct {
     );
     return this;
   }
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

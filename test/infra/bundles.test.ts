@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { bundleFunctions, type FunctionBundle } from '../../infra/bundle-functions';
 import { FUNCTION_NAMES } from '../../infra/watcher-function';
@@ -10,6 +10,13 @@ import { cdkJsonContext } from './support';
 
 const run = promisify(execFile);
 const LIMIT = 1_000_000;
+
+/** Module hooks that log every file a process loads (proves what a cold start reads). */
+const LOAD_LOGGER = `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  if (url.startsWith('file:')) appendFileSync(process.env.RW_LOAD_LOG, url + '\\n');
+  return next(url, context);
+}`;
 
 // The one test that bundles for real (local esbuild, as `npm run synth` does), with
 // CloudFormation's built-in validation on.
@@ -31,23 +38,58 @@ describe('every function bundled for real', () => {
   });
 
   it.each(FUNCTION_NAMES)(
-    'THEN %s is one minified ESM file under 1 MB with its source map',
+    'THEN %s is minified ESM under 1 MB (what a cold start loads, and all of it), each file with its source map',
     (name) => {
       const b = bundle(name);
       expect(b.bytes).toBeLessThanOrEqual(LIMIT);
-      expect(b.files).toEqual(expect.arrayContaining(['index.mjs', 'index.mjs.map']));
-      const code = readFileSync(b.entry, 'utf8');
+      expect(b.totalBytes).toBeLessThanOrEqual(LIMIT);
+      expect(b.loaded[0]).toBe('index.mjs');
+      const modules = b.files.filter((f) => f.endsWith('.mjs'));
+      expect(modules.length).toBeGreaterThan(b.loaded.length); // some chunks load on demand
+      let lines = 0;
+      for (const file of modules) {
+        expect(b.files).toContain(`${file}.map`);
+        const code = readFileSync(join(b.dir, file), 'utf8');
+        lines += code.split('\n').length;
+        expect(code).toContain(`//# sourceMappingURL=${basename(file)}.map`);
+        // CommonJS dependencies inside the ESM bundle get `require` from the banner.
+        expect(code.startsWith('import { createRequire as __rwCreateRequire }')).toBe(true);
+        // The AWS SDK is inside the bundle: imports are Node built-ins or files of the package.
+        const imports = [
+          ...code.matchAll(
+            /(?:^|[;}])\s*(?:import|export)\s*(?:[\w$*{}\s,]*from\s*)?["']([^"']+)["']/g,
+          ),
+          ...code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
+        ].map((m) => m[1] as string);
+        for (const spec of imports.filter((i) => !i.startsWith('node:'))) {
+          expect(b.files).toContain(relative(b.dir, join(b.dir, dirname(file), spec)));
+        }
+      }
       // Minified: lines average thousands of characters (readable code averages ~40).
-      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
-      expect(code).toContain('//# sourceMappingURL=index.mjs.map');
-      // The AWS SDK is inside the bundle: the only imports left are Node built-ins.
-      const imports = [
-        ...code.matchAll(/(?:^|;)import\s*(?:[\w$*{}\s,]+from\s*)?["']([^"']+)["']/g),
-      ].map((m) => m[1]);
-      expect(imports.length).toBeGreaterThan(0);
-      expect(imports.filter((i) => !i?.startsWith('node:'))).toEqual([]);
-      // CommonJS dependencies inside the ESM bundle get `require` from the banner.
-      expect(code.startsWith('import { createRequire as __rwCreateRequire }')).toBe(true);
+      expect(b.totalBytes / lines).toBeGreaterThan(1000);
+    },
+  );
+
+  it('THEN evaluate loads the S3 client only for an s3:// trusted root, never at cold start', () => {
+    const b = bundle('evaluate');
+    const loaded = b.loaded.map((f) => readFileSync(join(b.dir, f), 'utf8')).join('\n');
+    const lazy = b.files.filter(
+      (f) => f.startsWith('chunks/s3-object-text-') && f.endsWith('.mjs'),
+    );
+    expect(lazy).toHaveLength(1);
+    expect(readFileSync(join(b.dir, lazy[0] as string), 'utf8')).toContain('"GetObject"');
+    expect(loaded).not.toContain('"GetObject"');
+  });
+
+  it.each(FUNCTION_NAMES)(
+    'THEN %s loads only the SDK credential provider Lambda uses (environment) at cold start',
+    (name) => {
+      const b = bundle(name);
+      const code = (files: string[]) =>
+        files.map((f) => readFileSync(join(b.dir, f), 'utf8')).join('\n');
+      // sso_start_url: the SSO provider, reached only through import() in the default chain.
+      expect(code(b.files.filter((f) => f.endsWith('.mjs')))).toContain('sso_start_url');
+      expect(code(b.loaded)).not.toContain('sso_start_url');
     },
   );
 
@@ -62,14 +104,33 @@ describe('every function bundled for real', () => {
   );
 
   it.each(FUNCTION_NAMES)(
-    'THEN %s loads in a fresh Node process and exports handler',
+    'THEN %s loads in a fresh Node process, exports handler and reads exactly the files reported',
     async (name) => {
-      const url = pathToFileURL(bundle(name).entry).href;
+      const b = bundle(name);
+      const hooks = join(outdir, 'load-logger.mjs');
+      writeFileSync(hooks, LOAD_LOGGER);
+      const log = join(outdir, `${name}.loads`);
+      writeFileSync(log, '');
+      const register = `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(hooks).href)});`;
+      const url = pathToFileURL(b.entry).href;
       const script = `const m = await import(${JSON.stringify(url)}); console.log(typeof m.handler);`;
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-        env: { ...process.env, AWS_REGION: 'eu-west-1' },
-      });
-      expect(stdout.trim()).toBe('function');
+      const loads = await run(
+        process.execPath,
+        [
+          '--import',
+          `data:text/javascript,${encodeURIComponent(register)}`,
+          '--input-type=module',
+          '-e',
+          script,
+        ],
+        { env: { ...process.env, AWS_REGION: 'eu-west-1', RW_LOAD_LOG: log } },
+      );
+      expect(loads.stdout.trim()).toBe('function');
+      const read = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((u) => relative(b.dir, fileURLToPath(u)));
+      expect(read.sort()).toEqual([...b.loaded].sort());
     },
   );
 });

@@ -1,0 +1,74 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BundlingOptions, DockerImage, ILocalBundling } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { type BuildOptions, buildSync } from 'esbuild';
+
+/** The handler module of every bundle: Lambda's handler setting is `index.handler`. */
+export const ENTRY_FILE = 'index.mjs';
+
+/** Code reached only through `import()` lives here, loaded when first imported. */
+export const CHUNK_FOLDER = 'chunks';
+
+/**
+ * ESM bundles have no `require`; CommonJS dependencies inside them call it (esbuild's
+ * `__require` shim), so the banner of every file provides one.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __rwCreateRequire } from 'node:module'; const require = __rwCreateRequire(import.meta.url);";
+
+/**
+ * How every function is bundled: ESM for node22, minified, source maps without sources, the
+ * AWS SDK v3 inside (nothing external but Node built-ins), module entry points first so
+ * the SDK's ES builds tree-shake. Code splitting puts what is reached only through
+ * `import()` — the SDK's credential providers other than the environment's (Lambda always
+ * has credentials in the environment), the S3 client of an `s3://` trusted root — into
+ * chunks that a cold start never reads or compiles.
+ */
+export function esbuildOptions(entry: string, outdir: string): BuildOptions {
+  return {
+    entryPoints: { index: entry },
+    outdir,
+    entryNames: '[name]',
+    chunkNames: `${CHUNK_FOLDER}/[name]-[hash]`,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    banner: { js: ESM_REQUIRE_BANNER },
+    logLevel: 'warning',
+  };
+}
+
+/**
+ * Local esbuild bundling of one function for `Code.fromAsset` (NodejsFunction has no code
+ * splitting). Its fields are what the asset cache is keyed on: the entry and the copied
+ * files.
+ */
+export class FunctionBundling implements BundlingOptions {
+  /** Never pulled: local bundling either succeeds or fails the synth (there is no Docker here). */
+  readonly image: DockerImage = lambda.Runtime.NODEJS_22_X.bundlingImage;
+  readonly local: ILocalBundling;
+
+  constructor(
+    readonly entry: string,
+    /** Copied beside the handler: file name → absolute source path. */
+    readonly files: Record<string, string> = {},
+  ) {
+    this.local = {
+      tryBundle: (outputDir) => {
+        buildSync(esbuildOptions(entry, outputDir));
+        for (const [name, source] of Object.entries(files)) {
+          copyFileSync(source, join(outputDir, name));
+        }
+        return true;
+      },
+    };
+  }
+}
