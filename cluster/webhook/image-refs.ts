@@ -6,7 +6,12 @@ export type ParsedImage =
   | { ok: false; message: string };
 
 /** Distinct references kept; past this the memo starts over. */
-export const MAX_PARSED_IMAGES = 10_000;
+export const MAX_PARSED_IMAGES = 4096;
+/**
+ * Longer strings are parsed each time and not kept, so the memo stays under a few MB
+ * whatever requests carry (real references are host + 255-character name + tag + digest).
+ */
+export const MAX_MEMO_LENGTH = 512;
 
 const memo = new Map<string, ParsedImage>();
 
@@ -18,6 +23,7 @@ const memo = new Map<string, ParsedImage>();
  * Bounded: references cycling through more than the limit only cost what they did before.
  */
 export function parseImage(image: string): ParsedImage {
+  if (image.length > MAX_MEMO_LENGTH) return parse(image);
   let parsed = memo.get(image);
   if (parsed === undefined) {
     parsed = parse(image);

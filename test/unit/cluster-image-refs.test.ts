@@ -1,4 +1,4 @@
-import { MAX_PARSED_IMAGES, parseImage } from '../../cluster/webhook/image-refs';
+import { MAX_MEMO_LENGTH, MAX_PARSED_IMAGES, parseImage } from '../../cluster/webhook/image-refs';
 import { parseImageReference } from '../../shared/domain/image-ref';
 import { digest, ECR } from '../support/cluster';
 
@@ -30,6 +30,17 @@ describe('parseImage: parseImageReference once per distinct reference', () => {
     expect(parseImage(image)).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
     expect(first.ok && Object.isFrozen(first.ref)).toBe(true);
+  });
+
+  it('does not keep strings longer than any real reference, and still answers them', () => {
+    const long = `${ECR}/${'a/'.repeat(MAX_MEMO_LENGTH / 2)}app:1`;
+    const first = parseImage(long);
+    expect(first).toEqual({
+      ok: false,
+      message: expect.stringContaining('longer than 255 characters'),
+    });
+    expect(parseImage(long)).not.toBe(first);
+    expect(parseImage(long)).toEqual(first);
   });
 
   it('is bounded: past the limit it starts over and still answers correctly', () => {
