@@ -5,7 +5,8 @@
  * response. Both servers run as child processes (nice -10 when allowed); this process
  * drives them: autocannon back-to-back on one connection and
  * flat out on 16, and a paced client at a steady 1,000 requests/s. Runs are interleaved in
- * rounds and reported as medians.
+ * rounds and reported as medians. Last, the webhook's own work per review, timed in this
+ * process on the same body and allowlist without HTTP or TLS.
  *
  * `npm run bench -- webhook [seconds-per-run=2] [rounds=4] [connections=16]`
  */
@@ -16,7 +17,13 @@ import { getPriority, loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { bundleWebhook } from '../cluster/build';
+import { admissionReview } from '../cluster/webhook/admission-review';
+import { admit } from '../cluster/webhook/admit';
+import { AllowlistHolder } from '../cluster/webhook/allowlist-holder';
+import { createAllowlistSource } from '../cluster/webhook/sources';
+import { WebhookMetrics } from '../cluster/webhook/webhook-metrics';
 import type { AdmittedImage } from '../shared/domain/allowlist';
+import { systemClock } from '../shared/ports';
 import {
   admitted,
   digest,
@@ -27,7 +34,7 @@ import {
   reviewWith,
   signedAllowlist,
 } from '../test/support/cluster';
-import { fmt } from './support/measure';
+import { fmt, medianMs } from './support/measure';
 
 const REPOSITORIES = 1000;
 const PER_REPOSITORY = 100;
@@ -198,6 +205,10 @@ export async function run(args: string[] = []): Promise<void> {
     console.log(
       `inside the webhook (its own histogram, body read to response written): mean ${fmt((sum / count) * 1e6, 0)} µs over ${count} reviews, ${fmt((under1ms / count) * 100, 1)}% under 1 ms`,
     );
+    const inProcess = await reviewInProcess(join(dir, 'allowlist.json'), signer, body);
+    console.log(
+      `in this process, without HTTP or TLS (JSON.parse, admit, response, metrics on the same body and allowlist): ${fmt(inProcess, 1)} µs per review`,
+    );
     const ratio = (mode: string, key: keyof Run) =>
       fmt(m(`webhook ${mode}`, key) / m(`floor ${mode}`, key));
     console.log(
@@ -209,6 +220,56 @@ export async function run(args: string[] = []): Promise<void> {
     floor.process.kill('SIGKILL');
     webhook.process.kill('SIGKILL');
   }
+}
+
+/** The webhook's own work per review, timed in batches in this process (median batch). */
+async function reviewInProcess(
+  allowlistFile: string,
+  signer: ReturnType<typeof newSigner>,
+  body: string,
+): Promise<number> {
+  const holder = new AllowlistHolder({
+    source: createAllowlistSource(allowlistFile),
+    publicKeyPem: await signer.publicKeyPem(),
+    tags: false,
+  });
+  await holder.refresh();
+  const index = holder.current();
+  const metrics = new WebhookMetrics(holder, systemClock);
+  const options = {
+    resolveTags: false,
+    unwatchedRegistries: 'deny',
+    failureMode: 'closed',
+    exemptNamespaces: ['kube-system'],
+  } as const;
+  const bytes = Buffer.from(body);
+  const review = () => {
+    const admission = admit(
+      JSON.parse(bytes.toString('utf8')),
+      'enforce',
+      index,
+      options,
+      new Date(),
+    );
+    if (!admission.response?.allowed) throw new Error('the in-process review was not admitted');
+    admissionReview(admission.response);
+    metrics.reviewed(
+      admission.outcome,
+      admission.reason,
+      'enforce',
+      admission.decision?.checks ?? [],
+      0,
+    );
+  };
+  const batch = 2000;
+  const ms = await medianMs(
+    () => {
+      for (let i = 0; i < batch; i++) review();
+    },
+    9,
+    3,
+  );
+  return (ms / batch) * 1000;
 }
 
 interface Server {
