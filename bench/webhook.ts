@@ -33,6 +33,7 @@ import {
   post,
   reviewWith,
   signedAllowlist,
+  writeWebhookFiles,
 } from '../test/support/cluster';
 import { fmt, medianMs } from './support/measure';
 
@@ -103,9 +104,7 @@ export async function run(args: string[] = []): Promise<void> {
   const digests = images.length;
   const megabytes = signed.document.length / 1e6;
   images.length = 0; // keep the load generator's heap small
-  writeFileSync(join(dir, 'allowlist.json'), signed.document);
-  writeFileSync(join(dir, 'allowlist.json.sigstore.json'), signed.bundle);
-  writeFileSync(join(dir, 'allowlist.pub'), await signer.publicKeyPem());
+  const webhookArgs = await writeWebhookFiles(dir, signer, signed, tls);
   writeFileSync(join(dir, 'floor.js'), FLOOR_SERVER);
   await bundleWebhook(join(dir, 'webhook.js'));
 
@@ -124,27 +123,7 @@ export async function run(args: string[] = []): Promise<void> {
     tls.keyFile,
   ]);
   const webhook = await startServer(
-    [
-      ...pin,
-      process.execPath,
-      join(dir, 'webhook.js'),
-      'cluster',
-      'webhook',
-      '--allowlist',
-      join(dir, 'allowlist.json'),
-      '--key',
-      join(dir, 'allowlist.pub'),
-      '--tls-cert',
-      tls.certFile,
-      '--tls-key',
-      tls.keyFile,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--shutdown-delay',
-      '0s',
-    ],
+    [...pin, process.execPath, join(dir, 'webhook.js'), ...webhookArgs],
     { POWERTOOLS_LOG_LEVEL: 'WARN' },
   );
   try {

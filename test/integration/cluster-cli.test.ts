@@ -14,6 +14,7 @@ import {
   post,
   reviewWith,
   signedAllowlist,
+  writeWebhookFiles,
 } from '../support/cluster';
 
 const dir = mkdtempSync(join(tmpdir(), 'rw-cluster-cli-'));
@@ -115,32 +116,8 @@ describe('the bundled webhook (what the image runs)', () => {
     const tls = makeTls();
     const signer = newSigner();
     const signed = await signedAllowlist(signer, [admitted('prod/api', 1)], { sequence: 12 });
-    writeFileSync(join(dir, 'allowlist.json'), signed.document);
-    writeFileSync(join(dir, 'allowlist.json.sigstore.json'), signed.bundle);
-    writeFileSync(join(dir, 'allowlist.pub'), await signer.publicKeyPem());
-    const proc = spawn(
-      process.execPath,
-      [
-        bundle,
-        'cluster',
-        'webhook',
-        '--allowlist',
-        join(dir, 'allowlist.json'),
-        '--key',
-        join(dir, 'allowlist.pub'),
-        '--tls-cert',
-        tls.certFile,
-        '--tls-key',
-        tls.keyFile,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--shutdown-delay',
-        '0s',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const args = await writeWebhookFiles(dir, signer, signed, tls);
+    const proc = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     let stdout = '';
     let stderr = '';

@@ -105,6 +105,40 @@ export async function signedAllowlist(
   return { document, bundle };
 }
 
+/**
+ * Writes a signed allowlist as `allowlist.json`, its bundle and the public key into dir and
+ * returns the arguments that serve it with `registry-watcher cluster webhook` over TLS on a
+ * random loopback port (what the bundled webhook is started with in tests and the benchmark).
+ */
+export async function writeWebhookFiles(
+  dir: string,
+  signer: FileSigner,
+  signed: SignedAllowlist,
+  tls: TestTls,
+): Promise<string[]> {
+  writeFileSync(join(dir, 'allowlist.json'), signed.document);
+  writeFileSync(join(dir, 'allowlist.json.sigstore.json'), signed.bundle);
+  writeFileSync(join(dir, 'allowlist.pub'), await signer.publicKeyPem());
+  return [
+    'cluster',
+    'webhook',
+    '--allowlist',
+    join(dir, 'allowlist.json'),
+    '--key',
+    join(dir, 'allowlist.pub'),
+    '--tls-cert',
+    tls.certFile,
+    '--tls-key',
+    tls.keyFile,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--shutdown-delay',
+    '0s',
+  ];
+}
+
 export function newSigner(): FileSigner {
   return new FileSigner(generatePrivateKeyPem());
 }
