@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -13,6 +13,7 @@ import type { VerdictRecord, WritePlan } from '../../domain/verdict-record';
 import type { VerdictStore } from '../../ports';
 import { withRetry } from '../../retry';
 import { admittedShard, imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
+import { isConditionFailure, versionCondition } from './version-lock';
 
 export interface DynamoDbVerdictStoreOptions {
   tableName: string;
@@ -61,13 +62,7 @@ export class DynamoDbVerdictStore implements VerdictStore {
   async write(plan: WritePlan): Promise<void> {
     const { record, expectedVersion } = plan;
     const pk = imagePartitionKey(record);
-    const condition =
-      expectedVersion === 0
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : {
-            ConditionExpression: 'version = :expected',
-            ExpressionAttributeValues: { ':expected': expectedVersion },
-          };
+    const condition = versionCondition(expectedVersion);
     try {
       if (plan.kind === 'touch') {
         await this.client.send(
@@ -136,10 +131,4 @@ export class DynamoDbVerdictStore implements VerdictStore {
       [T.ttlAttribute]: Math.floor((Date.parse(at) + this.historyMs) / 1000),
     };
   }
-}
-
-function isConditionFailure(error: unknown): boolean {
-  if (error instanceof ConditionalCheckFailedException) return true;
-  const name = (error as { name?: string })?.name;
-  return name === 'ConditionalCheckFailedException';
 }

@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreConflictError } from '../../domain/errors';
 import type { RescanCheckpoint, RescanCheckpoints, StoredCheckpoint } from '../../ports/rescan';
 import { type RetryOptions, withRetry } from '../../retry';
 import { documentClient } from './dynamodb-verdict-store';
 import { VERDICT_TABLE as T } from './verdict-table';
+import { isConditionFailure, versionCondition } from './version-lock';
 
 /** The checkpoint item: not a verdict (sk is not CURRENT), so stream consumers skip it. */
 export const RESCAN_CHECKPOINT_KEY = { [T.partitionKey]: 'RESCAN', [T.sortKey]: 'RUN' } as const;
@@ -42,13 +42,7 @@ export class DynamoDbRescanCheckpoints implements RescanCheckpoints {
 
   async save(checkpoint: RescanCheckpoint, expectedVersion: number): Promise<number> {
     const version = expectedVersion + 1;
-    const condition =
-      expectedVersion === 0
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : {
-            ConditionExpression: 'version = :expected',
-            ExpressionAttributeValues: { ':expected': expectedVersion },
-          };
+    const condition = versionCondition(expectedVersion);
     try {
       await withRetry(
         () =>
@@ -62,11 +56,7 @@ export class DynamoDbRescanCheckpoints implements RescanCheckpoints {
         this.options.retry,
       );
     } catch (error) {
-      const name = (error as Error).name;
-      if (
-        error instanceof ConditionalCheckFailedException ||
-        name === 'ConditionalCheckFailedException'
-      ) {
+      if (isConditionFailure(error)) {
         throw new StoreConflictError(
           `rescan checkpoint of run ${checkpoint.runId} moved past version ${expectedVersion}: another invocation took the run over`,
           { cause: error },
