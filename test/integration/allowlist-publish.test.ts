@@ -10,11 +10,10 @@ import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict
 import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
 import { parseAllowlist } from '../../shared/domain/allowlist';
-import { emptySeverityCounts } from '../../shared/domain/severity';
 import type { VerdictValue } from '../../shared/domain/verdict';
 import { planWrite } from '../../shared/domain/verdict-record';
 import { verifyAllowlist } from '../../shared/services/verify-allowlist';
-import { keyOf } from '../support/builders';
+import { draftOf, keyOf } from '../support/builders';
 import { runCli } from '../support/cli';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { type LocalS3, startS3rver } from '../support/s3rver';
@@ -43,20 +42,15 @@ beforeAll(async () => {
           ? new Date(NOW.getTime() + 48 * HOUR)
           : undefined;
     await store.write(
-      planWrite(undefined, {
-        ...key,
-        tags: n % 4 === 0 ? [] : [`1.${n}.0`, 'latest'].slice(0, 1 + (n % 2)),
-        scan: { state: 'complete', status: 'COMPLETE', scanner: 'ecr-basic' },
-        verdict,
-        reasons: [],
-        severityCounts: emptySeverityCounts(),
-        maxSeverity: 'NONE',
-        topFindings: [],
-        findingClock: {},
-        policyHash: 'sha256:old',
-        evaluatedAt: '2026-11-22T00:00:00.000Z',
-        ...(expiresAt && { expiresAt: expiresAt.toISOString() }),
-      }),
+      planWrite(
+        undefined,
+        draftOf(key, {
+          tags: n % 4 === 0 ? [] : [`1.${n}.0`, 'latest'].slice(0, 1 + (n % 2)),
+          verdict,
+          policyHash: 'sha256:old',
+          ...(expiresAt && { expiresAt: expiresAt.toISOString() }),
+        }),
+      ),
     );
   }
 });

@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChangeRecorder, runLocalPublishing } from '../../cli/local/publishing';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
-import { emptySeverityCounts } from '../../shared/domain/severity';
 import type { VerdictValue } from '../../shared/domain/verdict';
 import { planWrite } from '../../shared/domain/verdict-record';
-import { keyOf } from '../support/builders';
+import { draftOf, keyOf } from '../support/builders';
 import { runCli } from '../support/cli';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 
@@ -53,19 +52,10 @@ it('npm start publishing: verdict events to Slack, digest, signed allowlist in a
   for (const [i, verdict] of verdicts.entries()) {
     const key = keyOf('prod/api', i + 1);
     await recorder.write(
-      planWrite(undefined, {
-        ...key,
-        tags: [`1.${i}.0`],
-        scan: { state: 'complete', status: 'COMPLETE', scanner: 'ecr-basic' },
-        verdict,
-        reasons: [],
-        severityCounts: emptySeverityCounts(),
-        maxSeverity: 'NONE',
-        topFindings: [],
-        findingClock: {},
-        policyHash: 'sha256:p',
-        evaluatedAt: new Date().toISOString(),
-      }),
+      planWrite(
+        undefined,
+        draftOf(key, { tags: [`1.${i}.0`], verdict, evaluatedAt: new Date().toISOString() }),
+      ),
     );
   }
   const common = {

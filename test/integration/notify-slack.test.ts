@@ -12,10 +12,9 @@ import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict
 import { SecretsManagerWebhookUrl } from '../../shared/adapters/aws/slack-secret';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
 import { SlackDeliveryError, SlackWebhook } from '../../shared/adapters/slack/webhook';
-import { emptySeverityCounts } from '../../shared/domain/severity';
 import { planWrite } from '../../shared/domain/verdict-record';
 import { publishDailyDigest } from '../../shared/services/daily-digest';
-import { keyOf } from '../support/builders';
+import { draftOf, keyOf } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { rawItem } from '../support/streams';
 
@@ -198,37 +197,27 @@ describe('notify: SNS → Slack', () => {
 describe('daily digest: verdict table → SNS → Slack', () => {
   it('summarises the table and renders it for Slack', async () => {
     const store = new DynamoDbVerdictStore({ tableName: table, client: dynamo.documents });
-    const base = {
-      scan: { state: 'complete' as const, status: 'COMPLETE', scanner: 'ecr-basic' as const },
-      reasons: [],
-      severityCounts: emptySeverityCounts(),
-      maxSeverity: 'NONE' as const,
-      topFindings: [],
-      findingClock: {},
-      policyHash: 'sha256:p',
-    };
     for (let n = 1; n <= 12; n++) {
       const key = keyOf('prod/api', n);
+      const tags = [`1.${n}`];
       await store.write(
-        planWrite(undefined, {
-          ...key,
-          ...base,
-          tags: [`1.${n}`],
-          verdict: 'PASS',
-          evaluatedAt: '2026-11-20T00:00:00.000Z',
-        }),
+        planWrite(
+          undefined,
+          draftOf(key, { tags, verdict: 'PASS', evaluatedAt: '2026-11-20T00:00:00.000Z' }),
+        ),
       );
       if (n <= 3) {
         const previous = await store.get(key);
         await store.write(
-          planWrite(previous, {
-            ...key,
-            ...base,
-            tags: [`1.${n}`],
-            verdict: 'FAIL',
-            maxSeverity: 'HIGH',
-            evaluatedAt: '2026-11-23T01:00:00.000Z',
-          }),
+          planWrite(
+            previous,
+            draftOf(key, {
+              tags,
+              verdict: 'FAIL',
+              maxSeverity: 'HIGH',
+              evaluatedAt: '2026-11-23T01:00:00.000Z',
+            }),
+          ),
         );
       }
     }

@@ -1,6 +1,8 @@
 import type { Finding, ScanFindings } from '../../shared/domain/findings';
 import type { ImageKey } from '../../shared/domain/image-ref';
 import { type Policy, parsePolicy } from '../../shared/domain/policy';
+import { emptySeverityCounts } from '../../shared/domain/severity';
+import type { VerdictDraft } from '../../shared/domain/verdict-record';
 
 export const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 
@@ -42,4 +44,24 @@ export function scanIn(
 /** A policy from a YAML body; apiVersion and kind are added. */
 export function policyOf(body = ''): Policy {
   return parsePolicy(`apiVersion: registry-watcher/v1\nkind: Policy\n${body}`, 'test-policy.yaml');
+}
+
+/** A verdict of a completed scan with no findings, ready for `planWrite`; override any field. */
+export function draftOf(
+  key: ImageKey,
+  fields: Partial<VerdictDraft> & Pick<VerdictDraft, 'verdict'>,
+): VerdictDraft {
+  return {
+    ...key,
+    tags: [],
+    scan: { state: 'complete', status: 'COMPLETE', scanner: 'ecr-basic' },
+    reasons: [],
+    severityCounts: emptySeverityCounts(),
+    maxSeverity: 'NONE',
+    topFindings: [],
+    findingClock: {},
+    policyHash: 'sha256:p',
+    evaluatedAt: '2026-11-22T00:00:00.000Z',
+    ...fields,
+  };
 }
