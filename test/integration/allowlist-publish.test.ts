@@ -58,14 +58,14 @@ afterAll(async () => {
   await Promise.all([dynamo.stop(), s3.stop()]);
 });
 
-function lambda(now = NOW, waits: number[] = []) {
+function lambda({ now = NOW, waits = [] as number[], tableName = table } = {}) {
   return createHandler(() => ({
     admitted: new DynamoDbAdmittedImages({
-      tableName: table,
+      tableName,
       client: dynamo.documents,
       pageSize: 2,
     }),
-    sequence: new DynamoDbSequenceCounter(table, dynamo.documents),
+    sequence: new DynamoDbSequenceCounter(tableName, dynamo.documents),
     signer,
     store: new S3AllowlistStore({ bucket: s3.bucket, prefix: 'prod/', client: s3.client }),
     policyHash: 'sha256:current-policy',
@@ -167,7 +167,7 @@ describe('allowlist: admitted index → signed document in S3 (s3rver)', () => {
     const waits: number[] = [];
     const fifo = loadFixture('sqs/allowlist-rebuild-fifo');
     // The rebuild message arrives 5 s before its debounce window closes: the build waits.
-    const result = await lambda(new Date('2026-11-23T02:14:25.000Z'), waits)(fifo);
+    const result = await lambda({ now: new Date('2026-11-23T02:14:25.000Z'), waits })(fifo);
     expect(waits).toEqual([5_000]);
     expect(result.sequence).toBe(2);
     const second = await publishedFiles('second');
@@ -240,21 +240,10 @@ describe('allowlist: admitted index → signed document in S3 (s3rver)', () => {
   it('never goes back in sequence, even on a recreated table with a fresh counter', async () => {
     const published = Number((await download('allowlist.json')).metadata.sequence);
     const fresh = await dynamo.newTable('recreated');
-    const counter = new DynamoDbSequenceCounter(fresh, dynamo.documents);
-    const handler = createHandler(() => ({
-      admitted: new DynamoDbAdmittedImages({ tableName: fresh, client: dynamo.documents }),
-      sequence: counter,
-      signer,
-      store: new S3AllowlistStore({ bucket: s3.bucket, prefix: 'prod/', client: s3.client }),
-      policyHash: 'sha256:current-policy',
-      validityMs: 24 * HOUR,
-      maxWaitMs: 0,
-      clock: () => NOW,
-    }));
-    const result = await handler({});
+    const result = await lambda({ tableName: fresh })({});
     expect(result.sequence).toBe(published + 1);
     expect(result.digests).toBe(0);
-    expect(await counter.next()).toBe(published + 2);
+    expect(await new DynamoDbSequenceCounter(fresh, dynamo.documents).next()).toBe(published + 2);
   });
 
   it('answers usage errors with exit 2', async () => {
