@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pretest: the integration tests run real tools from Debian: docker-registry (an OCI
 # registry, distribution 2.8), kubectl (renders the kustomize manifests; Debian's
-# kubernetes-client when no kubectl is installed) and openssl (throwaway TLS certificates).
+# kubernetes-client when no kubectl is installed), openssl (throwaway TLS certificates) and
+# faketime (`npm run test:future` runs the suite with the clock 400 days ahead).
 # Installs whichever is missing; says what to run when it cannot.
 set -euo pipefail
 need=()
@@ -9,6 +10,7 @@ need=()
   need+=(docker-registry)
 command -v "${KUBECTL:-kubectl}" >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 [ "${#need[@]}" -eq 0 ] && exit 0
 
 echo "pretest: installing ${need[*]} from Debian" >&2

@@ -286,8 +286,18 @@ describe('image signatures from a real registry', () => {
       await pushLegacySignature(client, signed.repository, signed.image, [
         { payload: signed.payload, bundle },
       ]);
-      for (const { facts } of [unsigned, signed]) world.put(facts, completeScan([]));
-      const options = { images: world, findings: world, store, policy, signatures: verifier };
+      // Judged at the test's own instant, on a scan an hour older: fresh on any date.
+      const now = new Date();
+      const scannedAt = new Date(now.getTime() - 3_600_000).toISOString();
+      for (const { facts } of [unsigned, signed]) world.put(facts, completeScan([], scannedAt));
+      const options = {
+        images: world,
+        findings: world,
+        store,
+        policy,
+        signatures: verifier,
+        clock: () => now,
+      };
 
       const denied = await evaluateImage({ key: unsigned.facts.key, trigger: 'push' }, options);
       expect(denied.record).toMatchObject({ verdict: 'FAIL', signature: { status: 'unsigned' } });

@@ -20,7 +20,7 @@ import {
 } from '../../shared/adapters/oci/media-types';
 import { attachReferrer, listReferrers } from '../../shared/adapters/oci/referrers';
 import { pushImage, pushIndex } from '../support/oci-images';
-import { type LocalRegistry, startRegistry } from '../support/registry';
+import { type LocalRegistry, registryNow, startRegistry } from '../support/registry';
 import { selfSignedCertificate } from '../support/self-signed';
 
 const noRetry = { attempts: 1 };
@@ -169,7 +169,13 @@ describe('OCI client auth', () => {
   });
 
   it('bearer token flow: realm, service and scope from the challenge, token cached per scope', async () => {
-    const { certPem, key } = await selfSignedCertificate('registry-watcher test token issuer');
+    // The registry checks token and certificate times by its own (real) clock.
+    const registryClockOffsetMs = (await registryNow()).getTime() - Date.now();
+    const registryTime = () => new Date(Date.now() + registryClockOffsetMs);
+    const { certPem, key } = await selfSignedCertificate(
+      'registry-watcher test token issuer',
+      registryTime(),
+    );
     const certDer = Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString(
       'base64',
     );
@@ -185,7 +191,7 @@ describe('OCI client auth', () => {
         const [type, name, actions] = scope.split(':');
         return { type, name, actions: (actions ?? '').split(',') };
       });
-      const now = Math.floor(Date.now() / 1000);
+      const now = Math.floor(registryTime().getTime() / 1000);
       const enc = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
       const input = `${enc({ alg: 'ES256', typ: 'JWT', x5c: [certDer] })}.${enc({
         iss: 'test-issuer',

@@ -111,3 +111,21 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Loca
     },
   };
 }
+
+/**
+ * The registry's own clock, from the `Date` header of a throwaway registry. Go reads the
+ * real time even when `faketime` moves Node's, so tokens and certificates a registry checks
+ * are dated by this, not by `Date.now()`.
+ */
+export async function registryNow(): Promise<Date> {
+  const registry = await startRegistry();
+  try {
+    const response = await fetch(`http://${registry.host}/v2/`);
+    await response.arrayBuffer();
+    const date = response.headers.get('date');
+    if (!date) throw new Error('docker-registry sent no Date header');
+    return new Date(date);
+  } finally {
+    await registry.stop();
+  }
+}

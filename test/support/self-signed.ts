@@ -4,16 +4,20 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-/** A self-signed P-256 CA certificate and its key, valid for a day (token issuers in tests). */
+/**
+ * A self-signed P-256 CA certificate and its key, valid for a day from `now` (token issuers
+ * in tests; pass the clock of whoever checks it).
+ */
 export async function selfSignedCertificate(
   commonName: string,
+  at: Date = new Date(),
 ): Promise<{ certPem: string; key: KeyObject }> {
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, [
     'sign',
     'verify',
   ])) as webcrypto.CryptoKeyPair;
-  const now = Date.now();
+  const now = at.getTime();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
     name: `CN=${commonName}`,
