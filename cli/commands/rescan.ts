@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { plannerSetup, type RescanSettings } from '../../functions/rescan-planner/setup';
+import { awsClient } from '../../shared/adapters/aws/clients';
 import { ecrClientCache } from '../../shared/adapters/aws/ecr-calls';
 import { EcrRepositorySource } from '../../shared/adapters/aws/ecr-repositories';
 import { loadPolicyFile } from '../../shared/config';
@@ -137,14 +138,16 @@ async function settingsOf(flags: RescanFlags): Promise<RescanSettings> {
     ...(flags.dryRun && { dryRun: true }),
     clients: {
       ecrFor,
-      dynamo: new DynamoDBClient(region ? { region } : {}),
-      sqs: new SQSClient(region ? { region } : {}),
+      dynamo: awsClient(DynamoDBClient, region ? { region } : {}),
+      sqs: awsClient(SQSClient, region ? { region } : {}),
     },
   };
 }
 
 async function defaultRegion(): Promise<string> {
-  const region = await new SQSClient({}).config.region().catch(() => undefined);
+  const region = await awsClient(SQSClient)
+    .config.region()
+    .catch(() => undefined);
   if (!region) throw new CliFailure('no AWS region configured: pass --region or set AWS_REGION', 2);
   return region;
 }

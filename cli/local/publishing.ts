@@ -5,6 +5,7 @@ import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import S3rver from 's3rver';
 import { DynamoDbAdmittedImages } from '../../shared/adapters/aws/admitted-images';
 import { DynamoDbSequenceCounter } from '../../shared/adapters/aws/allowlist-sequence';
+import { awsClient } from '../../shared/adapters/aws/clients';
 import { DynamoDbCurrentVerdicts } from '../../shared/adapters/aws/current-verdicts';
 import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
 import { allowlistKeys, S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
@@ -226,7 +227,7 @@ async function allowlistTarget(options: LocalPublishingOptions): Promise<Target>
     });
     endpoint = `http://127.0.0.1:${(await server.run()).port}`;
   }
-  const client = new S3Client({
+  const client = awsClient(S3Client, {
     endpoint,
     region: 'eu-west-1',
     forcePathStyle: true,

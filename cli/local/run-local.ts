@@ -6,6 +6,7 @@ import type { SQSEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { loadFixture } from '../../events';
 import { createHandler } from '../../functions/evaluate/handler';
+import { awsClient } from '../../shared/adapters/aws/clients';
 import { createVerdictTable } from '../../shared/adapters/aws/create-verdict-table';
 import {
   DynamoDbVerdictStore,
@@ -50,7 +51,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
   mkdirSync(options.dataDir, { recursive: true });
   const server = dynalite({ path: join(options.dataDir, 'dynamodb'), createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const client = new DynamoDBClient({
+  const client = awsClient(DynamoDBClient, {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     region: 'eu-west-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },

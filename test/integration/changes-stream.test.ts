@@ -180,17 +180,15 @@ describe('changes: DynamoDB stream → SNS verdict events', () => {
     const a = await write(api, draft(api, 'PASS', '2026-11-20T09:00:00.000Z'));
     const b = await write(api, draft(api, 'FAIL', '2026-11-23T02:00:00.000Z'));
     const records = [...a.records, ...b.records];
-    sns
-      .on(PublishCommand)
-      .resolvesOnce({})
-      .rejectsOnce(
-        Object.assign(new Error('Internal'), {
-          name: 'InternalErrorException',
-          $fault: 'server',
-          $metadata: { httpStatusCode: 500 },
-        }),
-      )
-      .resolves({});
+    const internal = Object.assign(new Error('Internal'), {
+      name: 'InternalErrorException',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 500 },
+    });
+    // A 500 on every one of withRetry's 5 attempts: the publish fails for this invocation.
+    let mock = sns.on(PublishCommand).resolvesOnce({});
+    for (let attempt = 0; attempt < 5; attempt++) mock = mock.rejectsOnce(internal);
+    mock.resolves({});
     const failed = await lambda()(streamEvent(records));
     const failedSequence = b.records[0]?.dynamodb?.SequenceNumber;
     expect(failed.batchItemFailures).toEqual([{ itemIdentifier: failedSequence }]);
@@ -200,9 +198,10 @@ describe('changes: DynamoDB stream → SNS verdict events', () => {
     const ids = sns
       .commandCalls(PublishCommand)
       .map((c) => JSON.parse(c.args[0].input.Message ?? '{}').id as string);
-    expect(ids.filter((id) => id === b.record.transitionId)).toHaveLength(2); // failed + retried
+    // 5 failed attempts in the first invocation, 1 in Lambda's retry.
+    expect(ids.filter((id) => id === b.record.transitionId)).toHaveLength(6);
     expect(new Set(ids)).toEqual(new Set([a.record.transitionId, b.record.transitionId]));
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(7);
   });
 
   it('handles the documented-shape fixture', async () => {

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SequenceCounter } from '../../ports/publishing';
+import { withRetry } from '../../retry';
 import { documentClient } from './dynamodb-verdict-store';
 import { VERDICT_TABLE as T } from './verdict-table';
 
@@ -23,8 +24,8 @@ export class DynamoDbSequenceCounter implements SequenceCounter {
     if (value >= atLeast) return value;
     // The counter fell behind what is published (a restored or recreated table): raise it
     // so consumers never see a lower sequence, then draw again.
-    await this.client
-      .send(
+    await withRetry(() =>
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(),
@@ -33,10 +34,10 @@ export class DynamoDbSequenceCounter implements SequenceCounter {
           ExpressionAttributeNames: { '#value': 'value' },
           ExpressionAttributeValues: { ':floor': atLeast - 1 },
         }),
-      )
-      .catch((error: Error) => {
-        if (error.name !== 'ConditionalCheckFailedException') throw error;
-      });
+      ),
+    ).catch((error: Error) => {
+      if (error.name !== 'ConditionalCheckFailedException') throw error;
+    });
     return this.add();
   }
 
@@ -45,15 +46,17 @@ export class DynamoDbSequenceCounter implements SequenceCounter {
   }
 
   private async add(): Promise<number> {
-    const out = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(),
-        UpdateExpression: 'ADD #value :one',
-        ExpressionAttributeNames: { '#value': 'value' },
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
+    const out = await withRetry(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(),
+          UpdateExpression: 'ADD #value :one',
+          ExpressionAttributeNames: { '#value': 'value' },
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
     );
     return Number(out.Attributes?.value);
   }

@@ -1,5 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RebuildTrigger } from '../../ports/publishing';
+import { withRetry } from '../../retry';
+import { awsClient } from './clients';
 
 export const REBUILD_GROUP_ID = 'allowlist';
 
@@ -20,7 +22,7 @@ export function debounceWindow(now: Date, windowMs: number): { id: string; end: 
 let defaultClient: SQSClient | undefined;
 /** One client per container, created on first use. */
 function sharedClient(): SQSClient {
-  defaultClient ??= new SQSClient({});
+  defaultClient ??= awsClient(SQSClient);
   return defaultClient;
 }
 
@@ -49,13 +51,15 @@ export class SqsRebuildTrigger implements RebuildTrigger {
       requestedAt: now.toISOString(),
       notBefore: window.end.toISOString(),
     };
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(body),
-        MessageGroupId: REBUILD_GROUP_ID,
-        MessageDeduplicationId: window.id,
-      }),
+    await withRetry(() =>
+      this.client.send(
+        new SendMessageCommand({
+          QueueUrl: this.queueUrl,
+          MessageBody: JSON.stringify(body),
+          MessageGroupId: REBUILD_GROUP_ID,
+          MessageDeduplicationId: window.id,
+        }),
+      ),
     );
   }
 }

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DAY_MS } from '../../domain/duration';
 import type { ClaimResult, IdempotencyStore } from '../../ports/publishing';
+import { withRetry } from '../../retry';
 import { documentClient } from './dynamodb-verdict-store';
 import { VERDICT_TABLE as T } from './verdict-table';
 
@@ -46,57 +47,65 @@ export class DeliveryMarkers implements IdempotencyStore {
 
   async claim(id: string, now: Date): Promise<ClaimResult> {
     try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.options.tableName,
-          Item: {
-            ...this.key(id),
-            status: 'IN_PROGRESS',
-            leaseUntil: now.getTime() + this.leaseMs,
-            [T.ttlAttribute]: Math.floor((now.getTime() + this.retentionMs) / 1000),
-          },
-          ConditionExpression:
-            'attribute_not_exists(pk) OR (#status = :inProgress AND leaseUntil < :now)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':now': now.getTime() },
-        }),
+      await withRetry(() =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.options.tableName,
+            Item: {
+              ...this.key(id),
+              status: 'IN_PROGRESS',
+              leaseUntil: now.getTime() + this.leaseMs,
+              [T.ttlAttribute]: Math.floor((now.getTime() + this.retentionMs) / 1000),
+            },
+            ConditionExpression:
+              'attribute_not_exists(pk) OR (#status = :inProgress AND leaseUntil < :now)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':now': now.getTime() },
+          }),
+        ),
       );
       return 'claimed';
     } catch (error) {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
     }
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.options.tableName,
-        Key: this.key(id),
-        ConsistentRead: true,
-      }),
+    const out = await withRetry(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.options.tableName,
+          Key: this.key(id),
+          ConsistentRead: true,
+        }),
+      ),
     );
     return out.Item?.status === 'COMPLETED' ? 'done' : 'busy';
   }
 
   async complete(id: string, now: Date): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.options.tableName,
-        Key: this.key(id),
-        UpdateExpression: 'SET #status = :completed, completedAt = :at REMOVE leaseUntil',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':completed': 'COMPLETED', ':at': now.toISOString() },
-      }),
+    await withRetry(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: this.key(id),
+          UpdateExpression: 'SET #status = :completed, completedAt = :at REMOVE leaseUntil',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':completed': 'COMPLETED', ':at': now.toISOString() },
+        }),
+      ),
     );
   }
 
   async release(id: string): Promise<void> {
     try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.options.tableName,
-          Key: this.key(id),
-          ConditionExpression: '#status = :inProgress',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS' },
-        }),
+      await withRetry(() =>
+        this.client.send(
+          new DeleteCommand({
+            TableName: this.options.tableName,
+            Key: this.key(id),
+            ConditionExpression: '#status = :inProgress',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS' },
+          }),
+        ),
       );
     } catch (error) {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;

@@ -12,6 +12,7 @@ import { isAdmitted } from '../../domain/verdict';
 import type { VerdictRecord, WritePlan } from '../../domain/verdict-record';
 import type { VerdictStore } from '../../ports';
 import { withRetry } from '../../retry';
+import { awsClient } from './clients';
 import { admittedShard, imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
 import { isConditionFailure, versionCondition } from './version-lock';
 
@@ -22,7 +23,9 @@ export interface DynamoDbVerdictStoreOptions {
   historyDays?: number;
 }
 
-export function documentClient(client = new DynamoDBClient({})): DynamoDBDocumentClient {
+export function documentClient(
+  client: DynamoDBClient = awsClient(DynamoDBClient),
+): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
@@ -41,12 +44,14 @@ export class DynamoDbVerdictStore implements VerdictStore {
   }
 
   async get(key: ImageKey): Promise<VerdictRecord | undefined> {
-    const out = await this.client.send(
-      new GetCommand({
-        TableName: this.options.tableName,
-        Key: { [T.partitionKey]: imagePartitionKey(key), [T.sortKey]: T.currentSortKey },
-        ConsistentRead: true,
-      }),
+    const out = await withRetry(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.options.tableName,
+          Key: { [T.partitionKey]: imagePartitionKey(key), [T.sortKey]: T.currentSortKey },
+          ConsistentRead: true,
+        }),
+      ),
     );
     if (!out.Item) return undefined;
     const { pk: _pk, sk: _sk, admitted: _admitted, ...record } = out.Item as Item;
@@ -65,25 +70,29 @@ export class DynamoDbVerdictStore implements VerdictStore {
     const condition = versionCondition(expectedVersion);
     try {
       if (plan.kind === 'touch') {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.options.tableName,
-            Key: { pk, sk: T.currentSortKey },
-            UpdateExpression: 'SET evaluatedAt = :at',
-            ...condition,
-            ExpressionAttributeValues: {
-              ...condition.ExpressionAttributeValues,
-              ':at': record.evaluatedAt,
-            },
-          }),
+        await withRetry(() =>
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.options.tableName,
+              Key: { pk, sk: T.currentSortKey },
+              UpdateExpression: 'SET evaluatedAt = :at',
+              ...condition,
+              ExpressionAttributeValues: {
+                ...condition.ExpressionAttributeValues,
+                ':at': record.evaluatedAt,
+              },
+            }),
+          ),
         );
       } else if (plan.kind !== 'none') {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.options.tableName,
-            Item: this.item(pk, record),
-            ...condition,
-          }),
+        await withRetry(() =>
+          this.client.send(
+            new PutCommand({
+              TableName: this.options.tableName,
+              Item: this.item(pk, record),
+              ...condition,
+            }),
+          ),
         );
       }
     } catch (error) {

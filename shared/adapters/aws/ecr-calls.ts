@@ -2,12 +2,13 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { UpstreamError } from '../../domain/errors';
 import { parseEcrRegistry } from '../../domain/image-ref';
 import { isThrottlingError, type RetryOptions, withRetry } from '../../retry';
+import { awsClient } from './clients';
 
 /** One ECR client per region, created on first use. */
 export function ecrClientCache(): (region: string) => ECRClient {
   const clients = new Map<string, ECRClient>();
   return (region) => {
-    const client = clients.get(region) ?? new ECRClient({ region });
+    const client = clients.get(region) ?? awsClient(ECRClient, { region });
     clients.set(region, client);
     return client;
   };

@@ -2,6 +2,8 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { UpstreamError } from '../../domain/errors';
 import type { Signer } from '../../ports';
+import { withRetry } from '../../retry';
+import { awsClient } from './clients';
 
 /**
  * Signs with an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256). The digest is computed
@@ -12,17 +14,19 @@ export class KmsSigner implements Signer {
 
   constructor(
     private readonly keyId: string,
-    private readonly client: KMSClient = new KMSClient({}),
+    private readonly client: KMSClient = awsClient(KMSClient),
   ) {}
 
   async sign(data: Buffer): Promise<Buffer> {
-    const out = await this.client.send(
-      new SignCommand({
-        KeyId: this.keyId,
-        Message: createHash('sha256').update(data).digest(),
-        MessageType: 'DIGEST',
-        SigningAlgorithm: 'ECDSA_SHA_256',
-      }),
+    const out = await withRetry(() =>
+      this.client.send(
+        new SignCommand({
+          KeyId: this.keyId,
+          Message: createHash('sha256').update(data).digest(),
+          MessageType: 'DIGEST',
+          SigningAlgorithm: 'ECDSA_SHA_256',
+        }),
+      ),
     );
     if (!out.Signature)
       throw new UpstreamError(
@@ -34,8 +38,9 @@ export class KmsSigner implements Signer {
 
   /** Fetched once per container: the key never changes under the same id. */
   publicKeyPem(): Promise<string> {
-    this.publicKey ??= this.client
-      .send(new GetPublicKeyCommand({ KeyId: this.keyId }))
+    this.publicKey ??= withRetry(() =>
+      this.client.send(new GetPublicKeyCommand({ KeyId: this.keyId })),
+    )
       .then((out) => {
         if (!out.PublicKey)
           throw new UpstreamError(

@@ -8,6 +8,7 @@ import type { EvaluateQueue, RescanContinuation } from '../../ports/rescan';
 import { ApiPacer, type RateLimit } from '../../rate-limit';
 import type { RetryOptions } from '../../retry';
 import type { RescanRunOptions } from '../../services/rescan-run';
+import { awsClient } from './clients';
 import { DynamoDbVerdictStore, documentClient } from './dynamodb-verdict-store';
 import { EcrAdapter } from './ecr';
 import { ecrClientCache } from './ecr-calls';
@@ -94,11 +95,11 @@ export function awsRescanPorts(settings: AwsRescanSettings): {
     return client;
   };
   const docs = pacedClient(
-    documentClient(settings.clients?.dynamo ?? new DynamoDBClient({})),
+    documentClient(settings.clients?.dynamo ?? awsClient(DynamoDBClient)),
     pacer,
     stats,
   );
-  const sqs = pacedClient(settings.clients?.sqs ?? new SQSClient({}), pacer, stats);
+  const sqs = pacedClient(settings.clients?.sqs ?? awsClient(SQSClient), pacer, stats);
   const { tableName } = settings;
   const repositories = new EcrRepositorySource({ clientFor, retry });
   const queue: EvaluateQueue = settings.evaluateQueueUrl

@@ -5,6 +5,8 @@ import type {
   AllowlistStore,
   PublishedAllowlist,
 } from '../../ports/publishing';
+import { withRetry } from '../../retry';
+import { awsClient } from './clients';
 
 /** Object names beside each other under one prefix (DESIGN §6). */
 export function allowlistKeys(prefix = '') {
@@ -31,7 +33,7 @@ export interface S3AllowlistStoreOptions {
 let defaultClient: S3Client | undefined;
 /** One client per container, created on first use. */
 function sharedClient(): S3Client {
-  defaultClient ??= new S3Client({});
+  defaultClient ??= awsClient(S3Client);
   return defaultClient;
 }
 
@@ -51,8 +53,10 @@ export class S3AllowlistStore implements AllowlistStore {
 
   async current(): Promise<PublishedAllowlist | undefined> {
     try {
-      const out = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.keys.document }),
+      const out = await withRetry(() =>
+        this.client.send(
+          new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.keys.document }),
+        ),
       );
       if (!out.ETag) return undefined;
       const sequence = Number(out.Metadata?.[SEQUENCE_METADATA]);
@@ -70,19 +74,21 @@ export class S3AllowlistStore implements AllowlistStore {
     const bundleJson = JSON.stringify(publication.bundle);
     let etag: string;
     try {
-      const out = await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.options.bucket,
-          Key: this.keys.document,
-          Body: publication.document,
-          ContentType: 'application/json',
-          CacheControl: this.options.cacheControl ?? 'no-cache',
-          Metadata: {
-            [SEQUENCE_METADATA]: String(publication.sequence),
-            [BUNDLE_METADATA]: Buffer.from(bundleJson).toString('base64'),
-          },
-          ...(expected ? { IfMatch: expected.etag } : { IfNoneMatch: '*' }),
-        }),
+      const out = await withRetry(() =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.options.bucket,
+            Key: this.keys.document,
+            Body: publication.document,
+            ContentType: 'application/json',
+            CacheControl: this.options.cacheControl ?? 'no-cache',
+            Metadata: {
+              [SEQUENCE_METADATA]: String(publication.sequence),
+              [BUNDLE_METADATA]: Buffer.from(bundleJson).toString('base64'),
+            },
+            ...(expected ? { IfMatch: expected.etag } : { IfNoneMatch: '*' }),
+          }),
+        ),
       );
       etag = out.ETag ?? '';
     } catch (error) {
@@ -100,14 +106,16 @@ export class S3AllowlistStore implements AllowlistStore {
   }
 
   private async put(key: string, body: string, contentType: string): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.options.bucket,
-        Key: key,
-        Body: body,
-        ContentType: contentType,
-        CacheControl: this.options.cacheControl ?? 'no-cache',
-      }),
+    await withRetry(() =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.options.bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          CacheControl: this.options.cacheControl ?? 'no-cache',
+        }),
+      ),
     );
   }
 }

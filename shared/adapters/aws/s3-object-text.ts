@@ -1,4 +1,6 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { withRetry } from '../../retry';
+import { awsClient } from './clients';
 
 /**
  * The text (UTF-8) of one S3 object; an empty body reads as "". Its own module so callers
@@ -8,8 +10,10 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 export async function readS3ObjectText(
   bucket: string,
   key: string,
-  client: S3Client = new S3Client({}),
+  client: S3Client = awsClient(S3Client),
 ): Promise<string> {
-  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const out = await withRetry(() =>
+    client.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
+  );
   return (await out.Body?.transformToString('utf8')) ?? '';
 }

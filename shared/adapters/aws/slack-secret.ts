@@ -1,11 +1,13 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../../domain/errors';
+import { withRetry } from '../../retry';
 import { parseWebhookUrl, type WebhookUrl, type WebhookUrlSource } from '../slack/webhook-url';
+import { awsClient } from './clients';
 
 let defaultClient: SecretsManagerClient | undefined;
 /** One client per container, created on first use. */
 function sharedClient(): SecretsManagerClient {
-  defaultClient ??= new SecretsManagerClient({});
+  defaultClient ??= awsClient(SecretsManagerClient);
   return defaultClient;
 }
 
@@ -36,7 +38,9 @@ export class SecretsManagerWebhookUrl implements WebhookUrlSource {
     if (this.cached && now - this.cached.at < (this.options.cacheMs ?? 300_000)) {
       return this.cached.url;
     }
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
+    const out = await withRetry(() =>
+      this.client.send(new GetSecretValueCommand({ SecretId: this.secretId })),
+    );
     const text =
       out.SecretString ??
       (out.SecretBinary ? Buffer.from(out.SecretBinary).toString('utf8') : undefined);

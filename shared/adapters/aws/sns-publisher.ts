@@ -3,12 +3,13 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { UpstreamError } from '../../domain/errors';
 import type { OutgoingMessage } from '../../domain/verdict-event';
 import type { MessagePublisher } from '../../ports/publishing';
-import { isRetryableAwsError, isThrottlingError } from '../../retry';
+import { isRetryableAwsError, isThrottlingError, withRetry } from '../../retry';
+import { awsClient } from './clients';
 
 let defaultClient: SNSClient | undefined;
 /** One client per container, created on first use. */
 function sharedClient(): SNSClient {
-  defaultClient ??= new SNSClient({});
+  defaultClient ??= awsClient(SNSClient);
   return defaultClient;
 }
 
@@ -27,23 +28,25 @@ export class SnsPublisher implements MessagePublisher {
 
   async publish(message: OutgoingMessage): Promise<void> {
     try {
-      await this.client.send(
-        new PublishCommand({
-          TopicArn: this.topicArn,
-          Subject: message.subject,
-          Message: message.body,
-          MessageAttributes: Object.fromEntries(
-            Object.entries(message.attributes).map(([name, value]) => [
-              name,
-              { DataType: 'String', StringValue: value },
-            ]),
-          ),
-          // A FIFO topic deduplicates by transition id itself (5-minute window).
-          ...(this.fifo && {
-            MessageGroupId: fifoId(message.groupId),
-            MessageDeduplicationId: fifoId(message.id),
+      await withRetry(() =>
+        this.client.send(
+          new PublishCommand({
+            TopicArn: this.topicArn,
+            Subject: message.subject,
+            Message: message.body,
+            MessageAttributes: Object.fromEntries(
+              Object.entries(message.attributes).map(([name, value]) => [
+                name,
+                { DataType: 'String', StringValue: value },
+              ]),
+            ),
+            // A FIFO topic deduplicates by transition id itself (5-minute window).
+            ...(this.fifo && {
+              MessageGroupId: fifoId(message.groupId),
+              MessageDeduplicationId: fifoId(message.id),
+            }),
           }),
-        }),
+        ),
       );
     } catch (error) {
       if (!isRetryableAwsError(error)) throw error;

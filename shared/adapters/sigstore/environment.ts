@@ -6,6 +6,7 @@ import { parseEcrRegistry } from '../../domain/image-ref';
 import type { Log, Signer } from '../../ports';
 import { RegistryVerdictAttestor } from '../../services/attest-verdict';
 import type { EvaluateImageOptions } from '../../services/evaluate-image';
+import { awsClient } from '../aws/clients';
 import { KmsSigner } from '../aws/kms-signer';
 import { FileSigner } from '../local/file-signer';
 import { anonymous } from '../oci/auth';
@@ -72,7 +73,7 @@ export function signaturePortsFromEnvironment(
   const clientFor = registryClients(
     settings.REGISTRY_PLAIN_HTTP?.split(',').map((h) => h.trim()) ?? [],
   );
-  const kms = deps.kms ?? new KMSClient({});
+  const kms = deps.kms ?? awsClient(KMSClient);
   const ports: SignaturePorts = { attestationRefresh: settings.ATTESTATION_REFRESH };
   if (settings.SIGNATURES_ENABLED) {
     ports.signatures = new RegistrySignatureVerifier({

@@ -1,0 +1,112 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { awsClient } from '../../shared/adapters/aws/clients';
+import { documentClient } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { EcrScanStarter } from '../../shared/adapters/aws/ecr-scans';
+import { ApiCallStats, pacedClient } from '../../shared/adapters/aws/paced-client';
+import { DynamoDbRescanCheckpoints } from '../../shared/adapters/aws/rescan-checkpoints';
+import { ApiPacer } from '../../shared/rate-limit';
+import { keyOf } from '../support/builders';
+
+/** An AWS endpoint on loopback that answers every request with one error and counts them. */
+interface FailingEndpoint {
+  url: string;
+  requests: () => number;
+  close: () => Promise<void>;
+}
+
+async function failingEndpoint(status: number, type: string): Promise<FailingEndpoint> {
+  let requests = 0;
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests += 1;
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-requestid': `req-${requests}`,
+      });
+      res.end(JSON.stringify({ __type: type, message: `${type} from the test server` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const noWait = { sleep: async () => {} };
+const DYNAMO_THROTTLE = 'com.amazonaws.dynamodb.v20120810#ThrottlingException';
+
+let endpoint: FailingEndpoint | undefined;
+afterEach(async () => {
+  await endpoint?.close();
+  endpoint = undefined;
+});
+
+describe('one retry layer: requests that reach a real endpoint', () => {
+  it('a DynamoDB throttle costs exactly withRetry attempts (5), each paced and counted', async () => {
+    endpoint = await failingEndpoint(400, DYNAMO_THROTTLE);
+    const client = awsClient(DynamoDBClient, {
+      endpoint: endpoint.url,
+      region: 'eu-west-1',
+      credentials,
+    });
+    const stats = new ApiCallStats();
+    const waits: number[] = [];
+    const pacer = new ApiPacer(
+      { GetItem: { perSecond: 10 } },
+      { sleep: async (ms) => void waits.push(ms) },
+    );
+    const checkpoints = new DynamoDbRescanCheckpoints({
+      tableName: 'verdicts',
+      client: pacedClient(documentClient(client), pacer, stats),
+      retry: noWait,
+    });
+    await expect(checkpoints.load()).rejects.toMatchObject({ name: 'ThrottlingException' });
+    expect(endpoint.requests()).toBe(5);
+    expect(stats.snapshot()).toEqual({ GetItem: { calls: 5, throttles: 5 } });
+    // The first attempt passes at once; each retry waited for the bucket (10/s: 100 ms apart).
+    expect(waits.length).toBe(4);
+    client.destroy();
+  });
+
+  it('a DynamoDB 500 is retried by withRetry alone: 5 requests', async () => {
+    endpoint = await failingEndpoint(500, 'com.amazonaws.dynamodb.v20120810#InternalServerError');
+    const client = awsClient(DynamoDBClient, {
+      endpoint: endpoint.url,
+      region: 'eu-west-1',
+      credentials,
+    });
+    const checkpoints = new DynamoDbRescanCheckpoints({
+      tableName: 'verdicts',
+      client: documentClient(client),
+      retry: noWait,
+    });
+    await expect(checkpoints.load()).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+    expect(endpoint.requests()).toBe(5);
+    client.destroy();
+  });
+
+  it('an ECR StartImageScan throttle: 4 requests, counted as 4 throttles, reported throttled', async () => {
+    endpoint = await failingEndpoint(400, 'ThrottlingException');
+    const client = awsClient(ECRClient, {
+      endpoint: endpoint.url,
+      region: 'eu-west-1',
+      credentials,
+    });
+    const stats = new ApiCallStats();
+    const paced = pacedClient(client, new ApiPacer({}), stats);
+    const scans = new EcrScanStarter({ clientFor: () => paced, retry: noWait });
+    const key = keyOf('prod/api');
+    expect((await scans.startScan(key)).result).toBe('throttled');
+    expect(endpoint.requests()).toBe(4);
+    expect(stats.snapshot()).toEqual({ StartImageScan: { calls: 4, throttles: 4 } });
+    client.destroy();
+  });
+});
