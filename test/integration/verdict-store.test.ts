@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { imagePartitionKey, VERDICT_TABLE } from '../../shared/adapters/aws/verdict-table';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
@@ -131,7 +131,7 @@ describe('DynamoDbVerdictStore on dynalite', () => {
   it('two concurrent evaluations of one digest lose no transition', async () => {
     const { store, table } = await newStore();
     const world = new MemoryRegistry().put({ key, tags: ['v1'] }, completeScan([]));
-    // Both evaluations read version 0 before either writes; right after the first write a
+    // Both evaluations read version 0 before either writes; as the first write starts a
     // CRITICAL finding appears, so the loser must re-read the facts, not just retry its write.
     let gets = 0;
     let release: () => void = () => {};
@@ -147,10 +147,12 @@ describe('DynamoDbVerdictStore on dynalite', () => {
       },
       async write(plan) {
         await bothRead;
-        await store.write(plan);
+        // Changed as the first write starts, so the finding is there whenever the loser
+        // re-reads, however long the winner's write takes.
         if (++writes === 1) {
           world.put({ key, tags: ['v1'] }, completeScan([finding('CVE-9', 'CRITICAL')]));
         }
+        await store.write(plan);
       },
     };
     const gate = { images: world, findings: world, store: racing, policy: policyOf() };
@@ -172,5 +174,79 @@ describe('DynamoDbVerdictStore on dynalite', () => {
     expect(transitions).toEqual(['none→PASS', 'PASS→FAIL']);
     expect(results.map((r) => r.write).sort()).toEqual(['transition', 'transition']);
     expect(final?.version).toBe(2);
+  });
+
+  describe('a history write that fails after CURRENT was written', () => {
+    /** The table's client, except that the first put of a history item fails. */
+    function failingHistoryOnce(): { client: DynamoDBDocumentClient; failed: () => number } {
+      let failed = 0;
+      const client = new Proxy(dynamo.documents, {
+        get(target, property, receiver) {
+          if (property !== 'send') return Reflect.get(target, property, receiver);
+          return async (command: { input?: { Item?: { sk?: unknown } } }) => {
+            const sk = command.input?.Item?.sk;
+            if (failed === 0 && typeof sk === 'string' && sk.startsWith('H#')) {
+              failed += 1;
+              throw Object.assign(new Error('connection reset by the test'), { name: 'Reset' });
+            }
+            return target.send(command as never);
+          };
+        },
+      });
+      return { client, failed: () => failed };
+    }
+
+    const world = () => new MemoryRegistry().put({ key, tags: ['v1'] }, completeScan([]));
+    const at = (iso: string) => () => new Date(iso);
+
+    it.each([
+      ['a later retry (touch)', '2026-11-23T00:05:00Z', ['v1']],
+      ['a retry that sees new tags (update)', '2026-11-23T00:05:00Z', ['v1', 'v2']],
+      ['the next transition (a CRITICAL finding)', '2026-11-23T00:05:00Z', ['v1']],
+    ])('is written by %s', async (name, retryAt, tags) => {
+      const table = await dynamo.newTable();
+      const faulty = failingHistoryOnce();
+      const store = new DynamoDbVerdictStore({ tableName: table, client: faulty.client });
+      const registry = world();
+      const gate = { images: registry, findings: registry, store, policy: policyOf() };
+      await expect(
+        evaluateImage({ key, trigger: 'push' }, { ...gate, clock: at('2026-11-23T00:00:00Z') }),
+      ).rejects.toThrow('connection reset by the test');
+      expect(faulty.failed()).toBe(1);
+      const current = await store.get(key);
+      expect(current?.verdict).toBe('PASS');
+      expect(await history(table)).toEqual([]);
+
+      const critical = name.includes('CRITICAL');
+      registry.put({ key, tags }, completeScan(critical ? [finding('CVE-9', 'CRITICAL')] : []));
+      await evaluateImage({ key, trigger: 'push' }, { ...gate, clock: at(retryAt) });
+      const items = await history(table);
+      expect(items.map((h) => h.verdict)).toEqual(critical ? ['PASS', 'FAIL'] : ['PASS']);
+      expect(items.slice(0, 1)).toEqual([
+        expect.objectContaining({
+          sk: 'H#2026-11-23T00:00:00.000Z#00000001',
+          transitionId: current?.transitionId,
+          verdict: 'PASS',
+          version: 1,
+        }),
+      ]);
+      // The flag is gone from the stored item and never reaches readers.
+      const raw = await dynamo.documents.send(
+        new GetCommand({ TableName: table, Key: { pk: imagePartitionKey(key), sk: 'CURRENT' } }),
+      );
+      expect(raw.Item).not.toHaveProperty('historyPending');
+      expect(await store.get(key)).not.toHaveProperty('historyPending');
+    });
+
+    it('leaves no flag on CURRENT once the history item is written', async () => {
+      const { store, table } = await newStore();
+      const first = planWrite(undefined, draftAt('2026-11-23T00:00:00Z'));
+      await store.write(first);
+      const raw = await dynamo.documents.send(
+        new GetCommand({ TableName: table, Key: { pk: imagePartitionKey(key), sk: 'CURRENT' } }),
+      );
+      expect(raw.Item).not.toHaveProperty('historyPending');
+      expect(await history(table)).toHaveLength(1);
+    });
   });
 });

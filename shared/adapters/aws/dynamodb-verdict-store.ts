@@ -31,7 +31,10 @@ export function documentClient(
   });
 }
 
-type Item = VerdictRecord & { pk: string; sk: string; admitted?: number };
+type Item = VerdictRecord & { pk: string; sk: string; admitted?: number; historyPending?: true };
+
+/** On CURRENT while its transition's history item is not yet written. */
+const HISTORY_PENDING = 'historyPending';
 
 /** Verdict store on one DynamoDB table, written with optimistic locking on `version`. */
 export class DynamoDbVerdictStore implements VerdictStore {
@@ -54,23 +57,33 @@ export class DynamoDbVerdictStore implements VerdictStore {
       ),
     );
     if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, admitted: _admitted, ...record } = out.Item as Item;
+    const {
+      pk: _pk,
+      sk: _sk,
+      admitted: _admitted,
+      historyPending: _pending,
+      ...record
+    } = out.Item as Item;
     return record;
   }
 
   /**
    * CURRENT is the source of truth and is written first, under the version lock. A
-   * transition's history item follows with a key derived from the record, so a retried
-   * write lands on the same item. (Not a transaction: that doubles write cost, and the
-   * stream still carries every transition should the history write fail.)
+   * transition's CURRENT carries `historyPending` until its history item (key derived from
+   * the record, so a retried put lands on the same item) is written. Should that put fail,
+   * the retry finds CURRENT up to date: its touch or update returns the stored item, sees the
+   * flag and writes the history item from it. (Not a transaction: that doubles write cost,
+   * and dynalite has none.)
    */
   async write(plan: WritePlan): Promise<void> {
     const { record, expectedVersion } = plan;
     const pk = imagePartitionKey(record);
     const condition = versionCondition(expectedVersion);
+    // Stored transitions whose history item may be missing: the one written, the one replaced.
+    const pending: (Item | undefined)[] = [];
     try {
       if (plan.kind === 'touch') {
-        await withRetry(() =>
+        const out = await withRetry(() =>
           this.client.send(
             new UpdateCommand({
               TableName: this.options.tableName,
@@ -81,19 +94,25 @@ export class DynamoDbVerdictStore implements VerdictStore {
                 ...condition.ExpressionAttributeValues,
                 ':at': record.evaluatedAt,
               },
+              ReturnValues: 'ALL_NEW',
             }),
           ),
         );
+        pending.push(out.Attributes as Item | undefined);
       } else if (plan.kind !== 'none') {
-        await withRetry(() =>
+        const out = await withRetry(() =>
           this.client.send(
             new PutCommand({
               TableName: this.options.tableName,
-              Item: this.item(pk, record),
+              Item: this.item(pk, record, plan.kind === 'transition'),
               ...condition,
+              // The item replaced: an update must not erase a pending history item.
+              ReturnValues: 'ALL_OLD',
             }),
           ),
         );
+        pending.push(out.Attributes as Item | undefined);
+        if (plan.kind === 'transition') pending.push(this.item(pk, record, true));
       }
     } catch (error) {
       if (isConditionFailure(error)) {
@@ -104,22 +123,44 @@ export class DynamoDbVerdictStore implements VerdictStore {
       }
       throw error;
     }
-    if (plan.kind === 'transition') {
-      await withRetry(() =>
-        this.client.send(
-          new PutCommand({ TableName: this.options.tableName, Item: this.historyItem(pk, record) }),
-        ),
-      );
+    for (const item of pending) {
+      if (item?.historyPending === true) await this.writeHistory(pk, item);
     }
   }
 
-  private item(pk: string, record: VerdictRecord): Item {
+  /** The history item of the stored transition, then the flag off (if still that version). */
+  private async writeHistory(pk: string, stored: Item): Promise<void> {
+    await withRetry(() =>
+      this.client.send(
+        new PutCommand({ TableName: this.options.tableName, Item: this.historyItem(pk, stored) }),
+      ),
+    );
+    try {
+      await withRetry(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk, sk: T.currentSortKey },
+            UpdateExpression: `REMOVE ${HISTORY_PENDING}`,
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': stored.version },
+          }),
+        ),
+      );
+    } catch (error) {
+      // A newer write replaced the item (and carried no flag, or its own): nothing to clear.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  private item(pk: string, record: VerdictRecord, historyPending: boolean): Item {
     const admitted = isAdmitted(record.verdict) && !record.deletedAt;
     return {
       ...record,
       pk,
       sk: T.currentSortKey,
       ...(admitted && { admitted: admittedShard(pk) }),
+      ...(historyPending && { [HISTORY_PENDING]: true }),
     };
   }
 
