@@ -5,6 +5,7 @@ import { registerEvaluate } from './commands/evaluate';
 import { registerEvents } from './commands/events';
 import { registerLocal } from './commands/local';
 import { registerPolicy } from './commands/policy';
+import { registerReplay } from './commands/replay';
 import { registerRescan } from './commands/rescan';
 import { registerVerifyBundle } from './commands/verify-bundle';
 import { type CliIo, processIo, runProgram } from './io';
@@ -19,6 +20,7 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   registerAllowlist,
   registerVerifyBundle,
   registerRescan,
+  registerReplay,
 ];
 
 /** Entry point of the `registry-watcher` command; returns the process exit code. */

@@ -5,6 +5,23 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  ALLOWLIST_PUBLISHED,
+  BATCH_ITEM_FAILURES,
+  METRICS_NAMESPACE,
+  PARKED_RECORDS,
+} from '../shared/adapters/aws/batch-metrics';
+
+/** A custom metric of one function (powertools EMF: dimension `service`). */
+function watcherMetric(name: string, service: string, period = Duration.minutes(5)) {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service },
+    period,
+    statistic: 'Sum',
+  });
+}
 
 export interface WatcherAlarmsProps {
   /** Where alarms (and their return to OK) are announced. */
@@ -47,7 +64,7 @@ export class WatcherAlarms extends Construct {
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `The ${name} function failed. Its log group has the error; the event is retried, then dead-lettered.`,
+      alarmDescription: `The ${name} function failed. Its log group has the error; the event is retried, then dead-lettered or sent to its on-failure queue.`,
     });
     this.add(`${id}Throttles`, {
       metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
@@ -85,6 +102,82 @@ export class WatcherAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       alarmDescription: `No allowlist was published for ${hours} h, its validity: the allowlist in S3 has expired and admission controllers apply their failure mode. Check the allowlist function's errors and its schedule.`,
+    });
+  }
+
+  /**
+   * Items a batch handler handed back for a retry, counted by the function itself
+   * (`BatchItemFailures`, docs/hops.md): they never reach `Errors`. Sustained, not one blip.
+   */
+  batchItemFailures(id: string, service: string, what: string): cloudwatch.Alarm {
+    return this.add(id, {
+      metric: watcherMetric(BATCH_ITEM_FAILURES, service),
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The ${service} function handed ${what} back for a retry in 2 of the last 3 five-minute periods. Its log names each item and the error; items that keep failing end in the source's DLQ or on-failure destination.`,
+    });
+  }
+
+  /** Any stream record `changes` parked: it needs a fix (or a newer reader), then `replay`. */
+  parkedRecords(id: string, bucket: string): cloudwatch.Alarm {
+    return this.add(id, {
+      metric: watcherMetric(PARKED_RECORDS, 'changes'),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The changes function parked stream records it cannot read under s3://${bucket}/parked/changes/. Read the reason in each object, fix the writer or the reader, then run registry-watcher replay.`,
+    });
+  }
+
+  /** Records Lambda gave up on and wrote to the stream's S3 on-failure destination. */
+  streamOnFailure(id: string, mappingId: string, bucket: string): cloudwatch.Alarm {
+    return this.add(id, {
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'OnFailureDestinationDeliveredEventCount',
+        dimensionsMap: { EventSourceMappingUUID: mappingId },
+        period: Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Lambda's retries of a stream batch ran out: the batch is in s3://${bucket}/aws/lambda/. Fix the cause (the changes function's log), then run registry-watcher replay.`,
+    });
+  }
+
+  /** The stream's oldest unread record is older than `age`: announcements lag or are stuck. */
+  iteratorAge(id: string, fn: lambda.IFunction, age: Duration): cloudwatch.Alarm {
+    return this.add(id, {
+      metric: fn.metric('IteratorAge', { period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: age.toMilliseconds(),
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The changes function reads stream records older than ${age.toHumanString()}: a record is being retried (see BatchItemFailures) or the function is throttled. Verdict events and allowlist rebuilds wait behind it.`,
+    });
+  }
+
+  /**
+   * No successful allowlist publication for `window`, long before `validUntil`: the function
+   * emits `AllowlistPublished` once per publication; missing data counts as none.
+   */
+  allowlistAge(id: string, window: Duration): cloudwatch.Alarm {
+    const hours = Math.ceil(window.toMinutes({ integral: false }) / 60);
+    return this.add(id, {
+      metric: watcherMetric(ALLOWLIST_PUBLISHED, 'allowlist', Duration.hours(1)),
+      threshold: 1,
+      evaluationPeriods: hours,
+      datapointsToAlarm: hours,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      alarmDescription: `No allowlist was published for ${hours} h although it is re-signed at least hourly: allowlist.json is ageing towards validUntil. Check the allowlist function's errors, its on-failure queue and its schedule.`,
     });
   }
 

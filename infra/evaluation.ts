@@ -149,6 +149,7 @@ export class Evaluation extends Construct {
       fn.allow(['s3:GetObject'], [`arn:${Stack.of(this).partition}:s3:::${trustedRoot.slice(5)}`]);
     }
     core.watch(fn, 'evaluate');
+    core.alarms.batchItemFailures('EvaluateBatchItemFailures', 'evaluate', 'evaluate requests');
     core.alarms.deadLetterQueue('EvaluateDlqNotEmpty', this.deadLetterQueue, 'An evaluate request');
     // Hours, not minutes: a large nightly rescan legitimately queues for a while.
     core.alarms.backlog('EvaluateBacklog', this.queue, Duration.hours(3));

@@ -1,6 +1,8 @@
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -11,6 +13,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowlistKeys } from '../shared/adapters/aws/s3-allowlist-store';
+import { ON_FAILURE_PREFIX, PARKED_PREFIX } from '../shared/adapters/aws/s3-record-parking';
 import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
 import {
   allowlistEnvironment,
@@ -25,12 +28,16 @@ import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-f
 /** Debounce window of allowlist rebuilds = the FIFO queue's delivery delay (docs/allowlist.md). */
 export const REBUILD_DEBOUNCE = Duration.seconds(30);
 
+/** No publication for this long alarms: re-signed at least hourly, valid for a day by default. */
+export const ALLOWLIST_AGE_ALARM = Duration.hours(2);
+
 /** Worst case: 5 Retry-After waits of at most 30 s and 6 attempts of at most 10 s (docs/alerts.md). */
 const NOTIFY_TIMEOUT = Duration.minutes(5);
 
 export interface PublicationProps {
   readonly core: WatcherCore;
   readonly bucket: s3.IBucket;
+  readonly failedRecords: s3.IBucket;
   readonly verdictTopic: sns.ITopic;
   readonly topicKey: kms.IKey;
 }
@@ -57,6 +64,7 @@ export class Publication extends Construct {
     };
 
     // allowlist: FIFO rebuild requests (and the schedule) → signed allowlist in S3.
+    const allowlistFailures = asyncFailureQueue(this, core, 'AllowlistFailures', 'allowlist');
     this.allowlist = new WatcherFunction(this, 'Allowlist', {
       name: 'allowlist',
       description: 'registry-watcher: builds, signs and publishes the allowlist (single writer)',
@@ -73,7 +81,12 @@ export class Publication extends Construct {
       timeout: Duration.minutes(2),
       memorySize: 1024,
       // Single writer: one build at a time, so sequences and S3 writes never interleave.
+      // (maxConcurrency cannot say 1: its minimum is 2.)
       reservedConcurrentExecutions: 1,
+      // The schedule invokes asynchronously: a publication failing after Lambda's two
+      // retries lands here instead of vanishing.
+      onFailure: new destinations.SqsDestination(allowlistFailures),
+      retryAttempts: 2,
       ...common,
     });
     const rebuildDlq = secureQueue(this, 'RebuildDlq', {
@@ -110,6 +123,7 @@ export class Publication extends Construct {
       this.allowlist.function,
       core.config.allowlistValidity,
     );
+    core.alarms.allowlistAge('AllowlistAge', ALLOWLIST_AGE_ALARM);
     const resignEvery = Duration.minutes(
       Math.min(60, Math.floor(core.config.allowlistValidity.toMinutes() / 4)),
     );
@@ -126,11 +140,6 @@ export class Publication extends Construct {
     acknowledgeScheduledInvoke(core, this.allowlist);
 
     // changes: the table's stream → SNS verdict events + rebuild requests.
-    const changesDlq = deadLetterQueue(
-      this,
-      'ChangesDlq',
-      'descriptions of DynamoDB stream batches the changes function gave up on',
-    );
     this.changes = new WatcherFunction(this, 'Changes', {
       name: 'changes',
       description: 'registry-watcher: announces verdict transitions and marks the allowlist dirty',
@@ -140,6 +149,7 @@ export class Publication extends Construct {
         VERDICT_TOPIC_ARN: props.verdictTopic.topicArn,
         ALLOWLIST_QUEUE_URL: this.rebuildQueue.queueUrl,
         REBUILD_DEBOUNCE: durationSetting(REBUILD_DEBOUNCE),
+        FAILED_RECORDS_BUCKET: props.failedRecords.bucketName,
       },
       timeout: Duration.seconds(60),
       memorySize: 256,
@@ -147,39 +157,57 @@ export class Publication extends Construct {
         "The stream event source adds dynamodb:ListStreams, which supports no resource-level permissions; the records themselves are read on this table's stream ARN only.",
       ...common,
     });
-    this.changes.function.addEventSource(
-      new sources.DynamoEventSource(core.table, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(1),
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        maxRecordAge: Duration.days(1),
-        reportBatchItemFailures: true,
-        // One batch at a time per shard: events about one digest stay in order.
-        parallelizationFactor: 1,
-        onFailure: new sources.SqsDlq(changesDlq),
-        // Only CURRENT items carry verdicts: history items, markers and the counter never invoke.
-        filters: [
-          lambda.FilterCriteria.filter({
-            dynamodb: {
-              Keys: {
-                [VERDICT_TABLE.sortKey]: {
-                  S: lambda.FilterRule.isEqual(VERDICT_TABLE.currentSortKey),
-                },
+    const stream = new sources.DynamoEventSource(core.table, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(1),
+      bisectBatchOnError: true,
+      retryAttempts: 10,
+      maxRecordAge: Duration.days(1),
+      reportBatchItemFailures: true,
+      // One batch at a time per shard: events about one digest stay in order.
+      parallelizationFactor: 1,
+      // The whole batch (not only shard coordinates): `registry-watcher replay` reads it.
+      onFailure: new FailedBatches(props.failedRecords),
+      metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+      // Only CURRENT items carry verdicts: history items, markers and the counter never invoke.
+      filters: [
+        lambda.FilterCriteria.filter({
+          dynamodb: {
+            Keys: {
+              [VERDICT_TABLE.sortKey]: {
+                S: lambda.FilterRule.isEqual(VERDICT_TABLE.currentSortKey),
               },
             },
-          }),
-        ],
-      }),
-    );
+          },
+        }),
+      ],
+    });
+    this.changes.function.addEventSource(stream);
     this.changes
       .allow(['sns:Publish'], [props.verdictTopic.topicArn])
       .allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn])
       .allow(['sqs:SendMessage'], [this.rebuildQueue.queueArn]);
     allowMarkers(this.changes, core.table);
     core.watch(this.changes, 'changes');
-    core.alarms.deadLetterQueue('ChangesDlqNotEmpty', changesDlq, 'A stream batch');
+    this.changes.allow(['s3:PutObject'], [props.failedRecords.arnForObjects(`${PARKED_PREFIX}*`)]);
+    for (const prefix of [PARKED_PREFIX, ON_FAILURE_PREFIX]) {
+      const bucket = core.table.stack.getLogicalId(
+        props.failedRecords.node.defaultChild as s3.CfnBucket,
+      );
+      Validations.of(this.changes.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/${prefix}*]`,
+        reason: `s3:PutObject only, under ${prefix} of the failed-records bucket: ${prefix === PARKED_PREFIX ? 'the function parks each unreadable record under its sequence number' : "Lambda's S3 on-failure destination names its objects by mapping, shard and time"}.`,
+      });
+    }
+    core.alarms.parkedRecords('ChangesParkedRecords', props.failedRecords.bucketName);
+    core.alarms.streamOnFailure(
+      'ChangesOnFailure',
+      stream.eventSourceMappingId,
+      props.failedRecords.bucketName,
+    );
+    core.alarms.iteratorAge('ChangesIteratorAge', this.changes.function, Duration.minutes(10));
+    core.alarms.batchItemFailures('ChangesBatchItemFailures', 'changes', 'stream records');
 
     if (core.config.slackWebhookSecret) {
       this.notify = this.slack(core, props.verdictTopic, core.config.slackWebhookSecret);
@@ -228,6 +256,21 @@ export class Publication extends Construct {
   }
 }
 
+/**
+ * The on-failure destination of a function invoked asynchronously (Scheduler, SNS): what
+ * failed after Lambda's async retries, with the request and the error, and an alarm.
+ */
+export function asyncFailureQueue(
+  scope: Construct,
+  core: WatcherCore,
+  id: string,
+  fn: string,
+): sqs.Queue {
+  const queue = deadLetterQueue(scope, id, `asynchronous invocations of ${fn} that kept failing`);
+  core.alarms.deadLetterQueue(`${id}NotEmpty`, queue, `An asynchronous invocation of ${fn}`);
+  return queue;
+}
+
 /** Scheduler's LambdaInvoke grants the function and its versions (`<arn>:*`) on our role. */
 export function acknowledgeScheduledInvoke(core: WatcherCore, fn: AnyWatcherFunction): void {
   const logicalId = fn.function.node.defaultChild as lambda.CfnFunction;
@@ -245,4 +288,26 @@ function importSecret(scope: Construct, id: string, arnOrName: string): secretsm
   return /-[A-Za-z0-9]{6}$/.test(arnOrName)
     ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, arnOrName)
     : secretsmanager.Secret.fromSecretPartialArn(scope, id, arnOrName);
+}
+
+/**
+ * Lambda's S3 on-failure destination for a stream (the whole batch, not only shard
+ * coordinates) with the least the mapping needs: PutObject under `aws/lambda/` and
+ * ListBucket. aws-cdk-lib's S3OnFailureDestination grants read/write on the whole bucket.
+ */
+class FailedBatches implements lambda.IEventSourceDlq {
+  constructor(private readonly bucket: s3.IBucket) {}
+
+  bind(_target: lambda.IEventSourceMapping, fn: lambda.IFunction): lambda.DlqDestinationConfig {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${ON_FAILURE_PREFIX}*`)],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
+    return { destination: this.bucket.bucketArn };
+  }
 }

@@ -17,7 +17,7 @@ import { dataKey, SigningKey } from './keys';
 import { type RegistryWatcherProps, type ResolvedProps, resolveProps } from './props';
 import { Publication } from './publication';
 import { Rescans } from './rescans';
-import { allowlistBucket, deadLetterQueue, verdictTable } from './storage';
+import { allowlistBucket, deadLetterQueue, failedRecordsBucket, verdictTable } from './storage';
 import type { AnyWatcherFunction } from './watcher-function';
 
 /**
@@ -33,6 +33,8 @@ export class RegistryWatcher extends Construct {
   readonly policy: Policy;
   readonly table: dynamodb.Table;
   readonly bucket: s3.Bucket;
+  /** Stream records kept whole for `registry-watcher replay` (docs/hops.md). */
+  readonly failedRecords: s3.Bucket;
   readonly signingKey: kms.IKey;
   readonly verdictTopic: sns.Topic;
   readonly alarmTopic: sns.ITopic;
@@ -52,9 +54,15 @@ export class RegistryWatcher extends Construct {
       removalPolicy,
       deletionProtection: this.config.deletionProtection,
     });
-    this.bucket = allowlistBucket(this, 'Allowlist', {
+    const allowlist = allowlistBucket(this, 'Allowlist', {
       removalPolicy,
       ...(props.accessLogsBucket && { accessLogs: props.accessLogsBucket }),
+    });
+    this.bucket = allowlist.bucket;
+    this.failedRecords = failedRecordsBucket(this, 'FailedRecords', {
+      removalPolicy,
+      accessLogs: allowlist.accessLogs,
+      ownLogs: !props.accessLogsBucket,
     });
     const signing = new SigningKey(this, 'Signing', {
       removalPolicy,
@@ -107,6 +115,7 @@ export class RegistryWatcher extends Construct {
     new Publication(this, 'Publication', {
       core,
       bucket: this.bucket,
+      failedRecords: this.failedRecords,
       verdictTopic: this.verdictTopic,
       topicKey,
     });

@@ -1,5 +1,6 @@
 import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -15,7 +16,7 @@ import {
   type WatcherCore,
 } from './core';
 import type { WatchedRepository } from './props';
-import { acknowledgeScheduledInvoke } from './publication';
+import { acknowledgeScheduledInvoke, asyncFailureQueue } from './publication';
 import { secureQueue } from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
@@ -67,8 +68,15 @@ export class Rescans extends Construct {
       files: { [POLICY_FILE_NAME]: config.policyFile },
       timeout: PLANNER_TIMEOUT,
       memorySize: 1024,
-      // One planner at a time; its run lease makes a second one a no-op anyway.
+      // One planner at a time; its run lease makes a second one a no-op anyway. Reserved
+      // concurrency, not the SQS source's maxConcurrency: the schedule invokes it too.
       reservedConcurrentExecutions: 1,
+      // The nightly schedule invokes asynchronously: a run failing after Lambda's two
+      // retries lands here (the Scheduler DLQ sees only invocations that never started).
+      onFailure: new destinations.SqsDestination(
+        asyncFailureQueue(this, core, 'PlannerFailures', 'rescan-planner'),
+      ),
+      retryAttempts: 2,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
@@ -112,6 +120,11 @@ export class Rescans extends Construct {
       'ContinuationDlqNotEmpty',
       continuationDlq,
       'A rescan continuation',
+    );
+    core.alarms.batchItemFailures(
+      'PlannerBatchItemFailures',
+      'rescan-planner',
+      'rescan continuations',
     );
 
     new scheduler.Schedule(this, 'Nightly', {

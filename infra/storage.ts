@@ -46,7 +46,11 @@ export interface AllowlistBucketProps {
  * reject rollbacks by `sequence` anyway), TLS only, never public, SSE-S3. Its integrity
  * comes from the signature, not from a key, so readers need no KMS grant.
  */
-export function allowlistBucket(scope: Construct, id: string, props: AllowlistBucketProps) {
+export function allowlistBucket(
+  scope: Construct,
+  id: string,
+  props: AllowlistBucketProps,
+): { bucket: s3.Bucket; accessLogs: s3.IBucket } {
   const accessLogs = props.accessLogs ?? accessLogsBucket(scope, `${id}AccessLogs`, props);
   const bucket = new s3.Bucket(scope, id, {
     versioned: true,
@@ -70,6 +74,38 @@ export function allowlistBucket(scope: Construct, id: string, props: AllowlistBu
       id: 'Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded',
       reason:
         "An existing access-logs bucket is its owner's: its bucket policy must let logging.s3.amazonaws.com put objects under allowlist/ (docs/deploy.md).",
+    });
+  }
+  return { bucket, accessLogs };
+}
+
+/**
+ * Stream records the changes function could not announce, kept whole for
+ * `registry-watcher replay`: those it parked itself (`parked/`) and Lambda's S3 on-failure
+ * objects (`aws/lambda/`). SSE-S3 like the allowlist bucket (Lambda's on-failure writer then
+ * needs no key grant); 90 days, then gone.
+ */
+export function failedRecordsBucket(
+  scope: Construct,
+  id: string,
+  props: { removalPolicy: RemovalPolicy; accessLogs: s3.IBucket; ownLogs: boolean },
+): s3.Bucket {
+  const bucket = new s3.Bucket(scope, id, {
+    enforceSSL: true,
+    minimumTLSVersion: 1.2,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    serverAccessLogsBucket: props.accessLogs,
+    serverAccessLogsPrefix: 'failed-records/',
+    lifecycleRules: [{ expiration: Duration.days(90) }],
+    removalPolicy: props.removalPolicy,
+  });
+  if (!props.ownLogs) {
+    Validations.of(bucket).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-s3:accessLogsPolicyNotAdded',
+      reason:
+        "An existing access-logs bucket is its owner's: its bucket policy must let logging.s3.amazonaws.com put objects under failed-records/ (docs/deploy.md).",
     });
   }
   return bucket;

@@ -59,6 +59,8 @@ export interface WatcherFunctionProps<S extends z.ZodObject> {
   readonly retryAttempts?: number;
   /** Oldest asynchronous event still processed. @default 6 hours (Lambda's default) */
   readonly maxEventAge?: Duration;
+  /** Where an asynchronous invocation goes when Lambda's async retries run out. */
+  readonly onFailure?: lambda.IDestination;
   /**
    * Why the default policy needs "*" besides X-Ray, when an event source adds such an
    * action (e.g. dynamodb:ListStreams); it joins the acknowledgement.
@@ -126,6 +128,7 @@ export class WatcherFunction<S extends z.ZodObject> extends Construct {
       ...(props.deadLetterQueue && { deadLetterQueue: props.deadLetterQueue }),
       ...(props.retryAttempts !== undefined && { retryAttempts: props.retryAttempts }),
       ...(props.maxEventAge && { maxEventAge: props.maxEventAge }),
+      ...(props.onFailure && { onFailure: props.onFailure }),
       environment: {
         ...(props.environment as Record<string, string>),
         NODE_OPTIONS: '--enable-source-maps',

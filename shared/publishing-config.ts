@@ -19,6 +19,8 @@ export const changesEnvironment = z.object({
   ALLOWLIST_QUEUE_URL: z.url(),
   REBUILD_DEBOUNCE: duration('30s'),
   MARKER_LEASE: duration('2m'),
+  /** Where records that cannot be announced are parked whole (docs/hops.md). */
+  FAILED_RECORDS_BUCKET: z.string().min(3),
 });
 
 export const allowlistEnvironment = z.object({

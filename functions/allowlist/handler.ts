@@ -1,7 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import { DynamoDbAdmittedImages } from '../../shared/adapters/aws/admitted-images';
 import { DynamoDbSequenceCounter } from '../../shared/adapters/aws/allowlist-sequence';
+import {
+  ALLOWLIST_PUBLISHED,
+  type BatchMetrics,
+  watcherMetrics,
+} from '../../shared/adapters/aws/batch-metrics';
 import { KmsSigner } from '../../shared/adapters/aws/kms-signer';
 import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
 import { loadPolicy } from '../../shared/config';
@@ -25,6 +31,7 @@ const rebuildRequests = z.object({
 const requestBody = z.looseObject({ notBefore: z.iso.datetime({ offset: true }) });
 
 export const logger = new Logger({ serviceName: 'registry-watcher', logRecordOrder: ['message'] });
+const metrics = watcherMetrics('allowlist');
 
 export interface AllowlistHandlerOptions extends PublishAllowlistOptions {
   /** Longest wait for a debounce window to close (the queue's delivery delay should cover it). */
@@ -47,7 +54,10 @@ export function notBeforeOf(event: unknown): number | undefined {
   return times.length > 0 ? Math.max(...times) : undefined;
 }
 
-export function createHandler(options: () => AllowlistHandlerOptions) {
+export function createHandler(
+  options: () => AllowlistHandlerOptions,
+  sink: BatchMetrics = metrics,
+) {
   let resolved: AllowlistHandlerOptions | undefined;
   return async (event: unknown) => {
     resolved ??= options();
@@ -58,6 +68,9 @@ export function createHandler(options: () => AllowlistHandlerOptions) {
     // One build per batch, however many requests it holds. A failure throws: the FIFO
     // batch returns to the queue and the rebuild is retried (then the DLQ).
     const result = await publishAllowlist(resolved);
+    // Its absence for hours is the allowlist-age alarm (docs/hops.md).
+    sink.addMetric(ALLOWLIST_PUBLISHED, MetricUnit.Count, 1);
+    sink.publishStoredMetrics();
     return { sequence: result.allowlist.sequence, digests: result.digests, bytes: result.bytes };
   };
 }

@@ -1,6 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
+import {
+  type BatchMetrics,
+  publishBatchFigures,
+  watcherMetrics,
+} from '../../shared/adapters/aws/batch-metrics';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../../shared/adapters/aws/ecr';
 import { signaturePortsFromEnvironment } from '../../shared/adapters/sigstore/environment';
@@ -12,9 +17,10 @@ const sqsEvent = z.object({
 });
 
 export const logger = new Logger({ serviceName: 'registry-watcher', logRecordOrder: ['message'] });
+const metrics = watcherMetrics('evaluate');
 
 /** Builds the handler around its ports; tests and `npm start` pass their own. */
-export function createHandler(options: () => EvaluateBatchOptions) {
+export function createHandler(options: () => EvaluateBatchOptions, sink: BatchMetrics = metrics) {
   let resolved: EvaluateBatchOptions | undefined;
   return async (event: unknown): Promise<SQSBatchResponse> => {
     resolved ??= options();
@@ -28,6 +34,7 @@ export function createHandler(options: () => EvaluateBatchOptions) {
       evaluations: outcome.evaluations,
       failed: outcome.failed.length,
     });
+    publishBatchFigures(sink, { failures: outcome.failed.length });
     return { batchItemFailures: outcome.failed.map((id) => ({ itemIdentifier: id })) };
   };
 }

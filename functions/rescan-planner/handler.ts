@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
+import { BATCH_ITEM_FAILURES, METRICS_NAMESPACE } from '../../shared/adapters/aws/batch-metrics';
 import { InvalidEventError } from '../../shared/domain/errors';
 import { addTotals, emptyTotals, type RescanTotals } from '../../shared/domain/rescan';
 import { readEnvironmentOf } from '../../shared/publishing-config';
@@ -29,7 +30,7 @@ const sqsEvent = z.object({
 const continuation = z.object({ action: z.literal('continue'), runId: z.string().min(1) });
 
 export const logger = new Logger({ serviceName: 'registry-watcher', logRecordOrder: ['message'] });
-const metrics = new Metrics({ namespace: 'RegistryWatcher', serviceName: 'rescan-planner' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'rescan-planner' });
 
 /** Builds the handler around its setup; tests pass their own ports and metrics. */
 export function createHandler(
@@ -57,7 +58,11 @@ export function createHandler(
     };
     try {
       const batch = sqsEvent.safeParse(event);
-      if (batch.success) return { batchItemFailures: await continueRuns(batch.data.Records, run) };
+      if (batch.success) {
+        const failures = await continueRuns(batch.data.Records, run);
+        sink.addMetric(BATCH_ITEM_FAILURES, MetricUnit.Count, failures.length);
+        return { batchItemFailures: failures };
+      }
       if (!startEvent.safeParse(event).success) {
         throw new InvalidEventError(
           'expected the nightly schedule\'s {"action":"start"} or an SQS batch of continuations',

@@ -5,7 +5,6 @@ import { SEVERITIES, type Severity, type SeverityCounts } from './severity';
 import {
   type FindingSummary,
   isAdmitted,
-  REASON_CODES,
   type Reason,
   VERDICTS,
   type VerdictValue,
@@ -83,7 +82,8 @@ const findingSummary = z.looseObject({
   blocking: z.boolean(),
 });
 const reason = z.looseObject({
-  code: z.enum(REASON_CODES),
+  // The wire format tolerates codes it does not know (a newer writer): carried, not judged.
+  code: z.string().min(1),
   effect: z.enum(['fail', 'error', 'pending', 'warn', 'info']),
   message: z.string(),
 });

@@ -24,6 +24,22 @@ export interface IdempotencyStore {
   release(key: string): Promise<void>;
 }
 
+/** A stream record that failed for a reason a retry cannot fix, kept whole for `replay`. */
+export interface ParkedRecord {
+  kind: 'ParkedStreamRecord';
+  /** The record's sequence number (or event id). */
+  id: string;
+  reason: string;
+  parkedAt: string;
+  /** The record exactly as Lambda delivered it. */
+  record: unknown;
+}
+
+/** Where records that cannot be announced are kept (S3 in AWS). */
+export interface RecordParking {
+  park(record: ParkedRecord): Promise<void>;
+}
+
 /** Asks for the allowlist to be rebuilt; bursts collapse into a few rebuilds. */
 export interface RebuildTrigger {
   requestRebuild(now: Date, reason: string): Promise<void>;

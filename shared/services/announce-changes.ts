@@ -1,7 +1,12 @@
-import { StoreConflictError } from '../domain/errors';
+import { InvalidEventError, StoreConflictError } from '../domain/errors';
 import { changeOf, verdictMessage } from '../domain/verdict-event';
 import { type Clock, type Log, silentLog, systemClock } from '../ports';
-import type { IdempotencyStore, MessagePublisher, RebuildTrigger } from '../ports/publishing';
+import type {
+  IdempotencyStore,
+  MessagePublisher,
+  RebuildTrigger,
+  RecordParking,
+} from '../ports/publishing';
 
 /** One DynamoDB stream record, its images already unmarshalled. */
 export interface StreamChange {
@@ -9,12 +14,18 @@ export interface StreamChange {
   id: string;
   oldItem?: Record<string, unknown>;
   newItem?: Record<string, unknown>;
+  /** The record as delivered, for parking. */
+  raw?: unknown;
+  /** Why the record could not be read (set by the parser): parked, never retried. */
+  problem?: InvalidEventError;
 }
 
 export interface AnnounceChangesOptions {
   publisher: MessagePublisher;
   markers: IdempotencyStore;
   trigger: RebuildTrigger;
+  /** Without it a malformed record fails its batch like a transient error (replay does this). */
+  parking?: RecordParking;
   clock?: Clock;
   log?: Log;
 }
@@ -24,6 +35,8 @@ export interface AnnounceOutcome {
   /** Transitions already announced by an earlier delivery of the same records. */
   duplicates: number;
   rebuildRequested: boolean;
+  /** Records parked for a deterministic failure (bad shape, schema drift). */
+  parked: number;
   /**
    * The first record that failed. Stream batches are ordered: Lambda retries from this
    * record on, so nothing after it was attempted.
@@ -41,12 +54,18 @@ export async function announceChanges(
 ): Promise<AnnounceOutcome> {
   const log = options.log ?? silentLog;
   const clock = options.clock ?? systemClock;
-  const outcome: AnnounceOutcome = { published: 0, duplicates: 0, rebuildRequested: false };
+  const outcome: AnnounceOutcome = {
+    published: 0,
+    duplicates: 0,
+    rebuildRequested: false,
+    parked: 0,
+  };
   let firstDirty: number | undefined;
   let failedAt: number | undefined;
 
   for (const [index, change] of changes.entries()) {
     try {
+      if (change.problem) throw change.problem;
       const { event, allowlistDirty } = changeOf(change.oldItem, change.newItem);
       if (allowlistDirty) firstDirty ??= index;
       if (!event) continue;
@@ -75,6 +94,19 @@ export async function announceChanges(
         previousVerdict: event.previousVerdict,
       });
     } catch (error) {
+      if (error instanceof InvalidEventError && options.parking) {
+        const parkedAt = await park(options.parking, change, error, clock());
+        if (parkedAt) {
+          outcome.parked += 1;
+          // What it would have changed is unknown: rebuilding is always safe.
+          firstDirty ??= index;
+          log.error('stream record parked: it cannot be announced as it is', {
+            sequenceNumber: change.id,
+            error: error.message,
+          });
+          continue;
+        }
+      }
       failedAt = index;
       log.error('stream record failed; the batch is retried from it', {
         sequenceNumber: change.id,
@@ -96,4 +128,25 @@ export async function announceChanges(
   }
   if (failedAt !== undefined) outcome.failedId = changes[failedAt]?.id;
   return outcome;
+}
+
+/** True when parked; a parking failure is transient and retries the record. */
+async function park(
+  parking: RecordParking,
+  change: StreamChange,
+  error: InvalidEventError,
+  now: Date,
+): Promise<boolean> {
+  try {
+    await parking.park({
+      kind: 'ParkedStreamRecord',
+      id: change.id,
+      reason: error.message,
+      parkedAt: now.toISOString(),
+      record: change.raw ?? { oldItem: change.oldItem, newItem: change.newItem },
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }

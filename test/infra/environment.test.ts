@@ -12,7 +12,12 @@ describe('the house construct wires exactly what a handler reads', () => {
   it.each<[string, Record<string, string>, string | undefined]>([
     [
       'every required variable',
-      { TABLE_NAME: 'verdicts', VERDICT_TOPIC_ARN: TOPIC, ALLOWLIST_QUEUE_URL: QUEUE },
+      {
+        TABLE_NAME: 'verdicts',
+        VERDICT_TOPIC_ARN: TOPIC,
+        ALLOWLIST_QUEUE_URL: QUEUE,
+        FAILED_RECORDS_BUCKET: 'failed-records',
+      },
       undefined,
     ],
     [
@@ -21,6 +26,7 @@ describe('the house construct wires exactly what a handler reads', () => {
         TABLE_NAME: Token.asString({ Ref: 'T' }),
         VERDICT_TOPIC_ARN: Token.asString({ Ref: 'S' }),
         ALLOWLIST_QUEUE_URL: Token.asString({ Ref: 'Q' }),
+        FAILED_RECORDS_BUCKET: Token.asString({ Ref: 'B' }),
       },
       undefined,
     ],
@@ -30,6 +36,7 @@ describe('the house construct wires exactly what a handler reads', () => {
         TABLE_NAME: 'verdicts',
         VERDICT_TOPIC_ARN: TOPIC,
         ALLOWLIST_QUEUE_URL: QUEUE,
+        FAILED_RECORDS_BUCKET: 'failed-records',
         NODE_OPTIONS: '--enable-source-maps',
       },
       undefined,
@@ -45,6 +52,7 @@ describe('the house construct wires exactly what a handler reads', () => {
         TABLE_NAME: 'verdicts',
         VERDICT_TOPIC_ARN: TOPIC,
         ALLOWLIST_QUEUE_URL: QUEUE,
+        FAILED_RECORDS_BUCKET: 'failed-records',
         TOPIC_ARN: TOPIC,
       },
       'TOPIC_ARN is not read by the handler',
@@ -55,6 +63,7 @@ describe('the house construct wires exactly what a handler reads', () => {
         TABLE_NAME: 'verdicts',
         VERDICT_TOPIC_ARN: TOPIC,
         ALLOWLIST_QUEUE_URL: QUEUE,
+        FAILED_RECORDS_BUCKET: 'failed-records',
         REBUILD_DEBOUNCE: 'half a minute',
       },
       'REBUILD_DEBOUNCE="half a minute": expected a duration',

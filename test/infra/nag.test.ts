@@ -105,7 +105,7 @@ describe('cdk-nag AwsSolutions checks', () => {
     }
     // The wildcards acknowledged, one by one: nothing broader than the finding itself.
     const iam5 = [...new Set(found.filter((a) => a.id.includes('IAM5')).map((a) => a.id))];
-    expect(iam5).toHaveLength(6);
+    expect(iam5).toHaveLength(8);
     expect(iam5).toEqual(
       expect.arrayContaining([
         'AwsSolutions-IAM5[Resource::*]',
@@ -117,6 +117,13 @@ describe('cdk-nag AwsSolutions checks', () => {
         ),
         expect.stringMatching(
           /^AwsSolutions-IAM5\[Resource::<WatcherRescansPlannerFunction[0-9A-F]+\.Arn>:\*\]$/,
+        ),
+        // changes: PutObject under the two prefixes of the failed-records bucket only.
+        expect.stringMatching(
+          /^AwsSolutions-IAM5\[Resource::<WatcherFailedRecords[0-9A-F]+\.Arn>\/parked\/changes\/\*\]$/,
+        ),
+        expect.stringMatching(
+          /^AwsSolutions-IAM5\[Resource::<WatcherFailedRecords[0-9A-F]+\.Arn>\/aws\/lambda\/\*\]$/,
         ),
       ]),
     );

@@ -207,7 +207,7 @@ describe('verdict table', () => {
 describe('changes: stream → SNS + rebuild requests', () => {
   const changes = functionId(full.template, 'Changes');
 
-  it('THEN the stream mapping bisects, retries 10 times, then records the batch in its DLQ', () => {
+  it('THEN the stream mapping bisects, retries 10 times, then keeps the whole batch in S3', () => {
     full.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: ref(changes),
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('Verdicts'), 'StreamArn'] },
@@ -218,8 +218,11 @@ describe('changes: stream → SNS + rebuild requests', () => {
       ParallelizationFactor: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: {
-        OnFailure: { Destination: arnOf(queueId(full.template, 'ChangesDlq')) },
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedRecords'), 'Arn'] },
+        },
       },
+      MetricsConfig: { Metrics: ['EventCount'] },
       FilterCriteria: { Filters: [{ Pattern: '{"dynamodb":{"Keys":{"sk":{"S":["CURRENT"]}}}}' }] },
     });
   });
@@ -594,8 +597,9 @@ describe('alarms and outputs', () => {
   it('THEN every dead-letter queue has an alarm at one message', () => {
     const dlqs = resourcesOf(full.template, 'AWS::SQS::Queue')
       .map(([id]) => id)
-      .filter((id) => /Dlq/.test(id));
-    expect(dlqs).toHaveLength(6);
+      .filter((id) => /Dlq|Failures/.test(id));
+    // delivery, evaluate, rebuild, notify, continuation; allowlist and planner on-failure
+    expect(dlqs).toHaveLength(7);
     for (const dlq of dlqs) {
       expect(alarms).toContainEqual(
         expect.objectContaining({
@@ -636,9 +640,9 @@ describe('alarms and outputs', () => {
     );
   });
 
-  it('THEN there are 18 with Slack on (6 DLQs, 5 × errors and throttles, expiry, backlog), 15 without', () => {
-    expect(alarms).toHaveLength(18);
-    expect(resourcesOf(bare.template, 'AWS::CloudWatch::Alarm')).toHaveLength(15);
+  it('THEN there are 26 with Slack on (7 queues, 5 × errors and throttles, expiry, age, backlog, 3 batch failures, parked, on-failure, iterator age), 23 without', () => {
+    expect(alarms).toHaveLength(26);
+    expect(resourcesOf(bare.template, 'AWS::CloudWatch::Alarm')).toHaveLength(23);
   });
 
   it('THEN every alarm notifies the alarm topic, which mails the operators', () => {

@@ -243,7 +243,7 @@ describe('changes: DynamoDB stream → SNS verdict events', () => {
   });
 
   it('rejects what is not a stream event', async () => {
-    await expect(lambda()({ Records: [{ body: 'x' }] })).rejects.toMatchObject({
+    await expect(lambda()({ Records: 'x' })).rejects.toMatchObject({
       code: 'INVALID_EVENT',
     });
   });

@@ -80,7 +80,7 @@ describe('announceChanges', () => {
     const outcome = await announceChanges(batch, options);
     expect(published.map((m) => m.id)).toEqual(['t1', 't2', 't4']);
     expect(rebuilds).toEqual(['stream record 101']);
-    expect(outcome).toEqual({ published: 3, duplicates: 0, rebuildRequested: true });
+    expect(outcome).toEqual({ published: 3, duplicates: 0, rebuildRequested: true, parked: 0 });
   });
 
   it('publishes nothing twice when the same batch is delivered again', async () => {

@@ -1,0 +1,77 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Command } from 'commander';
+import { SqsRebuildTrigger } from '../../shared/adapters/aws/allowlist-trigger';
+import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
+import { keptObjects } from '../../shared/adapters/aws/s3-kept-objects';
+import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
+import { keptRecordsOf, streamChangesOf } from '../../shared/adapters/aws/stream-records';
+import { type ReplayOutcome, replayRecords } from '../../shared/services/replay-records';
+import { CliFailure, type CliIo } from '../io';
+
+interface ReplayFlags {
+  bucket?: string;
+  table?: string;
+  topicArn?: string;
+  rebuildQueueUrl?: string;
+  prefix: string[];
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function required(value: string | undefined, flag: string, variable: string): string {
+  if (value) return value;
+  throw new CliFailure(`${flag} (or $${variable}) is required`, 2);
+}
+
+export function registerReplay(program: Command, io: CliIo): void {
+  program
+    .command('replay')
+    .description(
+      'Republish stream records the changes function kept (parked records and Lambda S3 on-failure batches) through the same idempotent path: nothing announced before is announced again',
+    )
+    .option('--bucket <name>', 'failed-records bucket (default: $FAILED_RECORDS_BUCKET)')
+    .option('--table <name>', 'verdict table, for the idempotency markers (default: $TABLE_NAME)')
+    .option('--topic-arn <arn>', 'verdict-events topic (default: $VERDICT_TOPIC_ARN)')
+    .option('--rebuild-queue-url <url>', 'allowlist rebuild queue (default: $ALLOWLIST_QUEUE_URL)')
+    .option('--prefix <prefix>', 'only objects under this key prefix, repeatable', collect, [])
+    .option('--json', 'one JSON line per object')
+    .action(async (flags: ReplayFlags) => {
+      const env = process.env;
+      const bucket = required(
+        flags.bucket ?? env.FAILED_RECORDS_BUCKET,
+        '--bucket',
+        'FAILED_RECORDS_BUCKET',
+      );
+      const table = required(flags.table ?? env.TABLE_NAME, '--table', 'TABLE_NAME');
+      const topic = required(
+        flags.topicArn ?? env.VERDICT_TOPIC_ARN,
+        '--topic-arn',
+        'VERDICT_TOPIC_ARN',
+      );
+      const queue = required(
+        flags.rebuildQueueUrl ?? env.ALLOWLIST_QUEUE_URL,
+        '--rebuild-queue-url',
+        'ALLOWLIST_QUEUE_URL',
+      );
+      // A custom endpoint (s3rver, MinIO) is addressed path-style.
+      const s3 = new S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined });
+      const objects = keptObjects(s3, bucket, flags.prefix.length > 0 ? flags.prefix : undefined);
+      const outcomes = await replayRecords(objects, {
+        publisher: new SnsPublisher(topic),
+        markers: new DeliveryMarkers({ tableName: table, channel: 'SNS' }),
+        trigger: new SqsRebuildTrigger(queue),
+        read: (object) => streamChangesOf(keptRecordsOf(object.text, object.name)),
+      });
+      for (const outcome of outcomes) io.out(flags.json ? JSON.stringify(outcome) : line(outcome));
+      const failed = outcomes.filter((o) => o.error || o.failed.length > 0).length;
+      io.out(`${outcomes.length} objects replayed, ${failed} with failures`);
+      if (failed > 0) throw new CliFailure(`${failed} objects could not be replayed in full`);
+    });
+}
+
+function line(o: ReplayOutcome): string {
+  if (o.error) return `${o.name}: not replayed: ${o.error}`;
+  const failed = o.failed.length > 0 ? `, failed again: ${o.failed.join(' ')}` : '';
+  return `${o.name}: ${o.records} records, ${o.published} published, ${o.duplicates} announced before${failed}`;
+}
