@@ -274,6 +274,7 @@ describe('function environments', () => {
       TABLE_NAME: 'verdicts',
       VERDICT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:verdict-events',
       ALLOWLIST_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/rebuild.fifo',
+      FAILED_RECORDS_BUCKET: 'failed-records',
     });
     expect(env).toMatchObject({ REBUILD_DEBOUNCE: 30_000, MARKER_LEASE: 120_000 });
     const allowlist = readEnvironmentOf(allowlistEnvironment, {
