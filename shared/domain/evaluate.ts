@@ -38,7 +38,7 @@ export type PreviousEvaluation = Pick<
   Evaluation,
   'verdict' | 'reasons' | 'severityCounts' | 'maxSeverity' | 'topFindings' | 'findingClock'
 > &
-  Partial<Pick<Evaluation, 'admittedAt' | 'deadline' | 'expiresAt'>>;
+  Partial<Pick<Evaluation, 'admittedAt' | 'deadline' | 'expiresAt' | 'scannedAt'>>;
 
 export interface EvaluationInput {
   image: ImageKey;
@@ -64,6 +64,9 @@ interface ManifestResult {
   expiredDeadlines: number[];
   exceptionEnds: number[];
   rescanning: boolean;
+  /** The judgement was carried from the previous verdict (no new scan). */
+  carried: boolean;
+  scannedAt?: string;
 }
 
 interface JudgedFinding {
@@ -78,6 +81,9 @@ interface Context {
   exceptions: Map<string, PolicyException[]>;
   previousAdmitted: boolean;
   previousClock: Record<string, string>;
+  /** The previous verdict, when it was judged from a usable scan. */
+  judgedBefore?: PreviousEvaluation;
+  platform?: string;
   now: Date;
 }
 
@@ -99,11 +105,14 @@ export function evaluate(input: EvaluationInput): Evaluation {
     exceptions: exceptionsById(input.policy),
     previousAdmitted: isAdmitted(input.previous?.verdict),
     previousClock: input.previous?.findingClock ?? {},
+    judgedBefore: judgedFromScan(input.previous) ? input.previous : undefined,
     now: input.now,
   };
 
   const manifests = input.platforms
-    ? input.platforms.map((p) => tagPlatform(evaluateManifest(p.scan, context), p.platform))
+    ? input.platforms.map((p) =>
+        tagPlatform(evaluateManifest(p.scan, { ...context, platform: p.platform }), p.platform),
+      )
     : input.scan
       ? [evaluateManifest(input.scan, context)]
       : [];
@@ -122,9 +131,21 @@ export function evaluate(input: EvaluationInput): Evaluation {
   }
   reasons.push(...signatureReasons(input.signature, settings));
 
-  const counts = emptySeverityCounts();
+  // With no new scan anywhere, the previous counts and findings are the best facts there are.
+  const allCarried =
+    context.judgedBefore && manifests.length > 0 && manifests.every((m) => m.carried);
+  const counts = allCarried
+    ? { ...emptySeverityCounts(), ...context.judgedBefore?.severityCounts }
+    : emptySeverityCounts();
   for (const m of manifests)
     for (const [s, n] of Object.entries(m.counts)) counts[s as keyof SeverityCounts] += n;
+  const judged = allCarried
+    ? (context.judgedBefore?.topFindings ?? []).map(({ blocking, ...finding }) => ({
+        finding,
+        blocking,
+      }))
+    : manifests.flatMap((m) => m.findings);
+  const scanned = manifests.flatMap((m) => (m.scannedAt ? [Date.parse(m.scannedAt)] : []));
   const verdict = verdictOfReasons(reasons);
   const admitted = isAdmitted(verdict);
   const running = manifests.flatMap((m) => m.runningDeadlines);
@@ -146,7 +167,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
       maxSeverity(
         Object.entries(counts).flatMap(([s, n]) => (n > 0 ? [s as keyof SeverityCounts] : [])),
       ) ?? 'NONE',
-    topFindings: topFindings(manifests.flatMap((m) => m.findings)),
+    topFindings: topFindings(judged),
     deadline: deadline === undefined ? undefined : new Date(deadline).toISOString(),
     expiresAt: admitted && ends.length > 0 ? new Date(Math.min(...ends)).toISOString() : undefined,
     findingClock: Object.assign({}, ...manifests.map((m) => m.clock)) as Record<string, string>,
@@ -157,6 +178,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
         ? (input.previous?.admittedAt ?? nowIso)
         : nowIso
       : undefined,
+    scannedAt: scanned.length > 0 ? new Date(Math.min(...scanned)).toISOString() : undefined,
   }) as Evaluation;
 }
 
@@ -207,6 +229,118 @@ function emptyResult(reasons: Reason[], rescanning = false): ManifestResult {
     expiredDeadlines: [],
     exceptionEnds: [],
     rescanning,
+    carried: false,
+  };
+}
+
+/** Codes that say the previous verdict rests on no usable scan. */
+const NOT_FROM_A_SCAN = new Set(['UNSCANNED', 'SCAN_PENDING', 'NO_PLATFORMS', 'EVALUATION_ERROR']);
+
+function judgedFromScan(previous: PreviousEvaluation | undefined): boolean {
+  if (!previous) return false;
+  const judged = ['PASS', 'WARN', 'FAIL'].includes(previous.verdict);
+  return judged && !(previous.reasons ?? []).some((r) => NOT_FROM_A_SCAN.has(r.code));
+}
+
+/** Recomputed below rather than carried: they depend on `now` or on this evaluation. */
+const RECOMPUTED = new Set([
+  'SCAN_STALE',
+  'SCAN_MONITORING_ENDED',
+  'RESCAN_PENDING',
+  'EXCEPTION_EXPIRING',
+  'SIGNATURE_VERIFIED',
+  'SIGNATURE_UNVERIFIED',
+]);
+
+/**
+ * No new scan of a digest judged before: the last judgement stands (DESIGN §9), re-checked
+ * only against time (grace deadlines, exception ends, maxScanAge). Only findings fail it.
+ */
+function carryJudgement(
+  scan: ScanFindings,
+  ctx: Context,
+  previous: PreviousEvaluation,
+): ManifestResult {
+  const { settings, now } = ctx;
+  const result = { ...emptyResult([]), carried: true, scannedAt: previous.scannedAt };
+  for (const { platform, ...r } of previous.reasons ?? []) {
+    if (RECOMPUTED.has(r.code)) continue;
+    if (ctx.platform !== undefined && platform !== undefined && platform !== ctx.platform) continue;
+    const ids = listIds(r.findings ?? []);
+    if (r.code === 'GRACE_PERIOD' && r.deadline) {
+      const end = Date.parse(r.deadline);
+      if (end > now.getTime()) {
+        result.runningDeadlines.push(end);
+        result.reasons.push(r);
+      } else {
+        result.expiredDeadlines.push(end);
+        result.reasons.push({
+          ...r,
+          code: 'GRACE_EXPIRED',
+          effect: 'fail',
+          message: `remediation deadline passed: ${ids}`,
+        });
+      }
+      continue;
+    }
+    if (r.code === 'EXCEPTION_APPLIED' && r.exception) {
+      const { id, owner, expiresAt } = r.exception;
+      const end = Date.parse(expiresAt);
+      if (end > now.getTime()) {
+        result.exceptionEnds.push(end);
+        result.reasons.push(r);
+        if (end - now.getTime() <= EXCEPTION_WARNING_MS) {
+          result.reasons.push({
+            ...r,
+            code: 'EXCEPTION_EXPIRING',
+            effect: 'warn',
+            message: `exception ${id} (owner ${owner}) expires ${expiresAt}: ${ids}`,
+          });
+        }
+      } else {
+        result.reasons.push(
+          {
+            ...r,
+            code: 'EXCEPTION_EXPIRED',
+            effect: 'info',
+            message: `exception ${id} (owner ${owner}) expired ${expiresAt} and no longer applies: ${ids}`,
+          },
+          {
+            code: 'VULNERABILITY',
+            effect: 'fail',
+            message: `findings of the last scan no longer covered by an exception: ${ids}`,
+            ...(r.findings && { findings: r.findings }),
+          },
+        );
+      }
+      continue;
+    }
+    result.reasons.push(r);
+  }
+  const why = scan.description ? `: ${scan.description}` : '';
+  const scanOf = previous.scannedAt ? ` (scan of ${previous.scannedAt})` : '';
+  result.reasons.push({
+    code: 'SCAN_MONITORING_ENDED',
+    effect: 'warn',
+    message: `no new scan (status ${scan.status}${why}); the last judgement${scanOf} stands${scan.remedy ? `. ${scan.remedy}` : ''}`,
+  });
+  if (!previous.scannedAt) {
+    result.reasons.push({
+      code: 'SCAN_STALE',
+      effect: 'warn',
+      message: `the last usable scan has no known date, so maxScanAge ${settings.maxScanAge} cannot vouch for it`,
+    });
+  } else if (now.getTime() - Date.parse(previous.scannedAt) > parseDuration(settings.maxScanAge)) {
+    result.reasons.push(staleReason(previous.scannedAt, settings));
+  }
+  return result;
+}
+
+function staleReason(completedAt: string, settings: RuleSettings): Reason {
+  return {
+    code: 'SCAN_STALE',
+    effect: 'warn',
+    message: `the last scan finished ${completedAt}, older than maxScanAge ${settings.maxScanAge}`,
   };
 }
 
@@ -224,26 +358,25 @@ function evaluateManifest(scan: ScanFindings, ctx: Context): ManifestResult {
       true,
     );
   }
-  if (scan.state === 'unscanned') {
+  if (scan.state === 'monitoring-ended' && ctx.judgedBefore) {
+    return carryJudgement(scan, ctx, ctx.judgedBefore);
+  }
+  if (scan.state === 'unscanned' || scan.state === 'monitoring-ended') {
     const why = scan.description ? `: ${scan.description}` : '';
     return emptyResult([
       {
         code: 'UNSCANNED',
         effect: UNSCANNED_EFFECT[settings.unscanned],
-        message: `no usable scan (status ${scan.status}${why}); policy unscanned: ${settings.unscanned}`,
+        message: `no usable scan (status ${scan.status}${why}); policy unscanned: ${settings.unscanned}${scan.remedy ? `. ${scan.remedy}` : ''}`,
       },
     ]);
   }
 
-  const result = emptyResult([]);
+  const result = { ...emptyResult([]), scannedAt: scan.completedAt };
   if (scan.completedAt) {
     const age = now.getTime() - Date.parse(scan.completedAt);
     if (age > parseDuration(settings.maxScanAge)) {
-      result.reasons.push({
-        code: 'SCAN_STALE',
-        effect: 'warn',
-        message: `the last scan finished ${scan.completedAt}, older than maxScanAge ${settings.maxScanAge}`,
-      });
+      result.reasons.push(staleReason(scan.completedAt, settings));
     }
   }
 

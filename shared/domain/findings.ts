@@ -20,8 +20,12 @@ export interface Finding {
   firstObservedAt?: string;
 }
 
-/** Where a scan stands: drives PENDING, `unscanned` and staleness. */
-export type ScanState = 'complete' | 'in-progress' | 'unscanned';
+/**
+ * Where a scan stands: drives PENDING, `unscanned` and staleness. `monitoring-ended`: the
+ * scanner stopped producing new scans of this image (no finding implied); the last
+ * judgement of a digest judged before stands (docs/scan-statuses.md).
+ */
+export type ScanState = 'complete' | 'in-progress' | 'monitoring-ended' | 'unscanned';
 export type Scanner = 'ecr-basic' | 'inspector';
 
 export interface ScanFindings {
@@ -29,6 +33,8 @@ export interface ScanFindings {
   /** ECR's own status word (COMPLETE, ACTIVE, FAILED, UNSUPPORTED_IMAGE, ...). */
   status: string;
   description?: string;
+  /** What an operator can do about this state (set by the adapter that knows the scanner). */
+  remedy?: string;
   scanner: Scanner;
   completedAt?: string;
   vulnerabilitySourceUpdatedAt?: string;
@@ -37,10 +43,31 @@ export interface ScanFindings {
 
 const COMPLETE = new Set(['COMPLETE', 'ACTIVE']);
 const IN_PROGRESS = new Set(['IN_PROGRESS', 'PENDING']);
+/** ECR/Inspector statuses that mean "no new scan", not "a problem found". */
+const MONITORING_ENDED = new Set([
+  'SCAN_ELIGIBILITY_EXPIRED',
+  'LIMIT_EXCEEDED',
+  'FINDINGS_UNAVAILABLE',
+  'IMAGE_ARCHIVED',
+]);
 
+const RESUME =
+  'pull or push the image again to resume scanning, and check the Amazon Inspector ECR re-scan duration setting';
+const REMEDY = new Map([
+  ['SCAN_ELIGIBILITY_EXPIRED', `Inspector stopped monitoring it; ${RESUME}`],
+  [
+    'LIMIT_EXCEEDED',
+    "a scanning limit was reached; check the account's Inspector/ECR scan quotas, then push or rescan",
+  ],
+  ['FINDINGS_UNAVAILABLE', `the scanner no longer offers findings; ${RESUME}`],
+  ['IMAGE_ARCHIVED', 'the image is archived; restore it to scan it again'],
+]);
+
+/** Maps ECR's status word to the vendor-neutral state (docs/scan-statuses.md). */
 export function scanStateOf(status: string | undefined): ScanState {
   if (status && COMPLETE.has(status)) return 'complete';
   if (status && IN_PROGRESS.has(status)) return 'in-progress';
+  if (status && MONITORING_ENDED.has(status)) return 'monitoring-ended';
   return 'unscanned';
 }
 
@@ -215,6 +242,7 @@ export function normaliseScanFindings(response: unknown, source = 'findings'): S
     state: scanStateOf(status),
     status,
     description: body.imageScanStatus?.description,
+    remedy: REMEDY.get(status),
     scanner: enhanced && enhanced.length > 0 ? 'inspector' : 'ecr-basic',
     completedAt: scan?.imageScanCompletedAt,
     vulnerabilitySourceUpdatedAt: scan?.vulnerabilitySourceUpdatedAt,

@@ -135,5 +135,8 @@ export function previousEvaluation(
   record: VerdictRecord | undefined,
 ): PreviousEvaluation | undefined {
   if (!record || record.deletedAt) return undefined;
-  return record;
+  // Records written before scannedAt existed: the stored scan summary has the date.
+  if (record.scannedAt || record.scan.state !== 'complete' || !record.scan.completedAt)
+    return record;
+  return { ...record, scannedAt: record.scan.completedAt };
 }

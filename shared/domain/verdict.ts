@@ -47,6 +47,7 @@ export const REASON_CODES = [
   'RESCAN_PENDING',
   'UNSCANNED',
   'SCAN_STALE',
+  'SCAN_MONITORING_ENDED',
   'SIGNATURE_VERIFIED',
   'SIGNATURE_UNVERIFIED',
   'NO_PLATFORMS',
@@ -100,4 +101,6 @@ export interface Evaluation {
   evaluatedAt: string;
   /** Since when the digest is continuously admitted. */
   admittedAt?: string;
+  /** When the oldest scan this judgement rests on finished (kept while no new scan comes). */
+  scannedAt?: string;
 }

@@ -144,7 +144,9 @@ async function readFindings(
       ? 'complete'
       : platforms.some((p) => p.scan.state === 'in-progress')
         ? 'in-progress'
-        : 'unscanned',
+        : platforms.every((p) => p.scan.state !== 'unscanned')
+          ? 'monitoring-ended'
+          : 'unscanned',
     status: first?.status ?? 'NO_PLATFORMS',
     scanner: first?.scanner ?? 'ecr-basic',
     findings: [],

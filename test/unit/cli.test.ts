@@ -140,6 +140,63 @@ describe('registry-watcher evaluate', () => {
     });
   });
 
+  it('keeps a PASS from --previous when Inspector stopped scanning (SCAN_ELIGIBILITY_EXPIRED)', async () => {
+    const policy = file(
+      'deny-unscanned.yaml',
+      'apiVersion: registry-watcher/v1\nkind: Policy\ndefaults:\n  unscanned: deny\n  maxScanAge: 30d\n',
+    );
+    const clean = file(
+      'clean.json',
+      JSON.stringify({
+        imageScanStatus: { status: 'ACTIVE' },
+        imageScanFindings: { imageScanCompletedAt: '2026-11-01T00:00:00Z', enhancedFindings: [] },
+      }),
+    );
+    const expired = file(
+      'expired.json',
+      JSON.stringify({
+        imageScanStatus: {
+          status: 'SCAN_ELIGIBILITY_EXPIRED',
+          description: 'The image is no longer eligible for continuous scanning',
+        },
+      }),
+    );
+    const evaluateWith = (findings: string, now: string, previous?: string) =>
+      runCli([
+        'evaluate',
+        '--policy',
+        policy,
+        '--findings',
+        findings,
+        ...(previous ? ['--previous', previous] : []),
+        '--now',
+        now,
+      ]);
+    const first = await evaluateWith(clean, '2026-11-02T00:00:00Z');
+    expect(JSON.parse(first.out)).toMatchObject({ verdict: 'PASS' });
+    const previous = file('pass.json', first.out);
+
+    const { code, out } = await evaluateWith(expired, '2026-11-20T00:00:00Z', previous);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      verdict: 'WARN',
+      scannedAt: '2026-11-01T00:00:00.000Z',
+      reasons: [
+        {
+          code: 'SCAN_MONITORING_ENDED',
+          effect: 'warn',
+          message:
+            'no new scan (status SCAN_ELIGIBILITY_EXPIRED: The image is no longer eligible for continuous scanning); the last judgement (scan of 2026-11-01T00:00:00.000Z) stands. Inspector stopped monitoring it; pull or push the image again to resume scanning, and check the Amazon Inspector ECR re-scan duration setting',
+        },
+      ],
+    });
+    const never = await evaluateWith(expired, '2026-11-20T00:00:00Z');
+    expect(JSON.parse(never.out)).toMatchObject({
+      verdict: 'FAIL',
+      reasons: [{ code: 'UNSCANNED' }],
+    });
+  });
+
   it.each([
     [['--image', 'prod/api:1.0'], 'must be pinned by digest'],
     [['--now', 'yesterday'], 'not an ISO 8601 time'],

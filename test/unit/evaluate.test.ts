@@ -275,6 +275,134 @@ describe('evaluate: scan states', () => {
     expect(e.evaluatedAt).toBe('2026-11-24T00:00:00.000Z');
   });
 
+  describe('no new scan (monitoring ended) on a digest judged before', () => {
+    const ended = scanIn('monitoring-ended', 'SCAN_ELIGIBILITY_EXPIRED');
+    const graced = policyOf('defaults: { grace: { HIGH: 3d } }');
+
+    it('keeps a PASS admitted as WARN, with the previous scan date and counts', () => {
+      const previous = run({
+        scan: completeScan([finding('CVE-1', 'LOW')], '2026-11-22T00:00:00Z'),
+      });
+      const e = run({ scan: ended, previous, now: new Date('2026-11-24T00:00:00Z') });
+      expect(e.verdict).toBe('WARN');
+      expectCodes(e, ['SCAN_MONITORING_ENDED']);
+      expect(e.scannedAt).toBe('2026-11-22T00:00:00.000Z');
+      expect(e.severityCounts.LOW).toBe(1);
+      expect(e.topFindings.map((f) => f.id)).toEqual(['CVE-1']);
+    });
+
+    it('keeps a FAIL failing (the last judgement, not a free pass)', () => {
+      const previous = run({ scan: completeScan([finding('CVE-1', 'HIGH')]) });
+      const e = run({ scan: ended, previous });
+      expect(e.verdict).toBe('FAIL');
+      expectCodes(e, ['VULNERABILITY', 'SCAN_MONITORING_ENDED']);
+    });
+
+    it('lets maxScanAge judge the previous scan date', () => {
+      const previous = run({ scan: completeScan([], '2026-11-01T00:00:00Z') });
+      const e = run({ scan: ended, previous, policy: policyOf('defaults: { maxScanAge: 30d }') });
+      expectCodes(e, ['SCAN_MONITORING_ENDED']);
+      const later = run({
+        scan: ended,
+        previous,
+        policy: policyOf('defaults: { maxScanAge: 30d }'),
+        now: new Date('2026-12-05T00:00:00Z'),
+      });
+      expect(later.verdict).toBe('WARN');
+      expectCodes(later, ['SCAN_MONITORING_ENDED', 'SCAN_STALE']);
+      expect(later.reasons[1]?.message).toBe(
+        'the last scan finished 2026-11-01T00:00:00.000Z, older than maxScanAge 30d',
+      );
+    });
+
+    it('says so when the previous verdict has no scan date', () => {
+      const e = run({
+        scan: ended,
+        previous: { verdict: 'PASS', reasons: [], findingClock: {} } as never,
+      });
+      expect(e.verdict).toBe('WARN');
+      expectCodes(e, ['SCAN_MONITORING_ENDED', 'SCAN_STALE']);
+    });
+
+    it('a running grace deadline still runs out', () => {
+      const admitted = run({ scan: completeScan([]) });
+      const graceRun = run({
+        scan: completeScan([finding('CVE-9', 'HIGH')]),
+        previous: admitted,
+        policy: graced,
+      });
+      expect(graceRun.verdict).toBe('WARN');
+      const during = run({
+        scan: ended,
+        previous: graceRun,
+        policy: graced,
+        now: new Date('2026-11-25T12:00:00Z'),
+      });
+      expect(during.verdict).toBe('WARN');
+      expect(during.deadline).toBe('2026-11-26T12:00:00.000Z');
+      expect(during.expiresAt).toBe('2026-11-26T12:00:00.000Z');
+      const after = run({
+        scan: ended,
+        previous: during,
+        policy: graced,
+        now: new Date('2026-11-27T00:00:00Z'),
+      });
+      expect(after.verdict).toBe('FAIL');
+      expectCodes(after, ['GRACE_EXPIRED', 'SCAN_MONITORING_ENDED']);
+    });
+
+    it('an exception that ends fails the finding it covered', () => {
+      const withException = policyOf(
+        'exceptions:\n  - { id: CVE-7, repositories: ["prod/api"], reason: vendor fix pending, owner: alice, expires: "2026-11-28T00:00:00Z" }\n',
+      );
+      const previous = run({
+        scan: completeScan([finding('CVE-7', 'CRITICAL')]),
+        policy: withException,
+      });
+      expect(previous.verdict).toBe('WARN');
+      const e = run({
+        scan: ended,
+        previous,
+        policy: withException,
+        now: new Date('2026-11-29T00:00:00Z'),
+      });
+      expect(e.verdict).toBe('FAIL');
+      expectCodes(e, ['EXCEPTION_EXPIRED', 'VULNERABILITY', 'SCAN_MONITORING_ENDED']);
+      expect(e.reasons[1]?.findings).toEqual(['CVE-7']);
+    });
+
+    it('an image index carries only the ended platform, judging the others afresh', () => {
+      const previous = run({
+        platforms: [
+          {
+            digest: 'sha256:a',
+            platform: 'linux/amd64',
+            scan: completeScan([finding('CVE-1', 'LOW')]),
+          },
+          { digest: 'sha256:b', platform: 'linux/arm64', scan: completeScan([]) },
+        ],
+        scan: undefined,
+      });
+      const e = run({
+        scan: undefined,
+        previous,
+        platforms: [
+          { digest: 'sha256:a', platform: 'linux/amd64', scan: ended },
+          {
+            digest: 'sha256:b',
+            platform: 'linux/arm64',
+            scan: completeScan([finding('CVE-2', 'HIGH')]),
+          },
+        ],
+      });
+      expect(e.verdict).toBe('FAIL');
+      expect(e.reasons.map((r) => [r.code, r.platform])).toEqual([
+        ['SCAN_MONITORING_ENDED', 'linux/amd64'],
+        ['VULNERABILITY', 'linux/arm64'],
+      ]);
+    });
+  });
+
   it('warns when the scan is older than maxScanAge', () => {
     const e = run({
       scan: completeScan([], '2026-11-01T00:00:00Z'),

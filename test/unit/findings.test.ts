@@ -91,8 +91,11 @@ describe('scan states', () => {
     ['PENDING', 'in-progress'],
     ['FAILED', 'unscanned'],
     ['UNSUPPORTED_IMAGE', 'unscanned'],
-    ['SCAN_ELIGIBILITY_EXPIRED', 'unscanned'],
-    ['FINDINGS_UNAVAILABLE', 'unscanned'],
+    ['SCAN_ELIGIBILITY_EXPIRED', 'monitoring-ended'],
+    ['LIMIT_EXCEEDED', 'monitoring-ended'],
+    ['FINDINGS_UNAVAILABLE', 'monitoring-ended'],
+    ['IMAGE_ARCHIVED', 'monitoring-ended'],
+    ['SOMETHING_NEW', 'unscanned'],
     [undefined, 'unscanned'],
   ])('%s → %s', (status, state) => expect(scanStateOf(status)).toBe(state));
 
