@@ -61,3 +61,11 @@ export async function runProgram(program: Command, argv: string[], io: CliIo): P
     return error instanceof CliFailure ? error.exitCode : 1;
   }
 }
+
+/** An ISO 8601 instant given on the command line. */
+export function instantFlag(value: string, flag: string): () => Date {
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime()))
+    throw new CliFailure(`${flag} ${value} is not an ISO 8601 time`, 2);
+  return () => at;
+}

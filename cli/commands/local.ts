@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
-import type { CliIo } from '../io';
+import { type CliIo, instantFlag } from '../io';
 import { runLocal } from '../local/run-local';
+
+interface LocalFlags {
+  data: string;
+  allowlist?: string;
+  s3Endpoint?: string;
+  judgeAt?: string;
+}
 
 export function registerLocal(program: Command, io: CliIo): void {
   program
@@ -9,13 +16,18 @@ export function registerLocal(program: Command, io: CliIo): void {
     .option('--data <dir>', 'where local state lives', '.local')
     .option('--allowlist <target>', 'a folder, or s3://bucket/prefix (default: <data>/allowlist)')
     .option('--s3-endpoint <url>', 'S3 API server for s3:// (default: s3rver under <data>/s3)')
-    .action(async (flags: { data: string; allowlist?: string; s3Endpoint?: string }) => {
+    .option(
+      '--judge-at <iso>',
+      'the instant the sample world is judged at (default: its own time, 2026-11-23T09:00Z, so the verdicts never age)',
+    )
+    .action(async (flags: LocalFlags) => {
       const slack = process.env.SLACK_WEBHOOK_URL;
       await runLocal({
         dataDir: flags.data,
         io,
         ...(flags.allowlist && { allowlist: flags.allowlist }),
         ...(flags.s3Endpoint && { s3Endpoint: flags.s3Endpoint }),
+        ...(flags.judgeAt && { judgeAt: instantFlag(flags.judgeAt, '--judge-at') }),
         ...(slack && { slackWebhookUrl: slack }),
       });
     });

@@ -6,6 +6,7 @@ import type { SQSEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { loadFixture } from '../../events';
 import { createHandler } from '../../functions/evaluate/handler';
+import type { BatchMetrics } from '../../shared/adapters/aws/batch-metrics';
 import { awsClient } from '../../shared/adapters/aws/clients';
 import { createVerdictTable } from '../../shared/adapters/aws/create-verdict-table';
 import {
@@ -24,6 +25,7 @@ import {
   CLEAN_IMAGE,
   DELETED_IMAGE,
   INDEX_DIGEST,
+  SAMPLE_NOW,
   SAMPLE_REGISTRY,
   sampleWorld,
 } from './sample-world';
@@ -32,6 +34,9 @@ export interface LocalRunOptions {
   dataDir: string;
   io: CliIo;
   policyFile?: string;
+  /** The clock that judges the sample world (default: pinned to SAMPLE_NOW). */
+  judgeAt?: () => Date;
+  /** The clock that announces, signs and checks admission (default: the machine's). */
   now?: () => Date;
   /** Where the signed allowlist goes: a folder (default dataDir/allowlist) or s3://bucket/prefix. */
   allowlist?: string;
@@ -40,6 +45,12 @@ export interface LocalRunOptions {
 }
 
 export const LOCAL_TABLE = 'registry-watcher-verdicts';
+
+/** CloudWatch's EMF lines are noise on a terminal: the local run keeps its metrics to itself. */
+const unprintedMetrics: BatchMetrics = {
+  addMetric: () => undefined,
+  publishStoredMetrics: () => undefined,
+};
 
 /**
  * `npm start`: the evaluate pipeline on this machine with no AWS account. DynamoDB is
@@ -61,22 +72,29 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     const policyFile = options.policyFile ?? 'infra/policy.yaml';
     const policy = loadPolicyFile(policyFile);
     const world = sampleWorld();
+    const judgeAt = options.judgeAt ?? (() => SAMPLE_NOW);
     const documents = documentClient(client);
     const store = new ChangeRecorder(
       printing(new DynamoDbVerdictStore({ tableName: LOCAL_TABLE, client: documents }), io),
       documents,
       LOCAL_TABLE,
     );
-    const handler = createHandler(() => ({
-      images: world,
-      findings: world,
-      store,
-      policy,
-      log: quietLog(io),
-      ...(options.now && { clock: options.now }),
-    }));
+    const handler = createHandler(
+      () => ({
+        images: world,
+        findings: world,
+        store,
+        policy,
+        log: quietLog(io),
+        clock: judgeAt,
+      }),
+      unprintedMetrics,
+    );
     io.out(
       `registry-watcher local run: policy ${policyFile} (${policy.hash.slice(0, 19)}…), DynamoDB (dynalite) in ${options.dataDir}/dynamodb`,
+    );
+    io.out(
+      `verdicts judged at ${judgeAt().toISOString()}${options.judgeAt ? '' : ", the sample world's own time (pinned, so they do not age; --judge-at ISO to move it)"}`,
     );
 
     const batches: [string, SQSEvent][] = [
@@ -99,7 +117,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
             ),
             DELETED_IMAGE,
             CLEAN_IMAGE,
-          ].map((key) => evaluateRequestEvent(key, 'reconcile', new Date())),
+          ].map((key) => evaluateRequestEvent(key, 'reconcile', judgeAt())),
         ),
       ],
     ];

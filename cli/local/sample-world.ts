@@ -8,6 +8,13 @@ import { parseTimestamp } from '../../shared/domain/time';
 
 export const SAMPLE_REGISTRY = ecrRegistry('123456789012', 'eu-west-1');
 
+/**
+ * The instant the sample world was recorded at: the morning after its last scan (2026-11-22)
+ * and last pull. `npm start` judges the world at this instant by default, so its verdicts
+ * are the same on any date (scan age, grace deadlines and exception expiries do not move).
+ */
+export const SAMPLE_NOW = new Date('2026-11-23T09:00:00.000Z');
+
 /** The team-a/web image that the sample DELETE event removes. */
 export const DELETED_IMAGE: ImageKey = {
   registry: SAMPLE_REGISTRY,
