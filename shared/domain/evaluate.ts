@@ -441,7 +441,13 @@ function judgeBlockingFinding(
   const matching = (ctx.exceptions.get(finding.id.toUpperCase()) ?? []).filter((e) =>
     exceptionCovers(e, ctx.image),
   );
-  const active = matching.find((e) => Date.parse(e.expiresAt) > now.getTime());
+  // Of several exceptions in force, the one lasting longest: the file's order must not matter.
+  const active = matching
+    .filter((e) => Date.parse(e.expiresAt) > now.getTime())
+    .reduce<PolicyException | undefined>(
+      (best, e) => (!best || Date.parse(e.expiresAt) > Date.parse(best.expiresAt) ? e : best),
+      undefined,
+    );
   if (active) {
     const exception = { id: active.id, owner: active.owner, expiresAt: active.expiresAt };
     add(

@@ -161,6 +161,21 @@ describe('evaluate: exceptions', () => {
     expectCodes(e, ['EXCEPTION_EXPIRED', 'VULNERABILITY']);
   });
 
+  it('of two exceptions in force, applies the one lasting longest, whatever their order', () => {
+    const soon =
+      '{ id: CVE-1, repositories: ["prod/api"], expires: "2026-11-28", owner: a, reason: r }';
+    const later =
+      '{ id: CVE-1, repositories: ["prod/*"], expires: "2027-01-31", owner: b, reason: r }';
+    for (const list of [
+      [soon, later],
+      [later, soon],
+    ]) {
+      const e = run({ scan: high, policy: policyOf(`exceptions: [${list.join(', ')}]\n`) });
+      expect(e.verdict).toBe('PASS');
+      expect(e.expiresAt).toBe('2027-02-01T00:00:00.000Z');
+    }
+  });
+
   it('does not mention exceptions for findings that would not block anyway', () => {
     const e = run({
       scan: completeScan([finding('CVE-1', 'LOW')]),

@@ -6,7 +6,6 @@ import { evaluate } from '../../shared/domain/evaluate';
 import { requestsFromAnyEvent } from '../../shared/domain/events';
 import { normaliseScanFindings } from '../../shared/domain/findings';
 import { parsePolicy } from '../../shared/domain/policy';
-import { verdictOfReasons } from '../../shared/domain/verdict';
 import { keyOf } from '../support/builders';
 
 // A fixed seed keeps CI reproducible; FUZZ_SEED=<n> explores other inputs locally.
@@ -111,13 +110,13 @@ describe('fuzz: only named errors, never a crash', () => {
       fc.property(mutation(VALID_POLICY), (doc) => {
         onlyNamedErrors(() => {
           const policy = parsePolicy(stringify(doc), 'fuzz.yaml');
-          const result = evaluate({
+          // Verdict properties live in verdict-properties.test.ts; here: no crash.
+          evaluate({
             image: keyOf('prod/api'),
             scan,
             policy,
             now: new Date('2026-11-23T00:00:00Z'),
           });
-          expect(result.verdict).toBe(verdictOfReasons(result.reasons));
         });
       }),
       { numRuns: 2000 },
