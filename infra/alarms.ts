@@ -56,6 +56,21 @@ export class WatcherAlarms extends Construct {
     });
   }
 
+  /** The oldest message of a work queue waited longer than `max`: its consumer is not keeping up. */
+  queueAge(id: string, queue: sqs.IQueue, max: Duration, what: string): cloudwatch.Alarm {
+    return this.add(id, {
+      metric: queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: max.toSeconds(),
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${what} have waited ${max.toHumanString()} or more in ${queue.queueName}: the consumer keeps failing or is deferred (Slack Retry-After). Read its logs.`,
+    });
+  }
+
   /** Errors (an invocation that threw) and sustained throttling of one function. */
   function(id: string, fn: lambda.IFunction, name: string): void {
     this.add(`${id}Errors`, {

@@ -15,12 +15,20 @@ import { Construct } from 'constructs';
 import { allowlistKeys } from '../shared/adapters/aws/s3-allowlist-store';
 import { ON_FAILURE_PREFIX, PARKED_PREFIX } from '../shared/adapters/aws/s3-record-parking';
 import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
+import { parseDuration } from '../shared/domain/duration';
 import {
   allowlistEnvironment,
   changesEnvironment,
+  NOTIFY_TIMEOUT as NOTIFY_LEASE,
   notifyEnvironment,
 } from '../shared/publishing-config';
-import { allowMarkers, POLICY_FILE_NAME, visibilityFor, type WatcherCore } from './core';
+import {
+  allowMarkers,
+  POLICY_FILE_NAME,
+  VISIBILITY_FACTOR,
+  visibilityFor,
+  type WatcherCore,
+} from './core';
 import { durationSetting } from './props';
 import { deadLetterQueue, secureQueue } from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
@@ -31,8 +39,17 @@ export const REBUILD_DEBOUNCE = Duration.seconds(30);
 /** No publication for this long alarms: re-signed at least hourly, valid for a day by default. */
 export const ALLOWLIST_AGE_ALARM = Duration.hours(2);
 
-/** Worst case: 5 Retry-After waits of at most 30 s and 6 attempts of at most 10 s (docs/alerts.md). */
-const NOTIFY_TIMEOUT = Duration.minutes(5);
+/**
+ * notify's timeout = its marker lease (one figure, shared/publishing-config.ts). Worst case:
+ * 5 Retry-After waits of at most 30 s and 6 attempts of at most 10 s (docs/alerts.md).
+ */
+export const NOTIFY_TIMEOUT = Duration.seconds(parseDuration(NOTIFY_LEASE) / 1000);
+
+/** Receives of one Slack message (failures and Retry-After deferrals) before its DLQ. */
+export const NOTIFY_MAX_RECEIVES = 10;
+
+/** A Slack message still queued after this long alarms (Slack down or throttling for long). */
+export const NOTIFY_QUEUE_AGE_ALARM = Duration.hours(1);
 
 export interface PublicationProps {
   readonly core: WatcherCore;
@@ -214,7 +231,11 @@ export class Publication extends Construct {
     }
   }
 
-  /** notify: verdict events → Slack, paced by a single container, its own DLQ. */
+  /**
+   * notify: verdict events → SNS → SQS (raw delivery) → notify → Slack, paced by a single
+   * container. The queue is what lets a long Slack Retry-After be honoured: the message is
+   * deferred by its visibility timeout instead of spending retries (docs/alerts.md).
+   */
   private slack(core: WatcherCore, topic: sns.ITopic, secretRef: string): AnyWatcherFunction {
     const secret = importSecret(this, 'SlackWebhook', secretRef);
     const dlq = deadLetterQueue(
@@ -222,6 +243,11 @@ export class Publication extends Construct {
       'NotifyDlq',
       'verdict events the notify function could not deliver to Slack',
     );
+    const queue = secureQueue(this, 'NotifyQueue', {
+      visibilityTimeout: Duration.seconds(NOTIFY_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: NOTIFY_MAX_RECEIVES },
+    });
     const notify = new WatcherFunction(this, 'Notify', {
       name: 'notify',
       description: 'registry-watcher: Slack messages for verdict transitions and the daily digest',
@@ -229,6 +255,7 @@ export class Publication extends Construct {
       environment: {
         TABLE_NAME: core.table.tableName,
         SLACK_WEBHOOK_SECRET_ARN: secret.secretArn,
+        NOTIFY_QUEUE_URL: queue.queueUrl,
         // A claimed marker must outlive the invocation that holds it.
         MARKER_LEASE: durationSetting(NOTIFY_TIMEOUT),
       },
@@ -236,14 +263,14 @@ export class Publication extends Construct {
       memorySize: 256,
       // One container paces all posts to the webhook (~1 message/s).
       reservedConcurrentExecutions: 1,
-      deadLetterQueue: dlq,
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
       logRetention: core.config.logRetention,
       removalPolicy: core.config.removalPolicy,
     });
     topic.addSubscription(
-      new subscriptions.LambdaSubscription(notify.function, { deadLetterQueue: dlq }),
+      new subscriptions.SqsSubscription(queue, { rawMessageDelivery: true, deadLetterQueue: dlq }),
+    );
+    notify.function.addEventSource(
+      new sources.SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }),
     );
     notify.allow(
       ['secretsmanager:GetSecretValue'],
@@ -252,6 +279,8 @@ export class Publication extends Construct {
     allowMarkers(notify, core.table);
     core.watch(notify, 'notify');
     core.alarms.deadLetterQueue('NotifyDlqNotEmpty', dlq, 'A Slack notification');
+    core.alarms.queueAge('NotifyQueueAge', queue, NOTIFY_QUEUE_AGE_ALARM, 'Slack notifications');
+    core.alarms.batchItemFailures('NotifyBatchItemFailures', 'notify', 'Slack messages');
     return notify;
   }
 }

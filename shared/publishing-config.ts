@@ -37,12 +37,20 @@ export const allowlistEnvironment = z.object({
   POLICY_YAML: z.string().min(1).optional(),
 });
 
+/**
+ * notify's timeout and the lease of its Slack delivery markers: one figure, used by the stack
+ * (infra/publication.ts) and as the default here, so a claim outlives the invocation holding it.
+ */
+export const NOTIFY_TIMEOUT = '5m';
+
 export const notifyEnvironment = z.object({
   TABLE_NAME: tableName,
   SLACK_WEBHOOK_SECRET_ARN: arn,
+  /** The queue notify consumes: a throttled message is deferred there (ChangeMessageVisibility). */
+  NOTIFY_QUEUE_URL: z.url(),
   SLACK_SECRET_CACHE: duration('5m'),
   SLACK_MIN_INTERVAL: duration('1s'),
-  MARKER_LEASE: duration('2m'),
+  MARKER_LEASE: duration(NOTIFY_TIMEOUT),
 });
 
 export type ChangesEnvironment = z.infer<typeof changesEnvironment>;

@@ -1,47 +1,92 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
+import {
+  type BatchMetrics,
+  publishBatchFigures,
+  watcherMetrics,
+} from '../../shared/adapters/aws/batch-metrics';
 import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
 import { SecretsManagerWebhookUrl } from '../../shared/adapters/aws/slack-secret';
-import { SlackWebhook } from '../../shared/adapters/slack/webhook';
+import { SqsVisibilityDeferral } from '../../shared/adapters/aws/sqs-deferral';
+import { SlackDeliveryError, SlackWebhook } from '../../shared/adapters/slack/webhook';
 import { InvalidEventError } from '../../shared/domain/errors';
+import type { MessageDeferral } from '../../shared/ports/publishing';
 import { notifyEnvironment, readEnvironmentOf } from '../../shared/publishing-config';
-import {
-  type NotifyOptions,
-  type NotifyResult,
-  notifySlack,
-} from '../../shared/services/notify-slack';
+import { type NotifyOptions, notifySlack } from '../../shared/services/notify-slack';
 
-const snsEvent = z.object({
+// The queue subscription delivers raw: each body is the SNS message itself.
+const sqsEvent = z.object({
   Records: z
-    .array(z.looseObject({ Sns: z.looseObject({ MessageId: z.string(), Message: z.string() }) }))
+    .array(z.looseObject({ messageId: z.string(), receiptHandle: z.string(), body: z.string() }))
     .min(1),
 });
 
+export interface NotifyHandlerOptions extends NotifyOptions {
+  deferral: MessageDeferral;
+}
+
+export interface NotifyBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
 export const logger = new Logger({ serviceName: 'registry-watcher', logRecordOrder: ['message'] });
+const metrics = watcherMetrics('notify');
+
+/** How long Slack asked us to wait, when it did (a 429 that outlasted the in-process budget). */
+function retryAfterOf(error: unknown): number | undefined {
+  return error instanceof SlackDeliveryError && error.status === 429
+    ? error.retryAfterMs
+    : undefined;
+}
 
 /**
- * SNS invokes asynchronously with one record. Any error is thrown: Lambda retries twice,
- * then the event lands in the DLQ with the error message (the reason) as an attribute.
+ * SNS → SQS → notify. A failed message is handed back (batch item failure) and comes back
+ * after the queue's visibility timeout, into the DLQ after maxReceiveCount receives. A 429
+ * whose Retry-After exceeds the in-process budget defers the message (and the rest of the
+ * batch, which would be throttled too) by exactly that long instead.
  */
-export function createHandler(options: () => NotifyOptions) {
-  let resolved: NotifyOptions | undefined;
-  return async (event: unknown): Promise<NotifyResult[]> => {
+export function createHandler(options: () => NotifyHandlerOptions, sink: BatchMetrics = metrics) {
+  let resolved: NotifyHandlerOptions | undefined;
+  return async (event: unknown): Promise<NotifyBatchResponse> => {
     resolved ??= options();
-    const parsed = snsEvent.safeParse(event);
-    if (!parsed.success) throw new InvalidEventError('not an SNS event', { cause: parsed.error });
-    const results: NotifyResult[] = [];
-    for (const record of parsed.data.Records) {
+    const opts = resolved;
+    const parsed = sqsEvent.safeParse(event);
+    if (!parsed.success) throw new InvalidEventError('not an SQS event', { cause: parsed.error });
+    const failures: { itemIdentifier: string }[] = [];
+    let throttledMs: number | undefined;
+    const defer = async (record: { messageId: string; receiptHandle: string }, ms: number) => {
       try {
-        results.push(await notifySlack(record.Sns.Message, resolved));
+        const seconds = await opts.deferral.defer(record.receiptHandle, ms);
+        logger.warn('Slack throttled: message deferred', { messageId: record.messageId, seconds });
       } catch (error) {
-        logger.error('Slack notification failed', {
-          messageId: record.Sns.MessageId,
+        // It still comes back, after the queue's own visibility timeout.
+        logger.error('could not defer message', {
+          messageId: record.messageId,
           error: { name: (error as Error).name, message: (error as Error).message },
         });
-        throw error;
+      }
+    };
+    for (const record of parsed.data.Records) {
+      if (throttledMs !== undefined) {
+        await defer(record, throttledMs);
+        failures.push({ itemIdentifier: record.messageId });
+        continue;
+      }
+      try {
+        await notifySlack(record.body, opts);
+      } catch (error) {
+        logger.error('Slack notification failed', {
+          messageId: record.messageId,
+          error: { name: (error as Error).name, message: (error as Error).message },
+        });
+        throttledMs = retryAfterOf(error);
+        if (throttledMs !== undefined) await defer(record, throttledMs);
+        failures.push({ itemIdentifier: record.messageId });
       }
     }
-    return results;
+    // Handed-back items never reach the Errors alarm: counted for their own.
+    publishBatchFigures(sink, { failures: failures.length });
+    return { batchItemFailures: failures };
   };
 }
 
@@ -60,6 +105,7 @@ export const handler = createHandler(() => {
       channel: 'SLACK',
       leaseMs: env.MARKER_LEASE,
     }),
+    deferral: new SqsVisibilityDeferral(env.NOTIFY_QUEUE_URL),
     log: logger,
   };
 });

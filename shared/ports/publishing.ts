@@ -24,6 +24,12 @@ export interface IdempotencyStore {
   release(key: string): Promise<void>;
 }
 
+/** Puts a received queue message back for later (SQS: its visibility timeout). */
+export interface MessageDeferral {
+  /** Returns the seconds the message was deferred by (rounded up, capped by the queue). */
+  defer(receiptHandle: string, delayMs: number): Promise<number>;
+}
+
 /** A stream record that failed for a reason a retry cannot fix, kept whole for `replay`. */
 export interface ParkedRecord {
   kind: 'ParkedStreamRecord';

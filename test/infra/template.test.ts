@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RegistryWatcherStack } from '../../infra/stack';
 import { VERDICT_TABLE } from '../../shared/adapters/aws/verdict-table';
+import { NOTIFY_TIMEOUT } from '../../shared/publishing-config';
 import { actionsOf, propsOf, resourcesOf, statementsOf, synthWatcher, testApp } from './support';
 
 type Json = Record<string, unknown>;
@@ -425,34 +428,77 @@ describe('notify and the topics', () => {
     expect(resourcesOf(full.template, 'AWS::SNS::TopicPolicy')).toHaveLength(2);
   });
 
-  it('THEN notify is subscribed with its own DLQ, retries twice, and reads only the Slack secret', () => {
+  it('THEN notify reads the topic through its own queue (raw delivery), whose DLQ also takes failed SNS deliveries, and reads only the Slack secret', () => {
     const notify = functionId(full.template, 'Notify');
+    const queue = queueId(full.template, 'NotifyQueue');
     const dlq = queueId(full.template, 'NotifyDlq');
     full.template.hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'lambda',
-      Endpoint: arnOf(notify),
+      Protocol: 'sqs',
+      Endpoint: arnOf(queue),
+      RawMessageDelivery: true,
       RedrivePolicy: { deadLetterTargetArn: arnOf(dlq) },
     });
-    full.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+    // SNS never invokes notify directly: no lambda subscription, no async retries.
+    expect(
+      resourcesOf(full.template, 'AWS::SNS::Subscription').filter(
+        ([, r]) => (r as { Properties: Json }).Properties.Protocol === 'lambda',
+      ),
+    ).toHaveLength(0);
+    expect(
+      resourcesOf(full.template, 'AWS::Lambda::EventInvokeConfig')
+        .map(([id]) => id)
+        .join(),
+    ).not.toContain('Notify');
+    full.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: ref(notify),
-      MaximumRetryAttempts: 2,
-      MaximumEventAgeInSeconds: 21600,
+      EventSourceArn: arnOf(queue),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    expect(propsOf(full.template, 'AWS::Lambda::Function', notify).DeadLetterConfig).toEqual({
-      TargetArn: arnOf(dlq),
-    });
+    const fn = propsOf(full.template, 'AWS::Lambda::Function', notify);
+    expect(fn.ReservedConcurrentExecutions).toBe(1);
+    expect((fn.Environment as { Variables: Json }).Variables.NOTIFY_QUEUE_URL).toEqual(ref(queue));
     const secretStatements = statementsOf(full.template, 'NotifyRole').filter((s) =>
       JSON.stringify(s.Action).includes('secretsmanager'),
     );
     expect(secretStatements).toEqual([
       expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: SLACK }),
     ]);
+    expect(
+      statementsOf(full.template, 'NotifyRole').filter((s) =>
+        JSON.stringify(s.Action).includes('sqs:ChangeMessageVisibility'),
+      ),
+    ).toEqual([expect.objectContaining({ Resource: arnOf(queue) })]);
   });
 
-  it('THEN its delivery markers are leased at least as long as it may run', () => {
+  it('THEN the queue outlives a 429 deferral: visibility 6 × the timeout, 10 receives, then its alarmed DLQ; a message waiting an hour alarms', () => {
+    const queue = queueId(full.template, 'NotifyQueue');
+    const props = propsOf(full.template, 'AWS::SQS::Queue', queue);
+    expect(props.VisibilityTimeout).toBe(6 * 300);
+    expect(props.MessageRetentionPeriod).toBe(4 * 24 * 3600);
+    expect(props.RedrivePolicy).toEqual({
+      deadLetterTargetArn: arnOf(queueId(full.template, 'NotifyDlq')),
+      maxReceiveCount: 10,
+    });
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      Threshold: 3600,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('THEN its delivery markers are leased as long as it may run: one figure, the one docs/alerts.md gives', () => {
     const fn = propsOf(full.template, 'AWS::Lambda::Function', functionId(full.template, 'Notify'));
     expect(fn.Timeout).toBe(300);
     expect((fn.Environment as { Variables: Json }).Variables.MARKER_LEASE).toBe('5m');
+    // The handler's default, when MARKER_LEASE is unset, is the same figure.
+    expect(NOTIFY_TIMEOUT).toBe('5m');
+    const docs = readFileSync(join(__dirname, '../../docs/alerts.md'), 'utf8');
+    expect(docs).toContain('| `MARKER_LEASE` | no | `5m` |');
+    expect(docs).toContain('5-minute lease');
+    expect(docs).not.toMatch(/2-minute lease|`MARKER_LEASE` \| no \| `2m`/);
   });
 
   it('WHEN no Slack secret is given THEN there is no notify function', () => {
@@ -640,8 +686,8 @@ describe('alarms and outputs', () => {
     );
   });
 
-  it('THEN there are 26 with Slack on (7 queues, 5 × errors and throttles, expiry, age, backlog, 3 batch failures, parked, on-failure, iterator age), 23 without', () => {
-    expect(alarms).toHaveLength(26);
+  it('THEN there are 28 with Slack on (7 queues, 5 × errors and throttles, expiry, age, backlog, Slack queue age, 4 batch failures, parked, on-failure, iterator age), 23 without', () => {
+    expect(alarms).toHaveLength(28);
     expect(resourcesOf(bare.template, 'AWS::CloudWatch::Alarm')).toHaveLength(23);
   });
 

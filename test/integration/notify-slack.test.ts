@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { SNSEvent } from 'aws-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SNSEvent, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadFixture } from '../../events';
 import { createHandler } from '../../functions/notify/handler';
@@ -11,11 +12,13 @@ import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { SecretsManagerWebhookUrl } from '../../shared/adapters/aws/slack-secret';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
-import { SlackDeliveryError, SlackWebhook } from '../../shared/adapters/slack/webhook';
+import { SqsVisibilityDeferral } from '../../shared/adapters/aws/sqs-deferral';
+import { SlackWebhook } from '../../shared/adapters/slack/webhook';
 import { planWrite } from '../../shared/domain/verdict-record';
 import { publishDailyDigest } from '../../shared/services/daily-digest';
 import { draftOf, keyOf } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
+import { LoopbackQueue } from '../support/sqs-queue';
 import { rawItem } from '../support/streams';
 
 const PATH = '/services/T000/B000/XXXXSECRETXXXX';
@@ -101,13 +104,16 @@ let slack: SlackReceiver;
 let dynamo: LocalDynamo;
 let table: string;
 let waits: number[];
+let nowMs = Date.parse('2026-12-03T07:00:00.000Z');
+// The queue's own visibility timeout as the stack sets it (5 min × 6).
+const queue = new LoopbackQueue(() => nowMs, 30 * 60_000);
 
 beforeAll(async () => {
   slack = new SlackReceiver();
-  [dynamo] = await Promise.all([startDynalite(), slack.start()]);
+  [dynamo] = await Promise.all([startDynalite(), slack.start(), queue.start()]);
 });
 afterAll(async () => {
-  await Promise.all([dynamo.stop(), slack.stop()]);
+  await Promise.all([dynamo.stop(), slack.stop(), queue.stop()]);
 });
 beforeEach(async () => {
   table = await dynamo.newTable();
@@ -116,39 +122,89 @@ beforeEach(async () => {
   slack.delivered = [];
   slack.problems = [];
   waits = [];
+  handedBack = [];
   secrets.reset();
   secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ url: slack.url }) });
 });
 
 function lambda() {
-  return createHandler(() => ({
-    sink: new SlackWebhook({
-      urls: new SecretsManagerWebhookUrl(
-        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack',
-        {
-          client: new SecretsManagerClient({ region: 'eu-west-1' }),
+  return createHandler(
+    () => ({
+      sink: new SlackWebhook({
+        urls: new SecretsManagerWebhookUrl(
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack',
+          {
+            client: new SecretsManagerClient({ region: 'eu-west-1' }),
+          },
+        ),
+        // Waits are recorded, not slept: the test checks what would have been waited.
+        sleep: async (ms) => {
+          waits.push(ms);
         },
+      }),
+      markers: new DeliveryMarkers({
+        tableName: table,
+        channel: 'SLACK',
+        client: dynamo.documents,
+      }),
+      deferral: new SqsVisibilityDeferral(
+        queue.url,
+        new SQSClient({
+          region: 'eu-west-1',
+          endpoint: queue.url,
+          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+          maxAttempts: 1,
+        }),
       ),
-      // Waits are recorded, not slept: the test checks what would have been waited.
-      sleep: async (ms) => {
-        waits.push(ms);
-      },
+      clock: () => new Date(nowMs),
     }),
-    markers: new DeliveryMarkers({ tableName: table, channel: 'SLACK', client: dynamo.documents }),
-  }));
+    metrics,
+  );
 }
 
-describe('notify: SNS → Slack', () => {
+/** BatchItemFailures as the handler emits them, one figure per invocation. */
+let handedBack: number[] = [];
+const metrics = {
+  addMetric: (name: string, _unit: unknown, value: number) => {
+    if (name === 'BatchItemFailures') handedBack.push(value);
+  },
+  publishStoredMetrics: () => undefined,
+};
+
+/** What the raw SNS → SQS subscription hands notify for an SNS fixture. */
+function fromSns(event: SNSEvent): SQSEvent {
+  return {
+    Records: event.Records.map((r, n) => ({
+      messageId: `m-${n}`,
+      receiptHandle: `h-${n}`,
+      body: r.Sns.Message,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: '0',
+        SenderId: 'sns',
+        ApproximateFirstReceiveTimestamp: '0',
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:notify',
+      awsRegion: 'eu-west-1',
+    })),
+  };
+}
+
+const verdictEvent = () => fromSns(loadFixture('sns/verdict-event'));
+const ID = '9265367ca05d7cf7e63327161d68fb30';
+
+describe('notify: SNS → SQS → Slack', () => {
   it('rides out 429 (Retry-After) and 500, and delivers exactly one message', async () => {
     slack.script = [
       { status: 429, headers: { 'retry-after': '1' }, body: 'rate_limited' },
       { status: 500, body: 'rollup_error' },
       { status: 200, body: 'ok' },
     ];
-    const results = await lambda()(loadFixture('sns/verdict-event'));
-    expect(results).toEqual([
-      { id: '9265367ca05d7cf7e63327161d68fb30', kind: 'VerdictChanged', outcome: 'sent' },
-    ]);
+    const response = await lambda()(verdictEvent());
+    expect(response).toEqual({ batchItemFailures: [] });
     expect(slack.problems).toEqual([]);
     expect(slack.requests).toBe(3);
     expect(slack.delivered).toHaveLength(1);
@@ -163,34 +219,86 @@ describe('notify: SNS → Slack', () => {
   });
 
   it('sends nothing twice when SNS delivers the same event again', async () => {
-    const event = loadFixture('sns/verdict-event');
+    const event = verdictEvent();
     await lambda()(event);
     const again = await lambda()(event);
-    expect(again[0]?.outcome).toBe('duplicate');
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(slack.requests).toBe(1);
     expect(slack.delivered).toHaveLength(1);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
-  it('fails a permanent 4xx with the reason (for the DLQ) and leaves the event deliverable', async () => {
+  it('hands a permanent 4xx back (to reach the DLQ) and leaves the event deliverable', async () => {
     slack.script = [{ status: 404, body: 'channel_not_found' }];
-    const error = await lambda()(loadFixture('sns/verdict-event')).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SlackDeliveryError);
-    expect((error as Error).message).toContain('HTTP 404 channel_not_found');
-    expect((error as Error).message).not.toContain('SECRET');
+    const changes = queue.visibilityChanges.length;
+    const response = await lambda()(verdictEvent());
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-0' }] });
+    // Not a throttle: it comes back after the queue's own visibility timeout.
+    expect(queue.visibilityChanges).toHaveLength(changes);
     expect(slack.requests).toBe(1);
     const marker = await rawItem(dynamo, table, 'EVENT#9265367ca05d7cf7e63327161d68fb30', 'SLACK');
     expect(marker).toBeUndefined();
     // After the webhook is fixed, a redrive from the DLQ delivers.
-    await lambda()(loadFixture('sns/verdict-event'));
+    await lambda()(verdictEvent());
     expect(slack.delivered).toHaveLength(1);
   });
 
-  it('rejects a message that is not ours, for the DLQ', async () => {
-    const event = loadFixture('sns/verdict-event');
+  it('hands back a message that is not ours, for the DLQ', async () => {
+    const event = verdictEvent();
     const record = event.Records[0];
-    if (record) record.Sns.Message = '{"hello":"world"}';
-    await expect(lambda()(event)).rejects.toMatchObject({ code: 'INVALID_EVENT' });
+    if (record) record.body = '{"hello":"world"}';
+    await expect(lambda()(event)).resolves.toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm-0' }],
+    });
     expect(slack.requests).toBe(0);
+  });
+
+  it('rejects an event that is not from SQS', async () => {
+    await expect(lambda()(loadFixture('sns/verdict-event'))).rejects.toMatchObject({
+      code: 'INVALID_EVENT',
+    });
+  });
+
+  it('defers a message by a Retry-After of 120 s through the queue, then delivers it once', async () => {
+    const body = verdictEvent().Records[0]?.body ?? '';
+    const digest = fromSns(loadFixture('sns/daily-digest')).Records[0]?.body ?? '';
+    queue.send(body);
+    queue.send(digest);
+    slack.script = [{ status: 429, headers: { 'retry-after': '120' }, body: 'rate_limited' }];
+    const notify = lambda();
+    const changes = queue.visibilityChanges.length;
+
+    const first = queue.receive();
+    expect(first.Records).toHaveLength(2);
+    const response = await notify(first);
+    queue.settle(first, response.batchItemFailures);
+    // One request: the 429 ended the attempt; the rest of the batch was not even tried.
+    expect(slack.requests).toBe(1);
+    expect(waits).toEqual([]);
+    expect(response.batchItemFailures).toHaveLength(2);
+    expect(queue.visibilityChanges.slice(changes)).toEqual([120, 120]);
+    expect(handedBack).toEqual([2]);
+    expect(await rawItem(dynamo, table, `EVENT#${ID}`, 'SLACK')).toBeUndefined();
+
+    nowMs += 119_000;
+    expect(queue.receive().Records).toHaveLength(0);
+    nowMs += 1_000;
+    const second = queue.receive();
+    expect(second.Records).toHaveLength(2);
+    const delivered = await notify(second);
+    queue.settle(second, delivered.batchItemFailures);
+    expect(delivered).toEqual({ batchItemFailures: [] });
+    expect(handedBack).toEqual([2, 0]);
+    expect(queue.depth).toBe(0);
+    expect(slack.requests).toBe(3);
+    expect(slack.delivered).toHaveLength(2);
+
+    // SNS delivers the transition again: the marker holds, Slack sees nothing more.
+    queue.send(body);
+    const again = queue.receive();
+    queue.settle(again, (await notify(again)).batchItemFailures);
+    expect(slack.requests).toBe(3);
+    expect(queue.depth).toBe(0);
   });
 });
 
@@ -247,8 +355,11 @@ describe('daily digest: verdict table → SNS → Slack', () => {
     if (!record) throw new Error('fixture has no record');
     record.Sns.Message = publish?.Message ?? '';
     record.Sns.Subject = publish?.Subject ?? '';
-    const results = await lambda()(event);
-    expect(results[0]).toEqual({ id: 'digest-2026-11-23', kind: 'DailyDigest', outcome: 'sent' });
+    const response = await lambda()(fromSns(event));
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await rawItem(dynamo, table, 'EVENT#digest-2026-11-23', 'SLACK')).toMatchObject({
+      status: { S: 'COMPLETED' },
+    });
     expect(slack.problems).toEqual([]);
     const text = JSON.stringify(slack.delivered[0]);
     expect(text).toContain('registry-watcher daily digest 2026-11-23');

@@ -287,8 +287,14 @@ describe('function environments', () => {
     const notify = readEnvironmentOf(notifyEnvironment, {
       TABLE_NAME: 'verdicts',
       SLACK_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:slack',
+      NOTIFY_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/notify',
     });
-    expect(notify).toMatchObject({ SLACK_MIN_INTERVAL: 1_000, SLACK_SECRET_CACHE: 300_000 });
+    expect(notify).toMatchObject({
+      SLACK_MIN_INTERVAL: 1_000,
+      SLACK_SECRET_CACHE: 300_000,
+      // Unset, the lease is notify's timeout (5 min), as the stack deploys it.
+      MARKER_LEASE: 300_000,
+    });
   });
 
   it('names every problem', () => {
