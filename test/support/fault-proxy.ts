@@ -1,0 +1,130 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type FaultKind = 'throttle' | 'server-error' | 'latency' | 'reset' | 'lost-response';
+
+/** Probability of each fault per request; the rest pass through untouched. */
+export type FaultRates = Partial<Record<FaultKind, number>>;
+
+export interface FaultProxy {
+  endpoint: string;
+  /** Faults injected so far, by kind, and requests seen. */
+  readonly injected: Record<FaultKind, number>;
+  readonly requests: number;
+  stop(): Promise<void>;
+}
+
+/** A small seeded PRNG (mulberry32), so a failing run can be repeated exactly. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * An HTTP proxy on loopback in front of an AWS-style JSON API (dynalite): it answers some
+ * requests with DynamoDB's throttling error or a 500, delays some, resets the connection of
+ * some before forwarding, and forwards some but drops the response after the server committed
+ * the write — the fault a retried conditional write must survive.
+ */
+export async function startFaultProxy(
+  upstream: string,
+  rates: FaultRates,
+  random: () => number,
+): Promise<FaultProxy> {
+  const target = new URL(upstream);
+  const injected: Record<FaultKind, number> = {
+    throttle: 0,
+    'server-error': 0,
+    latency: 0,
+    reset: 0,
+    'lost-response': 0,
+  };
+  let requests = 0;
+  const pick = (): FaultKind | undefined => {
+    let roll = random();
+    for (const kind of Object.keys(injected) as FaultKind[]) {
+      roll -= rates[kind] ?? 0;
+      if (roll < 0) return kind;
+    }
+    return undefined;
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests += 1;
+      const fault = pick();
+      if (fault) injected[fault] += 1;
+      if (fault === 'throttle') {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(
+          JSON.stringify({
+            __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException',
+            message: 'Rate of requests exceeds the allowed throughput.',
+          }),
+        );
+        return;
+      }
+      if (fault === 'server-error') {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(
+          JSON.stringify({
+            __type: 'com.amazon.coral.service#InternalFailure',
+            message: 'internal failure',
+          }),
+        );
+        return;
+      }
+      if (fault === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      const forward = () => {
+        const out = request(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: req.url,
+            method: req.method,
+            headers: req.headers,
+          },
+          (upstreamRes) => {
+            const body: Buffer[] = [];
+            upstreamRes.on('data', (c: Buffer) => body.push(c));
+            upstreamRes.on('end', () => {
+              if (fault === 'lost-response') {
+                req.socket.destroy();
+                return;
+              }
+              res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+              res.end(Buffer.concat(body));
+            });
+          },
+        );
+        out.on('error', () => req.socket.destroy());
+        out.end(Buffer.concat(chunks));
+      };
+      if (fault === 'latency') setTimeout(forward, 5 + Math.floor(random() * 40));
+      else forward();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    injected,
+    get requests() {
+      return requests;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
