@@ -4,6 +4,7 @@
  */
 import type { SerializedBundle } from '@sigstore/bundle';
 import type { AdmittedImage } from '../domain/allowlist';
+import type { InvalidEventError } from '../domain/errors';
 import type { SlackMessage } from '../domain/slack-message';
 import type { OutgoingMessage } from '../domain/verdict-event';
 import type { VerdictRecord } from '../domain/verdict-record';
@@ -97,4 +98,22 @@ export interface CurrentVerdicts {
 /** Delivers one alert (a Slack incoming webhook in AWS; stdout when none is configured). */
 export interface AlertSink {
   post(message: SlackMessage): Promise<void>;
+}
+
+/** One stream record, read or not (the stream-records adapter builds it). */
+export interface StreamChange {
+  /** The record's sequence number: what Lambda needs back for a partial batch failure. */
+  id: string;
+  oldItem?: Record<string, unknown>;
+  newItem?: Record<string, unknown>;
+  /** The record as delivered, for parking. */
+  raw?: unknown;
+  /** Why the record could not be read (set by the parser): parked, never retried. */
+  problem?: InvalidEventError;
+}
+
+/** An object a hop kept (a parked record, a Lambda on-failure batch), by name. */
+export interface KeptObject {
+  name: string;
+  text: string;
 }

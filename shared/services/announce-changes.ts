@@ -1,24 +1,18 @@
 import { InvalidEventError, StoreConflictError } from '../domain/errors';
 import { changeOf, verdictMessage } from '../domain/verdict-event';
+
+export type { StreamChange } from '../ports/publishing';
+
 import { type Clock, type Log, silentLog, systemClock } from '../ports';
 import type {
   IdempotencyStore,
   MessagePublisher,
   RebuildTrigger,
   RecordParking,
+  StreamChange,
 } from '../ports/publishing';
 
 /** One DynamoDB stream record, its images already unmarshalled. */
-export interface StreamChange {
-  /** The record's sequence number: what Lambda needs back for a partial batch failure. */
-  id: string;
-  oldItem?: Record<string, unknown>;
-  newItem?: Record<string, unknown>;
-  /** The record as delivered, for parking. */
-  raw?: unknown;
-  /** Why the record could not be read (set by the parser): parked, never retried. */
-  problem?: InvalidEventError;
-}
 
 export interface AnnounceChangesOptions {
   publisher: MessagePublisher;

@@ -5,10 +5,9 @@ import {
 } from './announce-changes';
 
 /** One kept object: a parked record or a Lambda on-failure batch. */
-export interface KeptObject {
-  name: string;
-  text: string;
-}
+export type { KeptObject } from '../ports/publishing';
+
+import type { KeptObject } from '../ports/publishing';
 
 export interface ReplayOutcome {
   name: string;

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { KeptObject } from '../../services/replay-records';
+import type { KeptObject } from '../../ports/publishing';
 import { readS3ObjectText } from './s3-object-text';
 import { ON_FAILURE_PREFIX, PARKED_PREFIX } from './s3-record-parking';
 

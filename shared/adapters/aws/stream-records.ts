@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { InvalidEventError } from '../../domain/errors';
-import type { StreamChange } from '../../services/announce-changes';
+import type { StreamChange } from '../../ports/publishing';
 
 const image = z.record(z.string(), z.looseObject({})).optional();
 const streamRecord = z.looseObject({
