@@ -52,9 +52,16 @@ export class ChangeRecorder implements VerdictStore {
     });
   }
 
-  /** The recorded changes, in write order; the recorder starts empty again. */
+  /**
+   * The recorded changes, grouped by image and in write order within each (as a stream
+   * orders them per key), so a run prints the same messages in the same order each time;
+   * the recorder starts empty again.
+   */
   drain(): StreamChange[] {
-    return this.changes.splice(0);
+    const image = (c: StreamChange) => String((c.newItem ?? c.oldItem)?.pk ?? '');
+    return this.changes
+      .splice(0)
+      .sort((a, b) => (image(a) < image(b) ? -1 : image(a) > image(b) ? 1 : 0));
   }
 
   private async item(plan: WritePlan) {

@@ -74,11 +74,11 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     const world = sampleWorld();
     const judgeAt = options.judgeAt ?? (() => SAMPLE_NOW);
     const documents = documentClient(client);
-    const store = new ChangeRecorder(
-      printing(new DynamoDbVerdictStore({ tableName: LOCAL_TABLE, client: documents }), io),
-      documents,
-      LOCAL_TABLE,
+    const printed = printing(
+      new DynamoDbVerdictStore({ tableName: LOCAL_TABLE, client: documents }),
+      io,
     );
+    const store = new ChangeRecorder(printed.store, documents, LOCAL_TABLE);
     const handler = createHandler(
       () => ({
         images: world,
@@ -124,15 +124,14 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     for (const [title, event] of batches) {
       io.out(`\n» ${title}`);
       const result = await handler(event);
+      printed.flush();
       reportFailures(result.batchItemFailures, io);
     }
     world.delete(DELETED_IMAGE);
     io.out('\n» ECR DELETE event for team-a/web');
-    reportFailures(
-      (await handler(sqsBatch([loadFixture('eventbridge/ecr-image-action-delete')])))
-        .batchItemFailures,
-      io,
-    );
+    const deleted = await handler(sqsBatch([loadFixture('eventbridge/ecr-image-action-delete')]));
+    printed.flush();
+    reportFailures(deleted.batchItemFailures, io);
     const allowlist = await runLocalPublishing({
       dataDir: options.dataDir,
       io,
@@ -209,13 +208,27 @@ function reportFailures(failures: { itemIdentifier: string }[], io: CliIo): void
     io.err(`  message ${f.itemIdentifier} failed (in AWS it would be retried, then reach the DLQ)`);
 }
 
-/** Prints every verdict as it is stored. */
-function printing(store: VerdictStore, io: CliIo): VerdictStore {
+/**
+ * Prints every verdict stored, per batch and in image order: a batch is evaluated
+ * concurrently, so the order writes finish in is not the same from run to run.
+ */
+function printing(store: VerdictStore, io: CliIo): { store: VerdictStore; flush(): void } {
+  let written: WritePlan[] = [];
+  const imageOrder = ({ record }: WritePlan) => `${record.repository}@${record.digest}`;
   return {
-    get: (key) => store.get(key),
-    async write(plan: WritePlan) {
-      await store.write(plan);
-      io.out(describeWrite(plan));
+    store: {
+      get: (key) => store.get(key),
+      async write(plan: WritePlan) {
+        await store.write(plan);
+        written.push(plan);
+      },
+    },
+    flush() {
+      const batch = written.sort((a, b) =>
+        imageOrder(a) < imageOrder(b) ? -1 : imageOrder(a) > imageOrder(b) ? 1 : 0,
+      );
+      written = [];
+      for (const plan of batch) io.out(describeWrite(plan));
     },
   };
 }

@@ -56,11 +56,11 @@ it('npm start shows the same verdicts today and 400 days from now', async () => 
       .filter((l) => /^ {2}[A-Z]/.test(l))
       .map(short),
   ).toEqual([
-    'FAIL prod/api@sha256:73235fc1 [1.4.2, latest] new → FAIL',
     'FAIL prod/api@sha256:1a91b311 new → FAIL',
+    'FAIL prod/api@sha256:73235fc1 [1.4.2, latest] new → FAIL',
     'FAIL prod/api@sha256:e4a77857 [1.3.0] new → FAIL',
-    'PASS team-a/web@sha256:a624ac86 [2.0.0] new → PASS',
     'PASS team-a/web@sha256:2b1c0e7a [2.1.0] new → PASS',
+    'PASS team-a/web@sha256:a624ac86 [2.0.0] new → PASS',
     'PASS team-a/web@sha256:a624ac86 [2.0.0] PASS → PASS (deleted: leaves the allowlist)',
   ]);
   expect(judged(nextYear)).toEqual(judged(today));
