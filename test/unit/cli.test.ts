@@ -197,6 +197,21 @@ describe('registry-watcher evaluate', () => {
     });
   });
 
+  it('names the field of a --previous file that is not a verdict', async () => {
+    const bad = file('not-a-verdict.json', JSON.stringify({ verdict: 'GREAT', reasons: [] }));
+    const { code, err } = await runCli([
+      'evaluate',
+      '--policy',
+      'infra/policy.yaml',
+      '--findings',
+      fixturePath('ecr/describe-image-scan-findings-basic'),
+      '--previous',
+      bad,
+    ]);
+    expect(code).toBe(1);
+    expect(err).toContain(`${bad} is not a verdict: verdict:`);
+  });
+
   it.each([
     [['--image', 'prod/api:1.0'], 'must be pinned by digest'],
     [['--now', 'yesterday'], 'not an ISO 8601 time'],
