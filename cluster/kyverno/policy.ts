@@ -40,6 +40,10 @@ export function kyvernoClusterPolicy(options: KyvernoPolicyOptions): Record<stri
       `--max-age ${maxAge}: use hours, minutes or seconds (e.g. 48h): Kyverno durations have no days`,
     );
   }
+  const failureAction = options.failureAction ?? 'Enforce';
+  // Kyverno ≥ 1.11 rejects mutateDigest with Audit (api/kyverno/v1/image_verification_types.go,
+  // ImageVerification.Validate): an audit-only policy must not rewrite what it only reports on.
+  const audit = failureAction === 'Audit';
   return {
     apiVersion: 'kyverno.io/v1',
     kind: 'ClusterPolicy',
@@ -55,7 +59,8 @@ export function kyvernoClusterPolicy(options: KyvernoPolicyOptions): Record<stri
     },
     spec: {
       background: false,
-      webhookConfiguration: { failurePolicy: 'Fail', timeoutSeconds: 15 },
+      // Audit never blocks, not even when Kyverno is unreachable.
+      webhookConfiguration: { failurePolicy: audit ? 'Ignore' : 'Fail', timeoutSeconds: 15 },
       rules: [
         {
           name: 'verdict-attestation',
@@ -63,9 +68,9 @@ export function kyvernoClusterPolicy(options: KyvernoPolicyOptions): Record<stri
           verifyImages: [
             {
               imageReferences: options.repositories.map(canonicalGlob),
-              failureAction: options.failureAction ?? 'Enforce',
+              failureAction,
               type: 'Cosign',
-              mutateDigest: true,
+              mutateDigest: !audit,
               verifyDigest: true,
               required: true,
               attestations: [

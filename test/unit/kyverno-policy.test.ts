@@ -1,0 +1,101 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { kyvernoClusterPolicy } from '../../cluster/kyverno/policy';
+import { CLUSTER_POLICY_RULES, type KyvernoRule } from '../support/kyverno-rules';
+
+const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
+
+// biome-ignore lint/suspicious/noExplicitAny: generated policies are edited as plain JSON here
+type Json = any;
+const clusterPolicy = (failureAction: 'Enforce' | 'Audit'): Json =>
+  kyvernoClusterPolicy({ publicKeyPem: PEM, repositories: [`${ECR}/prod/*`], failureAction });
+const copy = (value: Json): Json => structuredClone(value);
+const rule = (id: string): KyvernoRule => {
+  const found = CLUSTER_POLICY_RULES.find((r) => r.id === id);
+  if (!found) throw new Error(`no rule ${id}`);
+  return found;
+};
+const firstVerify = (policy: Json): Json => policy.spec.rules[0].verifyImages[0];
+const firstEntry = (policy: Json): Json =>
+  firstVerify(policy).attestations[0].attestors[0].entries[0];
+
+/** For each Kyverno rule: a policy that breaks it, so the port is seen to reject something. */
+const BREAKERS: Record<string, (p: Json) => void> = {
+  'mutateDigest-audit': (p) => {
+    firstVerify(p).failureAction = 'Audit';
+    delete firstVerify(p).mutateDigest; // the CRD default (true) applies
+  },
+  'imageReferences-required': (p) => {
+    firstVerify(p).imageReferences = [];
+  },
+  'attestor-set': (p) => {
+    firstVerify(p).attestations[0].attestors[0].count = 2;
+  },
+  'attestor-one-kind': (p) => {
+    firstEntry(p).keyless = { roots: 'x' };
+  },
+  'static-key': (p) => {
+    firstEntry(p).keys.signatureAlgorithm = 'md5';
+  },
+  'one-operation-per-rule': (p) => {
+    p.spec.rules[0].validate = { message: 'x' };
+  },
+  'unique-rule-names': (p) => {
+    p.spec.rules.push(copy(p.spec.rules[0]));
+  },
+  'cluster-policy-namespace': (p) => {
+    p.metadata.namespace = 'default';
+  },
+  'verifyImages-needs-admission': (p) => {
+    p.spec.admission = false;
+  },
+  'condition-operators': (p) => {
+    firstVerify(p).attestations[0].conditions[0].all[0].operator = 'Contains';
+  },
+  'deprecated-operators': (p) => {
+    firstVerify(p).attestations[0].conditions[0].all[0].operator = 'In';
+  },
+  'deprecated-predicateType': (p) => {
+    firstVerify(p).attestations[0].predicateType = firstVerify(p).attestations[0].type;
+  },
+};
+
+describe('kyverno.io/v1 ClusterPolicy against Kyverno v1.19.0 policy validation', () => {
+  it('every ported rule has a breaking case', () => {
+    expect(Object.keys(BREAKERS).sort()).toEqual(CLUSTER_POLICY_RULES.map((r) => r.id).sort());
+  });
+
+  describe.each(CLUSTER_POLICY_RULES.map((r) => [r.id, r.source, r] as const))(
+    '%s (%s)',
+    (id, _source, kyvernoRule) => {
+      it.each(['Enforce', 'Audit'] as const)('the %s policy passes', (mode) => {
+        expect(kyvernoRule.check(clusterPolicy(mode))).toEqual([]);
+      });
+
+      it('a policy that breaks it is reported', () => {
+        const broken = copy(clusterPolicy('Enforce'));
+        BREAKERS[id]?.(broken);
+        expect(kyvernoRule.check(broken)).not.toEqual([]);
+      });
+    },
+  );
+
+  it('Audit: mutateDigest false (Kyverno ≥ 1.11 rejects true), webhook failurePolicy Ignore', () => {
+    const audit = clusterPolicy('Audit');
+    expect(firstVerify(audit)).toMatchObject({ failureAction: 'Audit', mutateDigest: false });
+    expect(audit.spec.webhookConfiguration.failurePolicy).toBe('Ignore');
+    expect(rule('mutateDigest-audit').check(audit)).toEqual([]);
+    firstVerify(audit).mutateDigest = true;
+    expect(rule('mutateDigest-audit').check(audit)).toEqual([
+      'verifyImages[0].mutateDigest: must be set to false for ‘Audit’ failure action',
+    ]);
+  });
+
+  it('Enforce: mutateDigest pins tags, webhook failurePolicy Fail', () => {
+    const enforce = clusterPolicy('Enforce');
+    expect(firstVerify(enforce)).toMatchObject({ failureAction: 'Enforce', mutateDigest: true });
+    expect(enforce.spec.webhookConfiguration.failurePolicy).toBe('Fail');
+  });
+});
