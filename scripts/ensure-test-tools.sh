@@ -2,7 +2,8 @@
 # pretest: the integration tests run real tools from Debian: docker-registry (an OCI
 # registry, distribution 2.8), kubectl (renders the kustomize manifests; Debian's
 # kubernetes-client when no kubectl is installed), openssl (throwaway TLS certificates) and
-# faketime (`npm run test:future` runs the suite with the clock 400 days ahead).
+# faketime (`npm run test:future` runs the suite with the clock 400 days ahead); then the
+# peer tools cosign, oras and skopeo into .peers/ (scripts/ensure-peers.sh).
 # Installs whichever is missing; says what to run when it cannot.
 set -euo pipefail
 need=()
@@ -11,7 +12,8 @@ need=()
 command -v "${KUBECTL:-kubectl}" >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v faketime >/dev/null 2>&1 || need+=(faketime)
-[ "${#need[@]}" -eq 0 ] && exit 0
+peers() { exec bash "$(dirname "$0")/ensure-peers.sh"; }
+[ "${#need[@]}" -eq 0 ] && peers
 
 echo "pretest: installing ${need[*]} from Debian" >&2
 if [ "$(id -u)" -eq 0 ]; then
@@ -37,3 +39,4 @@ if ! apt_get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1; th
   }
 fi
 echo "pretest: installed ${need[*]}" >&2
+peers
