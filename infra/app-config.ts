@@ -53,9 +53,17 @@ const settingsSchema = z.strictObject({
     .refine(isDuration, 'a duration such as 24h or 90m')
     .transform((v) => Duration.millis(parseDuration(v)))
     .optional(),
-  signingKeyArn: z
+  allowlistKeyArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:kms:/, 'a KMS key ARN')
+    .optional(),
+  attestationKeyArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:/, 'a KMS key ARN')
+    .optional(),
+  keyAdministratorArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\//, 'an IAM role or user ARN')
     .optional(),
   removalPolicy: z.enum(['retain', 'destroy', 'snapshot']).optional(),
   deletionProtection: bool.optional(),

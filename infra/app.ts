@@ -20,7 +20,9 @@ export function buildApp(app: App): RegistryWatcherStack {
       settings.region && {
         env: { account: settings.account, region: settings.region },
       }),
-    ...(settings.signingKeyArn && { signingKeyArn: settings.signingKeyArn }),
+    ...(settings.allowlistKeyArn && { allowlistKeyArn: settings.allowlistKeyArn }),
+    ...(settings.attestationKeyArn && { attestationKeyArn: settings.attestationKeyArn }),
+    ...(settings.keyAdministratorArn && { keyAdministratorArn: settings.keyAdministratorArn }),
     ...(settings.accessLogsBucket && { accessLogsBucketName: settings.accessLogsBucket }),
     watcher: {
       ...(settings.repositories && { repositories: settings.repositories }),

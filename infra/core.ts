@@ -20,7 +20,10 @@ export interface WatcherCore {
   readonly config: ResolvedProps;
   readonly policy: Policy;
   readonly table: dynamodb.Table;
-  readonly signing: SigningKey;
+  /** The allowlist's trust root: its one signer is the allowlist function. */
+  readonly allowlistKey: SigningKey;
+  /** The attestations' trust root: its one signer is evaluate (when attestations are on). */
+  readonly attestationKey: SigningKey;
   /** Dead-letter queue of EventBridge and Scheduler targets. */
   readonly deliveryDlq: sqs.Queue;
   readonly alarms: WatcherAlarms;

@@ -59,7 +59,7 @@ export class Evaluation extends Construct {
         SCANNING_MODE: config.scanningMode,
         EVALUATE_CONCURRENCY: String(EVALUATIONS_PER_INVOCATION),
         ATTESTATIONS_ENABLED: String(props.attestations),
-        ...(props.attestations && { ATTESTATION_KMS_KEY_ID: core.signing.key.keyArn }),
+        ...(props.attestations && { ATTESTATION_KMS_KEY_ID: core.attestationKey.key.keyArn }),
         ...(trustedRoot && {
           TRUSTED_ROOT: bundledRoot ? `${TASK_ROOT}/${TRUSTED_ROOT_FILE}` : trustedRoot,
         }),
@@ -135,7 +135,7 @@ export class Evaluation extends Construct {
         'Enhanced scanning: DescribeImageScanFindings reads the findings from Amazon Inspector with the caller\'s permissions, and inspector2:ListFindings/ListCoverage support no resource-level permissions (ECR user guide, "IAM permissions required for enhanced scanning"). Both are read-only.',
       );
     }
-    if (props.attestations) core.signing.grantSign(fn.role);
+    if (props.attestations) core.attestationKey.grantSign(fn.role);
     for (const { resources, conditions } of policyKeyGrants(core.policy)) {
       fn.allow(['kms:GetPublicKey'], resources, conditions);
       if (!conditions) continue;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -67,12 +68,26 @@ export interface RegistryWatcherProps {
    */
   readonly allowlistValidity?: Duration;
   /**
-   * An existing asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) to sign the allowlist and
-   * the verdict attestations. Its key policy must allow the signer roles `kms:Sign`
-   * and `kms:GetPublicKey` (see docs/deploy.md).
-   * @default a new key whose key policy lets only the signers sign
+   * An existing asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs the allowlist.
+   * Its key policy must let the allowlist role `kms:Sign` and `kms:GetPublicKey`, and no
+   * other role sign (see docs/deploy.md). Never the attestation key.
+   * @default a new key whose only signer is the allowlist function
    */
-  readonly signingKey?: kms.IKey;
+  readonly allowlistKey?: kms.IKey;
+  /**
+   * An existing asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs the verdict
+   * attestations; its key policy must let the evaluate role `kms:Sign` and
+   * `kms:GetPublicKey`. Never the allowlist key.
+   * @default a new key whose only signer is the evaluate function
+   */
+  readonly attestationKey?: kms.IKey;
+  /**
+   * The principal the new signing keys' policies let administer them (policy, aliases,
+   * tags, enable/disable, deletion; never sign, never grant). It must be the principal
+   * CloudFormation creates the keys with: KMS refuses a key policy that locks its creator out.
+   * @default the CloudFormation execution role of the CDK bootstrap
+   */
+  readonly keyAdministrator?: iam.IPrincipal;
   /**
    * What happens to the table, the allowlist bucket, the keys and the log groups when the
    * stack is deleted or they are replaced.

@@ -89,7 +89,7 @@ export class Publication extends Construct {
       environment: {
         TABLE_NAME: core.table.tableName,
         ALLOWLIST_BUCKET: props.bucket.bucketName,
-        ALLOWLIST_KMS_KEY_ID: core.signing.key.keyArn,
+        ALLOWLIST_KMS_KEY_ID: core.allowlistKey.key.keyArn,
         ALLOWLIST_VALIDITY: durationSetting(core.config.allowlistValidity),
         REBUILD_DEBOUNCE: durationSetting(REBUILD_DEBOUNCE),
         POLICY_FILE: `${TASK_ROOT}/${POLICY_FILE_NAME}`,
@@ -132,7 +132,7 @@ export class Publication extends Construct {
       .allow(['s3:GetObject', 's3:PutObject'], objects)
       // Without ListBucket a HEAD of the not yet published allowlist answers 403, not 404.
       .allow(['s3:ListBucket'], [props.bucket.bucketArn]);
-    core.signing.grantSign(this.allowlist.role);
+    core.allowlistKey.grantSign(this.allowlist.role);
     core.watch(this.allowlist, 'allowlist');
     core.alarms.deadLetterQueue('RebuildDlqNotEmpty', rebuildDlq, 'An allowlist rebuild request');
     core.alarms.allowlistExpired(

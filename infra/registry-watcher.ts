@@ -9,11 +9,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowlistKeys } from '../shared/adapters/aws/s3-allowlist-store';
 import { loadPolicyFile } from '../shared/config';
+import { ConfigError } from '../shared/domain/errors';
 import type { Policy } from '../shared/domain/policy';
 import { WatcherAlarms } from './alarms';
 import { schedulerRole, type WatcherCore } from './core';
 import { Evaluation } from './evaluation';
-import { dataKey, SigningKey } from './keys';
+import { dataKey, keyAdministrator, SigningKey } from './keys';
 import { type RegistryWatcherProps, type ResolvedProps, resolveProps } from './props';
 import { Publication } from './publication';
 import { Rescans } from './rescans';
@@ -35,7 +36,10 @@ export class RegistryWatcher extends Construct {
   readonly bucket: s3.Bucket;
   /** Stream records kept whole for `registry-watcher replay` (docs/hops.md). */
   readonly failedRecords: s3.Bucket;
-  readonly signingKey: kms.IKey;
+  /** Signs the allowlist; only the allowlist function can use it (DESIGN §6). */
+  readonly allowlistKey: kms.IKey;
+  /** Signs the verdict attestations; only their attestor (evaluate) can use it (DESIGN §7). */
+  readonly attestationKey: kms.IKey;
   readonly verdictTopic: sns.Topic;
   readonly alarmTopic: sns.ITopic;
   readonly evaluateQueue: sqs.Queue;
@@ -64,11 +68,26 @@ export class RegistryWatcher extends Construct {
       accessLogs: allowlist.accessLogs,
       ownLogs: !props.accessLogsBucket,
     });
-    const signing = new SigningKey(this, 'Signing', {
+    if (props.allowlistKey && props.allowlistKey === props.attestationKey) {
+      throw new ConfigError(
+        'allowlistKey and attestationKey are one key: the role that attests could sign allowlists',
+      );
+    }
+    const administrator = keyAdministrator(this, props.keyAdministrator);
+    const allowlistKey = new SigningKey(this, 'AllowlistSigning', {
+      signs: 'the allowlist (only the allowlist function)',
+      administrator,
       removalPolicy,
-      ...(props.signingKey && { existing: props.signingKey }),
+      ...(props.allowlistKey && { existing: props.allowlistKey }),
     });
-    this.signingKey = signing.key;
+    const attestationKey = new SigningKey(this, 'AttestationSigning', {
+      signs: 'the verdict attestations (only the evaluate function)',
+      administrator,
+      removalPolicy,
+      ...(props.attestationKey && { existing: props.attestationKey }),
+    });
+    this.allowlistKey = allowlistKey.key;
+    this.attestationKey = attestationKey.key;
     const topicKey = dataKey(this, 'TopicKey', { removalPolicy });
     this.verdictTopic = new sns.Topic(this, 'VerdictEvents', {
       displayName: 'registry-watcher verdict events',
@@ -97,7 +116,8 @@ export class RegistryWatcher extends Construct {
       config: this.config,
       policy: this.policy,
       table: this.table,
-      signing,
+      allowlistKey,
+      attestationKey,
       deliveryDlq,
       alarms: this.alarms,
       schedulerRole: schedulerRole(this, 'SchedulerRole'),

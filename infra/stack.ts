@@ -1,4 +1,5 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -8,8 +9,12 @@ import { RegistryWatcher } from './registry-watcher';
 
 export interface RegistryWatcherStackProps extends StackProps {
   readonly watcher?: RegistryWatcherProps;
-  /** An existing signing key by ARN (instead of `watcher.signingKey`). */
-  readonly signingKeyArn?: string;
+  /** An existing allowlist signing key by ARN (instead of `watcher.allowlistKey`). */
+  readonly allowlistKeyArn?: string;
+  /** An existing attestation signing key by ARN (instead of `watcher.attestationKey`). */
+  readonly attestationKeyArn?: string;
+  /** The key administrator by ARN (instead of `watcher.keyAdministrator`). */
+  readonly keyAdministratorArn?: string;
   /** An existing bucket for S3 access logs by name (instead of `watcher.accessLogsBucket`). */
   readonly accessLogsBucketName?: string;
 }
@@ -22,8 +27,14 @@ export class RegistryWatcherStack extends Stack {
     super(scope, id, props);
     this.watcher = new RegistryWatcher(this, 'Watcher', {
       ...props.watcher,
-      ...(props.signingKeyArn && {
-        signingKey: kms.Key.fromKeyArn(this, 'SigningKey', props.signingKeyArn),
+      ...(props.allowlistKeyArn && {
+        allowlistKey: kms.Key.fromKeyArn(this, 'AllowlistKey', props.allowlistKeyArn),
+      }),
+      ...(props.attestationKeyArn && {
+        attestationKey: kms.Key.fromKeyArn(this, 'AttestationKey', props.attestationKeyArn),
+      }),
+      ...(props.keyAdministratorArn && {
+        keyAdministrator: new iam.ArnPrincipal(props.keyAdministratorArn),
       }),
       ...(props.accessLogsBucketName && {
         accessLogsBucket: s3.Bucket.fromBucketName(this, 'AccessLogs', props.accessLogsBucketName),
@@ -40,13 +51,22 @@ export class RegistryWatcherStack extends Stack {
         `s3://${bucket}/${keys.bundle}`,
         'Its sigstore bundle (signature over the exact bytes)',
       ],
-      PublicKeyUrl: [
+      AllowlistPublicKeyUrl: [
         `s3://${bucket}/${keys.publicKey}`,
-        'PEM public key that verifies the allowlist and verdict attestations',
+        'Copy of the allowlist public key (PEM) the allowlist function publishes; pin the one KMS gives (AllowlistPublicKeyCommand)',
       ],
-      SigningKeyArn: [
-        this.watcher.signingKey.keyArn,
-        'KMS key that signs (aws kms get-public-key gives the same key)',
+      AllowlistKeyArn: [this.watcher.allowlistKey.keyArn, 'KMS key that signs the allowlist'],
+      AllowlistPublicKeyCommand: [
+        publicKeyCommand(this.watcher.allowlistKey.keyArn, 'allowlist.pub'),
+        'Writes the allowlist public key (PEM) from KMS: the webhook pins it (cluster/deploy allowlist.pub)',
+      ],
+      AttestationKeyArn: [
+        this.watcher.attestationKey.keyArn,
+        'KMS key that signs the verdict attestations',
+      ],
+      AttestationPublicKeyCommand: [
+        publicKeyCommand(this.watcher.attestationKey.keyArn, 'attestation.pub'),
+        'Writes the attestation public key (PEM) from KMS: Kyverno, policy-controller and cosign pin it',
       ],
       VerdictTopicArn: [
         this.watcher.verdictTopic.topicArn,
@@ -64,4 +84,13 @@ export class RegistryWatcherStack extends Stack {
       new CfnOutput(this, id, { value, description });
     }
   }
+}
+
+/**
+ * The shell command that writes a key's public key as PEM. A CloudFormation output cannot
+ * hold it: KMS creates the key pair at deploy time, after the template is fixed.
+ */
+export function publicKeyCommand(keyArn: string, file: string): string {
+  const { region } = Arn.split(keyArn, ArnFormat.SLASH_RESOURCE_NAME);
+  return `aws kms get-public-key --region ${region} --key-id ${keyArn} --query PublicKey --output text | base64 -d | openssl pkey -pubin -inform DER -out ${file}`;
 }

@@ -9,7 +9,7 @@ import { canonicalRegistry } from '../../shared/domain/image-ref';
 const NO_EXPIRY = '9999-12-31T23:59:59Z';
 
 export interface KyvernoPolicyOptions {
-  /** PEM public key the verdict attestations are signed with (the KMS key's public key). */
+  /** PEM public key of the attestation key (stack output AttestationPublicKeyCommand), never the allowlist key. */
   publicKeyPem: string;
   /** Image reference globs, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/*`. */
   repositories: string[];
@@ -131,7 +131,7 @@ function checkedKey(pem: string): string {
     createPublicKey(pem);
   } catch {
     throw new ConfigError(
-      '--key is not a PEM public key: use the verdict signing key the stack publishes',
+      '--key is not a PEM public key: use the attestation public key (the stack output AttestationPublicKeyCommand writes it)',
     );
   }
   return pem.trim();

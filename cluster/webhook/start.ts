@@ -137,7 +137,7 @@ function readPublicKey(file: string): string {
     createPublicKey(pem);
   } catch {
     throw new ConfigError(
-      `${file} is not a PEM public key: use the allowlist public key the stack publishes (AllowlistPublicKey)`,
+      `${file} is not a PEM public key: use the allowlist public key (the stack output AllowlistPublicKeyCommand writes it)`,
     );
   }
   return pem;

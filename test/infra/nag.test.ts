@@ -60,10 +60,13 @@ describe('cdk-nag AwsSolutions checks', () => {
       },
     ],
     [
-      'read-only on ECR, exact names, an existing signing key',
+      'read-only on ECR, exact names, existing signing keys, a named key administrator',
       {
-        signingKeyArn:
+        allowlistKeyArn:
           'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+        attestationKeyArn:
+          'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-666666666666',
+        keyAdministratorArn: 'arn:aws:iam::123456789012:role/key-admins',
         accessLogsBucketName: 'central-access-logs',
         watcher: { repositories: ['prod/api'], attestations: false },
       },
