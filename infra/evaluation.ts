@@ -4,6 +4,7 @@ import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
 import { signatureEnvironment } from '../shared/adapters/sigstore/environment';
 import { environment as evaluateEnvironment } from '../shared/config';
 import type { Policy, SignatureTrust } from '../shared/domain/policy';
@@ -18,6 +19,15 @@ import {
 import { eventPatterns } from './event-patterns';
 import { secureQueue } from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
+
+/** ECR writes of the attestor (evaluate with attestations on), on the watched repositories only. */
+export const ATTESTOR_ECR_ACTIONS = [
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart',
+  'ecr:CompleteLayerUpload',
+  'ecr:PutImage',
+  'ecr:BatchDeleteImage',
+];
 
 /** Evaluations one evaluate invocation runs at once (EVALUATE_CONCURRENCY). */
 export const EVALUATIONS_PER_INVOCATION = 8;
@@ -103,19 +113,22 @@ export class Evaluation extends Construct {
         ...(registry
           ? ['ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:ListImages']
           : []),
-        // Attaching attestations: upload, push, and delete our superseded referrer.
-        ...(props.attestations
-          ? [
-              'ecr:InitiateLayerUpload',
-              'ecr:UploadLayerPart',
-              'ecr:CompleteLayerUpload',
-              'ecr:PutImage',
-              'ecr:BatchDeleteImage',
-            ]
-          : []),
       ],
       repositories,
-    ).allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [core.table.tableArn]);
+    );
+    if (props.attestations) {
+      // The attestor's writes, one per registry call it makes: blob upload (POST, PATCH,
+      // PUT), manifest push, and the DELETE of our superseded referrer.
+      fn.allow(ATTESTOR_ECR_ACTIONS, repositories);
+    }
+    // Only image items (CURRENT and history): never markers, the sequence or the checkpoint.
+    fn.allow(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [core.table.tableArn],
+      {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${VERDICT_TABLE.imagePrefix}*`] },
+      },
+    );
     acknowledgeRepositoryWildcards(fn.role, config.repositories);
     if (registry) {
       anyResourcePolicy(

@@ -132,19 +132,29 @@ export class RegistryWatcher extends Construct {
       ...(this.config.trustedRoot && { trustedRoot: this.config.trustedRoot }),
     });
     this.evaluateQueue = evaluation.queue;
-    new Publication(this, 'Publication', {
+    const publication = new Publication(this, 'Publication', {
       core,
       bucket: this.bucket,
       failedRecords: this.failedRecords,
       verdictTopic: this.verdictTopic,
       topicKey,
     });
-    new Rescans(this, 'Rescans', {
+    const rescans = new Rescans(this, 'Rescans', {
       core,
       evaluateQueue: evaluation.queue,
       verdictTopic: this.verdictTopic,
       topicKey,
     });
+    onlyTheseMay(this.verdictTopic, ['sns:Publish'], [this.verdictTopic.topicArn], {
+      sid: 'OnlyTheWatcherPublishes',
+      roles: [publication.changes.role, rescans.planner.role],
+    });
+    onlyTheseMay(
+      this.bucket,
+      ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      Object.values(allowlistKeys()).map((key) => this.bucket.arnForObjects(key)),
+      { sid: 'OnlyTheAllowlistFunctionWritesTheAllowlist', roles: [publication.allowlist.role] },
+    );
   }
 
   /** Read access to the published allowlist, its bundle and the public key (e.g. an IRSA role). */
@@ -155,6 +165,28 @@ export class RegistryWatcher extends Construct {
       resourceArns: Object.values(allowlistKeys()).map((key) => this.bucket.arnForObjects(key)),
     });
   }
+}
+
+/**
+ * A resource policy denial: `actions` on `resources` for every principal but `roles`,
+ * whatever their IAM policies say (aws:PrincipalArn of a role session is the role's ARN).
+ */
+function onlyTheseMay(
+  target: { addToResourcePolicy(s: iam.PolicyStatement): unknown },
+  actions: string[],
+  resources: string[],
+  { sid, roles }: { sid: string; roles: iam.IRole[] },
+): void {
+  target.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid,
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions,
+      resources,
+      conditions: { ArnNotEquals: { 'aws:PrincipalArn': roles.map((r) => r.roleArn) } },
+    }),
+  );
 }
 
 /** A path as a person reads it in an error: relative to the working folder when inside it. */

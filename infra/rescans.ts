@@ -8,6 +8,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { rescanEnvironment } from '../functions/rescan-planner/environment';
+import { RESCAN_CHECKPOINT_KEY } from '../shared/adapters/aws/rescan-checkpoints';
+import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
 import {
   acknowledgeRepositoryWildcards,
   POLICY_FILE_NAME,
@@ -100,10 +102,17 @@ export class Rescans extends Construct {
       )
       // Listing repository names (DescribeRepositories without names) needs repository/*.
       .allow(['ecr:DescribeRepositories'], repositoryArns(this, []))
-      .allow(
-        ['dynamodb:Scan', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-        [table],
-      )
+      .allow(['dynamodb:Scan', 'dynamodb:DescribeTable'], [table])
+      // Image items (a deletion it confirms, with its history item) and its run checkpoint:
+      // never markers or the allowlist sequence.
+      .allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [table], {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [
+            `${VERDICT_TABLE.imagePrefix}*`,
+            RESCAN_CHECKPOINT_KEY[VERDICT_TABLE.partitionKey],
+          ],
+        },
+      })
       .allow(['sqs:SendMessage'], [props.evaluateQueue.queueArn, this.continuationQueue.queueArn])
       .allow(['sns:Publish'], [props.verdictTopic.topicArn])
       .allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn]);

@@ -8,6 +8,8 @@ import { imageId } from '../../domain/image-ref';
  */
 export const VERDICT_TABLE = {
   partitionKey: 'pk',
+  /** Partition keys of image items (CURRENT and history): `IMG#<registry>/<repository>@<digest>`. */
+  imagePrefix: 'IMG#',
   sortKey: 'sk',
   currentSortKey: 'CURRENT',
   historyPrefix: 'H#',
@@ -32,7 +34,7 @@ export const VERDICT_TABLE = {
 } as const;
 
 export function imagePartitionKey(key: ImageKey): string {
-  return `IMG#${imageId(key)}`;
+  return `${VERDICT_TABLE.imagePrefix}${imageId(key)}`;
 }
 
 /** Shard of the sparse index, from a hash of the pk: spreads admitted items over partitions. */
