@@ -14,6 +14,20 @@ export interface PeerRun {
   stderr: string;
 }
 
+/**
+ * A peer that reaches for the network (cosign's TUF refresh when a flag is missing) hits a
+ * closed loopback port and fails at once, instead of looking sigstore's hosts up.
+ */
+const OFFLINE = {
+  HTTPS_PROXY: 'http://127.0.0.1:9',
+  HTTP_PROXY: 'http://127.0.0.1:9',
+  NO_PROXY: '127.0.0.1,localhost',
+};
+
+/** A trusted root with nothing in it: keyed verification offline (`--trusted-root`). */
+export const EMPTY_TRUSTED_ROOT =
+  '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}\n';
+
 /** cosign's flags for a plain-HTTP registry on loopback. */
 export const COSIGN_LOOPBACK = ['--allow-http-registry', '--allow-insecure-registry'];
 
@@ -52,6 +66,7 @@ export class Peers {
           cwd: this.dir,
           env: {
             ...realClockEnv(),
+            ...OFFLINE,
             HOME: this.home,
             DOCKER_CONFIG: join(this.home, '.docker'),
             ...env,
