@@ -1,5 +1,5 @@
 import type { Decision, ImageCheck, ReasonCode } from './decide';
-import type { ContainerKind } from './workloads';
+import type { ImageKind } from './workloads';
 
 /** Kubernetes recommends warnings of at most 120 characters; we keep them under. */
 export const MAX_WARNING = 119;
@@ -25,10 +25,11 @@ const SHORT: Record<ReasonCode, string> = {
   MALFORMED_REQUEST: 'malformed request',
 };
 
-const LABEL: Record<ContainerKind, string> = {
+const LABEL: Record<ImageKind, string> = {
   containers: 'container',
   initContainers: 'initContainer',
   ephemeralContainers: 'ephemeralContainer',
+  volumes: 'imageVolume',
 };
 
 /** One line per image for AdmissionReview `warnings`: short, no newline. */

@@ -4,12 +4,15 @@
  */
 
 export type ContainerKind = 'containers' | 'initContainers' | 'ephemeralContainers';
+/** Where an image is named: a container list, or an image volume (`volumes[].image`). */
+export type ImageKind = ContainerKind | 'volumes';
 
 /** One image reference in the object, with the JSON path a user can find it by. */
 export interface ContainerImage {
-  /** e.g. `spec.template.spec.initContainers[0]` */
+  /** e.g. `spec.template.spec.initContainers[0]`, `spec.volumes[2]` */
   field: string;
-  kind: ContainerKind;
+  kind: ImageKind;
+  /** The container's or the volume's name. */
   name: string;
   image: string;
 }
@@ -47,7 +50,23 @@ export interface PodSource {
   images: ContainerImage[];
 }
 
-const ALL: readonly ContainerKind[] = ['containers', 'initContainers', 'ephemeralContainers'];
+const ALL: readonly ImageKind[] = [
+  'containers',
+  'initContainers',
+  'ephemeralContainers',
+  'volumes',
+];
+
+/**
+ * Every field of a pod spec that names an image the kubelet pulls (docs/enforcement.md keeps
+ * the list with the Kubernetes version that added each; a test walks the fixtures for more).
+ */
+export const IMAGE_FIELDS: Readonly<Record<ImageKind, string>> = Object.freeze({
+  containers: 'containers[].image',
+  initContainers: 'initContainers[].image',
+  ephemeralContainers: 'ephemeralContainers[].image',
+  volumes: 'volumes[].image.reference',
+});
 
 /**
  * The images an admission request would run. `subResource: ephemeralcontainers` can only add
@@ -81,7 +100,7 @@ export function podSource(kind: string, object: unknown, subResource?: string): 
 function images(
   spec: Record<string, unknown>,
   prefix: string,
-  kinds: readonly ContainerKind[],
+  kinds: readonly ImageKind[],
 ): ContainerImage[] {
   const found: ContainerImage[] = [];
   for (const kind of kinds) {
@@ -90,12 +109,22 @@ function images(
     if (!Array.isArray(list)) throw new MalformedObjectError(`${prefix}${kind} is not a list`);
     list.forEach((entry, i) => {
       const field = `${prefix}${kind}[${i}]`;
-      const container = asRecord(entry, field);
-      if (typeof container.image !== 'string') {
+      const item = asRecord(entry, field);
+      const name = typeof item.name === 'string' ? item.name : `#${i}`;
+      if (kind === 'volumes') {
+        // Only image volumes name an image; other volume types are not images.
+        if (item.image === undefined || item.image === null) return;
+        const source = asRecord(item.image, `${field}.image`);
+        if (typeof source.reference !== 'string') {
+          throw new MalformedObjectError(`${field}.image.reference is missing or not a string`);
+        }
+        found.push({ field, kind, name, image: source.reference });
+        return;
+      }
+      if (typeof item.image !== 'string') {
         throw new MalformedObjectError(`${field}.image is missing or not a string`);
       }
-      const name = typeof container.name === 'string' ? container.name : `#${i}`;
-      found.push({ field, kind, name, image: container.image });
+      found.push({ field, kind, name, image: item.image });
     });
   }
   if (kinds.includes('containers') && !found.some((c) => c.kind === 'containers')) {

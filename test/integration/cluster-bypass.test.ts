@@ -178,6 +178,48 @@ const MATRIX: [string, Build, ReasonCode | 'HTTP 400'][] = [
       }),
     'NOT_ALLOWLISTED',
   ],
+  // image volumes (volumes[].image.reference): pulled by the kubelet like containers
+  ...(
+    [
+      ['Pod', 'k8s/admission-review-pod'],
+      ['Deployment', 'k8s/admission-review-deployment'],
+      ['ReplicaSet', 'k8s/admission-review-replicaset'],
+      ['StatefulSet', 'k8s/admission-review-statefulset'],
+      ['DaemonSet', 'k8s/admission-review-daemonset'],
+      ['Job', 'k8s/admission-review-job'],
+      ['CronJob', 'k8s/admission-review-cronjob'],
+      ['ReplicationController', 'k8s/admission-review-replicationcontroller'],
+    ] as const
+  ).map(([kind, fixture]): [string, Build, ReasonCode] => [
+    `image volume: ${kind} with an admitted container and a FAIL image volume`,
+    () => reviewWith(fixture, { containers: [GOOD], imageVolumes: [`${API}@${FAIL}`] }),
+    'NOT_ALLOWLISTED',
+  ]),
+  [
+    'image volume: second of two, tag only',
+    () =>
+      reviewWith('k8s/admission-review-pod', {
+        containers: [GOOD],
+        imageVolumes: [GOOD, `${API}:1.4.2`],
+      }),
+    'NOT_PINNED',
+  ],
+  [
+    'image volume: invalid reference',
+    () =>
+      reviewWith('k8s/admission-review-pod', {
+        containers: [GOOD],
+        imageVolumes: ['registry.example/App'],
+      }),
+    'INVALID_REFERENCE',
+  ],
+  [
+    'image volume: reference missing',
+    mutate(pod([GOOD]), (r) => {
+      (r.request.object.spec as Record<string, unknown>).volumes = [{ name: 'v', image: {} }];
+    }),
+    'MALFORMED_REQUEST',
+  ],
   // how the image is named
   ['tag only, the tag of an admitted digest', pod([`${API}:1.4.2`]), 'NOT_PINNED'],
   ['no tag, no digest (implicit latest)', pod([API]), 'NOT_PINNED'],
@@ -309,7 +351,11 @@ describe('bypass matrix: every row is denied in enforce mode', () => {
       `nginx@${NGINX}`,
       `Registry.Example:443/team/app@${digest(7)}`,
     ]) {
-      const { body } = await post(hook.url('/validate/enforce'), pod([image])(), hook.tls.ca);
+      const review = reviewWith('k8s/admission-review-pod', {
+        containers: [image],
+        imageVolumes: [image],
+      });
+      const { body } = await post(hook.url('/validate/enforce'), review, hook.tls.ca);
       expect(body.response.allowed).toBe(true);
     }
   });

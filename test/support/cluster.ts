@@ -167,11 +167,14 @@ export interface Images {
   containers?: string[];
   initContainers?: string[];
   ephemeralContainers?: string[];
+  /** References of image volumes (`volumes[].image.reference`); other volumes are kept. */
+  imageVolumes?: string[];
 }
 
 /**
- * A fixture review with its pod spec's images replaced; lists not given are removed.
- * Paths are written out here, independently of the webhook's own table.
+ * A fixture review with its pod spec's images replaced; lists not given are removed (image
+ * volumes too, other volumes stay). Paths are written out here, independently of the
+ * webhook's own table.
  */
 export function reviewWith(
   name: Parameters<typeof loadFixture>[0] & `k8s/${string}`,
@@ -193,6 +196,15 @@ export function reviewWith(
       image,
     }));
   }
+  const volumes = ((spec.volumes ?? []) as Record<string, unknown>[]).filter((v) => !v.image);
+  volumes.push(
+    ...(images.imageVolumes ?? []).map((reference, i) => ({
+      name: `image-volume-${i}`,
+      image: { reference, pullPolicy: 'IfNotPresent' },
+    })),
+  );
+  if (volumes.length > 0) spec.volumes = volumes;
+  else delete spec.volumes;
   return review;
 }
 

@@ -37,9 +37,30 @@ describe('podSource: each kind at its pod-spec path', () => {
   ] as const)('%s', (fixture, prefix) => {
     const { request } = loadFixture(fixture);
     const { images } = podSource(request.kind.kind, request.object, request.subResource);
-    expect(images.map((i) => [i.field, i.name])).toEqual([
-      [`${prefix}containers[0]`, 'api'],
-      [`${prefix}initContainers[0]`, 'migrate'],
+    expect(images.map((i) => [i.field, i.name, i.image.split('/')[2]?.split('@')[0]])).toEqual([
+      [`${prefix}containers[0]`, 'api', 'api'],
+      [`${prefix}initContainers[0]`, 'migrate', 'api'],
+      [`${prefix}volumes[1]`, 'models', 'models'],
+    ]);
+  });
+
+  it('reads image volumes; other volume types name no image', () => {
+    const spec = {
+      containers: [{ name: 'a', image: 'nginx' }],
+      volumes: [
+        { name: 'tmp', emptyDir: {} },
+        { name: 'weights', image: { reference: 'ghcr.io/acme/weights:v1' } },
+        { name: 'none', image: null },
+      ],
+    };
+    expect(podSource('Pod', { spec }).images).toEqual([
+      { field: 'spec.containers[0]', kind: 'containers', name: 'a', image: 'nginx' },
+      {
+        field: 'spec.volumes[1]',
+        kind: 'volumes',
+        name: 'weights',
+        image: 'ghcr.io/acme/weights:v1',
+      },
     ]);
   });
 
@@ -74,6 +95,21 @@ describe('podSource: each kind at its pod-spec path', () => {
       { spec: { containers: ['nginx'] } },
       'spec.containers[0] is missing',
     ],
+    [
+      'volumes not a list',
+      { spec: { containers: [{ image: 'nginx' }], volumes: {} } },
+      'spec.volumes is not a list',
+    ],
+    [
+      'image volume without a reference',
+      { spec: { containers: [{ image: 'nginx' }], volumes: [{ name: 'v', image: {} }] } },
+      'spec.volumes[0].image.reference is missing or not a string',
+    ],
+    [
+      'image volume source not an object',
+      { spec: { containers: [{ image: 'nginx' }], volumes: [{ name: 'v', image: 'nginx' }] } },
+      'spec.volumes[0].image is missing or not an object',
+    ],
   ])('rejects a malformed Pod: %s', (_, object, message) => {
     expect(() => podSource('Pod', object)).toThrow(MalformedObjectError);
     expect(() => podSource('Pod', object)).toThrow(message);
@@ -103,6 +139,33 @@ describe('admit', () => {
     expect(response?.status?.message).toContain(
       `spec.template.spec.initContainers[0] (initcontainer-0) "${API}:1.4.2": "${API}:1.4.2" is not pinned by digest: use ${API}@sha256:<digest>`,
     );
+  });
+
+  it('denies an unlisted image volume next to an admitted container, as it would a container', () => {
+    const review = reviewWith('k8s/admission-review-statefulset', {
+      containers: [`${API}@${digest(1)}`],
+      imageVolumes: [`${API}@${digest(9)}`],
+    });
+    const { response } = admit(review, 'enforce', index, OPTIONS, NOW);
+    expect(response).toMatchObject({ allowed: false, status: { code: 403 } });
+    expect(response?.status?.message).toContain(
+      `spec.template.spec.volumes[1] (image-volume-0) "${API}@${digest(9)}": ${API}@${digest(9)} is not in the allowlist for ${API}`,
+    );
+    const warned = admit(review, 'warn', index, OPTIONS, NOW).response?.warnings;
+    expect(warned).toEqual([
+      expect.stringMatching(
+        /^would be denied: imageVolume image-volume-0 .*digest not in the allowlist$/,
+      ),
+    ]);
+  });
+
+  it('pods/ephemeralcontainers checks only the ephemeral containers, not image volumes', () => {
+    const review = reviewWith('k8s/admission-review-pod-ephemeralcontainers', {
+      containers: [`${API}@${digest(9)}`],
+      ephemeralContainers: [`${API}@${digest(1)}`],
+      imageVolumes: [`${API}@${digest(9)}`],
+    });
+    expect(admit(review, 'enforce', index, OPTIONS, NOW).response?.allowed).toBe(true);
   });
 
   it('exempt namespaces are admitted without a look at the object', () => {
