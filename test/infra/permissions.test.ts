@@ -1,0 +1,282 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { ATTESTOR_ECR_ACTIONS } from '../../infra/evaluation';
+import { MARKER_PREFIX } from '../../shared/adapters/aws/delivery-markers';
+import { RESCAN_CHECKPOINT_KEY } from '../../shared/adapters/aws/rescan-checkpoints';
+import { allowlistKeys } from '../../shared/adapters/aws/s3-allowlist-store';
+import { imagePartitionKey, VERDICT_TABLE } from '../../shared/adapters/aws/verdict-table';
+import {
+  ACCOUNT,
+  ACCOUNT_ADMIN,
+  type Context,
+  decide,
+  Permissions,
+  type Principal,
+  REGION,
+  type Resource,
+  who,
+} from './permissions';
+import { synthWatcher } from './support';
+
+type Json = Record<string, unknown>;
+const WATCHED = ['prod/api', 'team/*'];
+const SLACK = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/webhook-AbCdEf';
+const CFN_EXEC = `role cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-${REGION}`;
+const ADMIN = ACCOUNT_ADMIN.name;
+const service = (host: string): Principal => ({ name: host, arn: `service:${host}`, identity: [] });
+const SERVICES = ['sns', 'events', 'scheduler', 'lambda', 'cloudwatch', 'logging.s3'].map((s) =>
+  service(`${s}.amazonaws.com`),
+);
+
+/** Every way of asking KMS to sign: both algorithms a P-256 key knows of, digest or raw. */
+const SIGN_REQUESTS: Context[] = ['ECDSA_SHA_256', 'ECDSA_SHA_384'].flatMap((alg) =>
+  ['DIGEST', 'RAW'].map((type) => ({ 'kms:SigningAlgorithm': alg, 'kms:MessageType': type })),
+);
+const VERDICT_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+const OBJECT_WRITES = ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'];
+const repository = (name: string): Resource => ({
+  arn: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${name}`,
+  kind: 'other',
+});
+
+/** The five questions of issue 13, answered from a template. */
+function answers(
+  template: Json,
+  keyPart = { allowlist: 'AllowlistSigning', attestation: 'AttestationSigning' },
+) {
+  const p = new Permissions(template);
+  const stack = p.roles();
+  const everyone = [...stack, ...p.namedOutsiders(), ACCOUNT_ADMIN, ...SERVICES];
+  const key = (part: string) => {
+    const k = p.resource('AWS::KMS::Key', part);
+    return {
+      sign: who(everyone, ['kms:Sign'], k, SIGN_REQUESTS),
+      grantSign: who(everyone, ['kms:CreateGrant'], k, [
+        { 'kms:GrantOperations': ['Sign'] },
+        { 'kms:GrantOperations': ['GetPublicKey', 'Sign'] },
+      ]),
+      rewritePolicy: who(everyone, ['kms:PutKeyPolicy'], k),
+    };
+  };
+  const bucket = p.resource('AWS::S3::Bucket', 'WatcherAllowlistB');
+  const topic = p.resource('AWS::SNS::Topic', 'VerdictEvents');
+  const table = p.resource('AWS::DynamoDB::Table', 'Verdicts');
+  const items: Record<string, string> = {
+    'image items (IMG#…)': imagePartitionKey({
+      registry: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
+      repository: 'prod/api',
+      digest: `sha256:${'a'.repeat(64)}`,
+    }),
+    'allowlist sequence (ALLOWLIST)': VERDICT_TABLE.counterPartitionKey,
+    'delivery markers (EVENT#…)': `${MARKER_PREFIX}transition-1`,
+    'rescan checkpoint (RESCAN)': RESCAN_CHECKPOINT_KEY.pk,
+    'any other key': 'SOMETHING-ELSE',
+  };
+  return {
+    allowlistKey: key(keyPart.allowlist),
+    attestationKey: key(keyPart.attestation),
+    allowlistObjects: Object.fromEntries(
+      Object.values(allowlistKeys()).map((k) => [
+        k,
+        who(everyone, OBJECT_WRITES, { ...bucket, arn: `${bucket.arn}/${k}` }),
+      ]),
+    ),
+    topicPublishers: who(everyone, ['sns:Publish'], topic),
+    pushers: Object.fromEntries(
+      ['prod/api', 'team/web', 'team/x/y', 'other/app'].map((name) => [
+        name,
+        who(stack, [...ATTESTOR_ECR_ACTIONS, 'ecr:PutImage'], repository(name)),
+      ]),
+    ),
+    verdictWriters: Object.fromEntries(
+      Object.entries(items).map(([what, pk]) => [
+        what,
+        who(stack, VERDICT_WRITES, table, [{ 'dynamodb:LeadingKeys': [pk] }]),
+      ]),
+    ),
+  };
+}
+
+// GIVEN the watcher with attestations, Slack and watched repositories.
+const full = synthWatcher({ watcher: { repositories: WATCHED, slackWebhookSecret: SLACK } });
+// GIVEN the same, read-only on ECR.
+const readOnly = synthWatcher({ watcher: { repositories: WATCHED, attestations: false } });
+const json = (t: Template) => t.toJSON() as Json;
+
+describe('effective permissions (evaluated over the synthesized template)', () => {
+  const full_ = answers(json(full.template));
+
+  it('THEN only the allowlist function can sign with the allowlist key; nobody can grant Sign; only the key administrator can rewrite its policy', () => {
+    expect(full_.allowlistKey).toEqual({
+      sign: ['allowlist'],
+      grantSign: [],
+      rewritePolicy: [CFN_EXEC],
+    });
+  });
+
+  it('THEN only evaluate (the attestor) can sign with the attestation key, and with attestations off nobody can', () => {
+    expect(full_.attestationKey).toEqual({
+      sign: ['evaluate'],
+      grantSign: [],
+      rewritePolicy: [CFN_EXEC],
+    });
+    expect(answers(json(readOnly.template)).attestationKey.sign).toEqual([]);
+  });
+
+  it('THEN only the allowlist function can write (or delete) the three allowlist objects, whatever IAM says', () => {
+    expect(full_.allowlistObjects).toEqual({
+      'allowlist.json': ['allowlist'],
+      'allowlist.json.sigstore.json': ['allowlist'],
+      'allowlist.pub': ['allowlist'],
+    });
+  });
+
+  it('THEN only changes and the rescan planner can publish to the verdict topic, whatever IAM says', () => {
+    expect(full_.topicPublishers).toEqual(['changes', 'rescan-planner']);
+  });
+
+  it('THEN of the stack, only evaluate can push, and only to watched repositories; read-only, nobody', () => {
+    expect(full_.pushers).toEqual({
+      'prod/api': ['evaluate'],
+      'team/web': ['evaluate'],
+      'team/x/y': ['evaluate'],
+      'other/app': [],
+    });
+    expect(Object.values(answers(json(readOnly.template)).pushers).flat()).toEqual([]);
+  });
+
+  it('THEN each item of the table is written only by the roles that own it', () => {
+    expect(full_.verdictWriters).toEqual({
+      'image items (IMG#…)': ['evaluate', 'rescan-planner'],
+      'allowlist sequence (ALLOWLIST)': ['allowlist'],
+      'delivery markers (EVENT#…)': ['changes', 'notify'],
+      'rescan checkpoint (RESCAN)': ['rescan-planner'],
+      'any other key': [],
+    });
+  });
+
+  it('GIVEN the old key policy (one key, kms:Create*/Put* to the account, evaluate signing) THEN the answers say so (the questions can fail)', () => {
+    const template = structuredClone(json(full.template));
+    const resources = template.Resources as Record<
+      string,
+      { Type: string; Properties: { KeyPolicy?: { Statement: Json[] } } }
+    >;
+    const id = Object.keys(resources).find((r) => r.includes('AllowlistSigningKey')) as string;
+    const policy = resources[id]?.Properties.KeyPolicy as { Statement: Json[] };
+    const evaluateRole = Object.keys(resources).find(
+      (r) => r.includes('EvaluateRole') && resources[r]?.Type === 'AWS::IAM::Role',
+    );
+    policy.Statement = [
+      {
+        Effect: 'Allow',
+        Principal: {
+          AWS: {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root'],
+            ],
+          },
+        },
+        Action: ['kms:Create*', 'kms:Describe*', 'kms:Get*', 'kms:Put*', 'kms:Verify'],
+        Resource: '*',
+      },
+      ...policy.Statement.filter((s) => s.Effect === 'Allow' && s.Sid === 'TheSignerSigns'),
+      {
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::GetAtt': [evaluateRole, 'Arn'] } },
+        Action: 'kms:Sign',
+        Resource: '*',
+        Condition: {
+          StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' },
+        },
+      },
+    ];
+    expect(answers(template).allowlistKey).toEqual({
+      sign: ['allowlist', 'evaluate'],
+      grantSign: [ADMIN, CFN_EXEC].sort(),
+      rewritePolicy: [ADMIN, CFN_EXEC].sort(),
+    });
+  });
+});
+
+describe('the evaluator itself', () => {
+  const admin = ACCOUNT_ADMIN;
+  const key = (Statement: Json[]): Resource => ({
+    arn: 'arn:aws:kms:eu-west-1:1:key/k',
+    kind: 'kms',
+    policy: Statement as never,
+  });
+
+  it('THEN a key policy that delegates to the account lets IAM decide, and one that does not ignores IAM', () => {
+    const root = {
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+      Action: 'kms:Get*',
+      Resource: '*',
+    };
+    expect(decide(admin, 'kms:GetPublicKey', key([root]))).toBe('allow');
+    expect(decide(admin, 'kms:Sign', key([root]))).toBe('deny');
+    expect(decide({ ...admin, identity: [] }, 'kms:GetPublicKey', key([root]))).toBe('deny');
+  });
+
+  it('THEN NotAction, ForAnyValue, ForAllValues and negated operators follow IAM, including on missing keys', () => {
+    const deny = (Condition: Json) => ({
+      Effect: 'Deny',
+      Principal: '*',
+      NotAction: 'kms:Get*',
+      Resource: '*',
+      Condition,
+    });
+    const allowAll = { Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' };
+    const grants = (ops?: string[]): Context => (ops ? { 'kms:GrantOperations': ops } : {});
+    const anySign = deny({ 'ForAnyValue:StringEquals': { 'kms:GrantOperations': ['Sign'] } });
+    expect(
+      decide(admin, 'kms:CreateGrant', key([allowAll, anySign]), grants(['Verify', 'Sign'])),
+    ).toBe('deny');
+    expect(decide(admin, 'kms:CreateGrant', key([allowAll, anySign]), grants(['Verify']))).toBe(
+      'allow',
+    );
+    expect(decide(admin, 'kms:CreateGrant', key([allowAll, anySign]))).toBe('allow');
+    expect(decide(admin, 'kms:GetPublicKey', key([allowAll, anySign]), grants(['Sign']))).toBe(
+      'allow',
+    );
+    const notMe = deny({ ArnNotEquals: { 'aws:PrincipalArn': 'arn:aws:iam::1:role/me' } });
+    expect(decide(admin, 'kms:Sign', key([allowAll, notMe]))).toBe('deny');
+    expect(
+      decide({ ...admin, arn: 'arn:aws:iam::1:role/me' }, 'kms:Sign', key([allowAll, notMe])),
+    ).toBe('allow');
+    expect(decide(service('sns.amazonaws.com'), 'kms:Sign', key([allowAll, notMe]))).toBe('deny');
+    const onlyImg = {
+      Effect: 'Allow',
+      Action: 'dynamodb:PutItem',
+      Resource: 'arn:t',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IMG#*'] } },
+    };
+    const writer = { ...admin, identity: [onlyImg as never] };
+    const table: Resource = { arn: 'arn:t', kind: 'other' };
+    expect(decide(writer, 'dynamodb:PutItem', table, { 'dynamodb:LeadingKeys': ['IMG#x'] })).toBe(
+      'allow',
+    );
+    expect(
+      decide(writer, 'dynamodb:PutItem', table, { 'dynamodb:LeadingKeys': ['ALLOWLIST'] }),
+    ).toBe('deny');
+    expect(decide(writer, 'dynamodb:putitem', table, { 'dynamodb:LeadingKeys': ['IMG#x'] })).toBe(
+      'allow',
+    );
+  });
+
+  it('THEN a condition operator it does not know throws instead of answering', () => {
+    const odd = {
+      Effect: 'Allow',
+      Principal: '*',
+      Action: '*',
+      Resource: '*',
+      Condition: { DateLessThan: { 'aws:CurrentTime': '2030-01-01' } },
+    };
+    expect(() => decide(admin, 'kms:Sign', key([odd]))).toThrow(/DateLessThan is not modelled/);
+  });
+});
