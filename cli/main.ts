@@ -8,10 +8,12 @@ import { registerPolicy } from './commands/policy';
 import { registerReplay } from './commands/replay';
 import { registerRescan } from './commands/rescan';
 import { registerVerifyBundle } from './commands/verify-bundle';
+import { registerVersion } from './commands/version';
 import { type CliIo, processIo, runProgram } from './io';
 
 /** Each command module adds itself here (one line per module). */
 const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
+  registerVersion,
   registerPolicy,
   registerEvents,
   registerEvaluate,
@@ -23,13 +25,18 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   registerReplay,
 ];
 
-/** Entry point of the `registry-watcher` command; returns the process exit code. */
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+/** The whole command tree (tests walk it to check every command's examples). */
+export function buildProgram(io: CliIo): Command {
   const program = new Command('registry-watcher')
     .description('Judge container image digests against a policy and publish a signed allowlist.')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
   for (const register of COMMANDS) register(program, io);
-  return runProgram(program, argv, io);
+  return program;
+}
+
+/** Entry point of the `registry-watcher` command; returns the process exit code. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  return runProgram(buildProgram(io), argv, io);
 }

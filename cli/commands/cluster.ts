@@ -4,7 +4,9 @@ import { kyvernoPolicyYaml } from '../../cluster/kyverno/policy';
 import { resolveSettings, type WebhookSettingsInput } from '../../cluster/webhook/config';
 import { startWebhook } from '../../cluster/webhook/start';
 import { parseDuration } from '../../shared/domain/duration';
+import { withExamples } from '../help';
 import { type CliIo, readText } from '../io';
+import { type OutputFormat, renderManifests, withOutput } from '../output';
 
 interface WebhookFlags {
   config?: string;
@@ -35,7 +37,7 @@ export function registerCluster(program: Command, io: CliIo): void {
   const cluster = program
     .command('cluster')
     .description('In-cluster enforcement (admission webhook, Kyverno policy)');
-  cluster
+  const webhook = cluster
     .command('webhook')
     .description('Run the admission webhook that admits only allowlisted digests')
     .option('--config <file>', 'webhook settings YAML (the ConfigMap); flags override it')
@@ -85,7 +87,18 @@ export function registerCluster(program: Command, io: CliIo): void {
       });
     });
 
-  cluster
+  withExamples(webhook, [
+    [
+      'On this machine, against the allowlist npm start wrote (plain HTTP, local only)',
+      'registry-watcher cluster webhook --allowlist .local/allowlist/allowlist.json --key .local/allowlist/allowlist.pub --insecure-http --port 8443',
+    ],
+    [
+      'As the Deployment runs it: settings from the ConfigMap, TLS from the mounted Secret',
+      'registry-watcher cluster webhook --config /etc/registry-watcher/config.yaml --tls-cert /tls/tls.crt --tls-key /tls/tls.key',
+    ],
+  ]);
+
+  const kyverno = cluster
     .command('kyverno-policy')
     .description('Print a Kyverno ClusterPolicy that enforces the verdict attestations')
     .requiredOption('--key <pem>', 'public key the verdict attestations are signed with')
@@ -105,19 +118,34 @@ export function registerCluster(program: Command, io: CliIo): void {
         verdicts: string[];
         maxAge: string;
         audit?: boolean;
+        output: OutputFormat;
       }) => {
         io.out(
-          kyvernoPolicyYaml({
-            publicKeyPem: readText(flags.key),
-            repositories: flags.repositories.flatMap((r) => r.split(',')).filter(Boolean),
-            name: flags.name,
-            verdicts: flags.verdicts,
-            maxAge: flags.maxAge,
-            failureAction: flags.audit ? 'Audit' : 'Enforce',
-          }),
+          renderManifests(
+            flags.output,
+            kyvernoPolicyYaml({
+              publicKeyPem: readText(flags.key),
+              repositories: flags.repositories.flatMap((r) => r.split(',')).filter(Boolean),
+              name: flags.name,
+              verdicts: flags.verdicts,
+              maxAge: flags.maxAge,
+              failureAction: flags.audit ? 'Audit' : 'Enforce',
+            }),
+          ),
         );
       },
     );
+  withOutput(kyverno, { default: 'yaml', formats: ['yaml', 'json'] });
+  withExamples(kyverno, [
+    [
+      'Enforce verdict attestations on the prod repositories',
+      "registry-watcher cluster kyverno-policy --key verdicts.pub --repositories '123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/*'",
+    ],
+    [
+      'Report only, as JSON, piped to kubectl',
+      "registry-watcher cluster kyverno-policy --key verdicts.pub --repositories '123456789012.dkr.ecr.eu-west-1.amazonaws.com/*' --audit -o json | kubectl apply -f -",
+    ],
+  ]);
 }
 
 function overrides(flags: WebhookFlags): WebhookSettingsInput {

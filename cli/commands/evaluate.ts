@@ -5,10 +5,12 @@ import { normaliseScanFindings } from '../../shared/domain/findings';
 import { parseImageReference } from '../../shared/domain/image-ref';
 import { parsePolicy } from '../../shared/domain/policy';
 import { SEVERITIES } from '../../shared/domain/severity';
-import { VERDICTS } from '../../shared/domain/verdict';
+import { type Evaluation, VERDICTS } from '../../shared/domain/verdict';
+import { withExamples } from '../help';
 import { CliFailure, type CliIo, readJson, readText } from '../io';
+import { type OutputFlags, renderOne, withOutput } from '../output';
 
-interface EvaluateFlags {
+interface EvaluateFlags extends OutputFlags {
   policy: string;
   findings: string;
   image?: string;
@@ -51,9 +53,9 @@ function readPrevious(file: string): PreviousEvaluation {
 const DEFAULT_IMAGE = `local.invalid/image@sha256:${'0'.repeat(64)}`;
 
 export function registerEvaluate(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('evaluate')
-    .description('Judge one image offline and print the verdict JSON')
+    .description('Judge one image offline and print the verdict (default: JSON)')
     .requiredOption('--policy <file>', 'policy YAML file')
     .requiredOption('--findings <file>', 'a DescribeImageScanFindings response (JSON)')
     .option(
@@ -61,21 +63,41 @@ export function registerEvaluate(program: Command, io: CliIo): void {
       'registry/repository@sha256:... (repository rules and exceptions use it)',
     )
     .option('--previous <file>', 'the previous verdict JSON (for grace periods)')
-    .option('--now <iso>', 'evaluation time (default: now)')
-    .action((flags: EvaluateFlags) => {
-      const ref = parseImageReference(flags.image ?? DEFAULT_IMAGE);
-      if (!ref.digest)
-        throw new CliFailure(`--image ${flags.image} must be pinned by digest (@sha256:...)`);
-      const now = flags.now ? new Date(flags.now) : new Date();
-      if (Number.isNaN(now.getTime()))
-        throw new CliFailure(`--now ${flags.now} is not an ISO 8601 time`);
-      const evaluation = evaluate({
-        image: { registry: ref.registry, repository: ref.repository, digest: ref.digest },
-        scan: normaliseScanFindings(readJson(flags.findings), flags.findings),
-        ...(flags.previous && { previous: readPrevious(flags.previous) }),
-        policy: parsePolicy(readText(flags.policy), flags.policy),
-        now,
-      });
-      io.out(JSON.stringify(evaluation, null, 2));
+    .option('--now <iso>', 'evaluation time (default: now)');
+  withOutput(command, { default: 'json' });
+  withExamples(command, [
+    [
+      'Judge a scan result against the policy, as the evaluate function would',
+      'registry-watcher evaluate --policy infra/policy.yaml --findings events/ecr/describe-image-scan-findings-basic.json',
+    ],
+    [
+      'As a repository of the policy sees it, at a fixed time, in short',
+      `registry-watcher evaluate --policy infra/policy.yaml --findings findings.json --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/api@sha256:${'1'.repeat(64)} --now 2026-11-23T09:00:00Z -o text`,
+    ],
+  ]);
+  command.action((flags: EvaluateFlags) => {
+    const ref = parseImageReference(flags.image ?? DEFAULT_IMAGE);
+    if (!ref.digest)
+      throw new CliFailure(`--image ${flags.image} must be pinned by digest (@sha256:...)`);
+    const now = flags.now ? new Date(flags.now) : new Date();
+    if (Number.isNaN(now.getTime()))
+      throw new CliFailure(`--now ${flags.now} is not an ISO 8601 time`);
+    const evaluation = evaluate({
+      image: { registry: ref.registry, repository: ref.repository, digest: ref.digest },
+      scan: normaliseScanFindings(readJson(flags.findings), flags.findings),
+      ...(flags.previous && { previous: readPrevious(flags.previous) }),
+      policy: parsePolicy(readText(flags.policy), flags.policy),
+      now,
     });
+    io.out(renderOne(flags.output, evaluation, () => summary(evaluation)));
+  });
+}
+
+function summary(e: Evaluation): string {
+  return [
+    `${e.verdict} (max severity ${e.maxSeverity}, policy ${e.policyHash.slice(0, 19)})`,
+    ...e.reasons.map((r) => `  ${r.effect.padEnd(4)} ${r.code}: ${r.message}`),
+    ...(e.deadline ? [`  deadline ${e.deadline}`] : []),
+    ...(e.expiresAt ? [`  admitted until ${e.expiresAt}`] : []),
+  ].join('\n');
 }

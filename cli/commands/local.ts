@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { withExamples } from '../help';
 import { type CliIo, instantFlag } from '../io';
 import { runLocal } from '../local/run-local';
 
@@ -10,7 +11,7 @@ interface LocalFlags {
 }
 
 export function registerLocal(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('local')
     .description('Run the whole pipeline on this machine with embedded defaults (npm start)')
     .option('--data <dir>', 'where local state lives', '.local')
@@ -31,4 +32,11 @@ export function registerLocal(program: Command, io: CliIo): void {
         ...(slack && { slackWebhookUrl: slack }),
       });
     });
+  withExamples(command, [
+    ['The whole pipeline on the sample world (what npm start runs)', 'registry-watcher local'],
+    [
+      'Judge the same world 400 days later, publishing to a local S3 bucket',
+      'registry-watcher local --judge-at 2027-12-28T09:00:00Z --allowlist s3://allowlist/current',
+    ],
+  ]);
 }

@@ -1,24 +1,55 @@
 import type { Command } from 'commander';
 import { PolicyError } from '../../shared/domain/errors';
 import { parsePolicy } from '../../shared/domain/policy';
+import { withExamples } from '../help';
 import { CliFailure, type CliIo, readText } from '../io';
+import { type OutputFlags, renderOne, withOutput } from '../output';
 
 export function registerPolicy(program: Command, io: CliIo): void {
   const policy = program.command('policy').description('Work with policy files');
-  policy
+  const check = policy
     .command('check')
     .description('Validate a policy file; errors are printed as file:line:column')
-    .argument('<file>', 'policy YAML file')
-    .action((file: string) => {
-      try {
-        const parsed = parsePolicy(readText(file), file);
-        io.out(
-          `${file}: valid (${parsed.repositories.length} repository rules, ${parsed.exceptions.length} exceptions, ${parsed.hash})`,
-        );
-      } catch (error) {
-        if (!(error instanceof PolicyError)) throw error;
-        io.err(error.message);
-        throw new CliFailure(`${file}: ${error.issues.length} problem(s)`);
+    .argument('<file>', 'policy YAML file');
+  withOutput(check, { default: 'text' });
+  withExamples(check, [
+    ['Validate the policy the stack deploys', 'registry-watcher policy check infra/policy.yaml'],
+    [
+      'The result as JSON (problems too, with line and column), for CI',
+      'registry-watcher policy check infra/policy.yaml -o json',
+    ],
+  ]);
+  check.action((file: string, flags: OutputFlags) => {
+    try {
+      const parsed = parsePolicy(readText(file), file);
+      const result = {
+        file,
+        valid: true,
+        repositoryRules: parsed.repositories.length,
+        exceptions: parsed.exceptions.length,
+        hash: parsed.hash,
+      };
+      io.out(
+        renderOne(
+          flags.output,
+          result,
+          () =>
+            `${file}: valid (${result.repositoryRules} repository rules, ${result.exceptions} exceptions, ${result.hash})`,
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      if (flags.output === 'text') io.err(error.message);
+      else {
+        const problems = error.issues.map(({ line, column, path, message }) => ({
+          line,
+          column,
+          path,
+          message,
+        }));
+        io.out(renderOne(flags.output, { file, valid: false, problems }, () => ''));
       }
-    });
+      throw new CliFailure(`${file}: ${error.issues.length} problem(s)`);
+    }
+  });
 }

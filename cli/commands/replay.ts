@@ -6,15 +6,16 @@ import { keptObjects } from '../../shared/adapters/aws/s3-kept-objects';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
 import { keptRecordsOf, streamChangesOf } from '../../shared/adapters/aws/stream-records';
 import { type ReplayOutcome, replayRecords } from '../../shared/services/replay-records';
+import { withExamples } from '../help';
 import { CliFailure, type CliIo } from '../io';
+import { formatOf, type OutputFlags, renderEach, withOutput } from '../output';
 
-interface ReplayFlags {
+interface ReplayFlags extends OutputFlags {
   bucket?: string;
   table?: string;
   topicArn?: string;
   rebuildQueueUrl?: string;
   prefix: string[];
-  json?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -25,7 +26,7 @@ function required(value: string | undefined, flag: string, variable: string): st
 }
 
 export function registerReplay(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('replay')
     .description(
       'Republish stream records the changes function kept (parked records and Lambda S3 on-failure batches) through the same idempotent path: nothing announced before is announced again',
@@ -34,40 +35,54 @@ export function registerReplay(program: Command, io: CliIo): void {
     .option('--table <name>', 'verdict table, for the idempotency markers (default: $TABLE_NAME)')
     .option('--topic-arn <arn>', 'verdict-events topic (default: $VERDICT_TOPIC_ARN)')
     .option('--rebuild-queue-url <url>', 'allowlist rebuild queue (default: $ALLOWLIST_QUEUE_URL)')
-    .option('--prefix <prefix>', 'only objects under this key prefix, repeatable', collect, [])
-    .option('--json', 'one JSON line per object')
-    .action(async (flags: ReplayFlags) => {
-      const env = process.env;
-      const bucket = required(
-        flags.bucket ?? env.FAILED_RECORDS_BUCKET,
-        '--bucket',
-        'FAILED_RECORDS_BUCKET',
-      );
-      const table = required(flags.table ?? env.TABLE_NAME, '--table', 'TABLE_NAME');
-      const topic = required(
-        flags.topicArn ?? env.VERDICT_TOPIC_ARN,
-        '--topic-arn',
-        'VERDICT_TOPIC_ARN',
-      );
-      const queue = required(
-        flags.rebuildQueueUrl ?? env.ALLOWLIST_QUEUE_URL,
-        '--rebuild-queue-url',
-        'ALLOWLIST_QUEUE_URL',
-      );
-      // A custom endpoint (s3rver, MinIO) is addressed path-style.
-      const s3 = new S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined });
-      const objects = keptObjects(s3, bucket, flags.prefix.length > 0 ? flags.prefix : undefined);
-      const outcomes = await replayRecords(objects, {
-        publisher: new SnsPublisher(topic),
-        markers: new DeliveryMarkers({ tableName: table, channel: 'SNS' }),
-        trigger: new SqsRebuildTrigger(queue),
-        read: (object) => streamChangesOf(keptRecordsOf(object.text, object.name)),
-      });
-      for (const outcome of outcomes) io.out(flags.json ? JSON.stringify(outcome) : line(outcome));
-      const failed = outcomes.filter((o) => o.error || o.failed.length > 0).length;
-      io.out(`${outcomes.length} objects replayed, ${failed} with failures`);
-      if (failed > 0) throw new CliFailure(`${failed} objects could not be replayed in full`);
+    .option('--prefix <prefix>', 'only objects under this key prefix, repeatable', collect, []);
+  withOutput(command, { default: 'text', jsonAlias: true });
+  withExamples(command, [
+    [
+      'Replay everything kept, with the names the stack outputs in the environment',
+      'registry-watcher replay',
+    ],
+    [
+      'Only the parked records, one JSON object per line (the totals go to stderr)',
+      'registry-watcher replay --bucket registry-watcher-failed-records --prefix parked/changes/ -o json',
+    ],
+  ]);
+  command.action(async (flags: ReplayFlags) => {
+    const format = formatOf(flags, io, command);
+    const env = process.env;
+    const bucket = required(
+      flags.bucket ?? env.FAILED_RECORDS_BUCKET,
+      '--bucket',
+      'FAILED_RECORDS_BUCKET',
+    );
+    const table = required(flags.table ?? env.TABLE_NAME, '--table', 'TABLE_NAME');
+    const topic = required(
+      flags.topicArn ?? env.VERDICT_TOPIC_ARN,
+      '--topic-arn',
+      'VERDICT_TOPIC_ARN',
+    );
+    const queue = required(
+      flags.rebuildQueueUrl ?? env.ALLOWLIST_QUEUE_URL,
+      '--rebuild-queue-url',
+      'ALLOWLIST_QUEUE_URL',
+    );
+    // A custom endpoint (s3rver, MinIO) is addressed path-style.
+    const s3 = new S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined });
+    const objects = keptObjects(s3, bucket, flags.prefix.length > 0 ? flags.prefix : undefined);
+    const outcomes = await replayRecords(objects, {
+      publisher: new SnsPublisher(topic),
+      markers: new DeliveryMarkers({ tableName: table, channel: 'SNS' }),
+      trigger: new SqsRebuildTrigger(queue),
+      read: (object) => streamChangesOf(keptRecordsOf(object.text, object.name)),
     });
+    for (const outcome of outcomes) io.out(renderEach(format, outcome, line));
+    const failed = outcomes.filter((o) => o.error || o.failed.length > 0).length;
+    // With -o json|yaml stdout holds only the objects; the totals are for the person.
+    (format === 'text' ? io.out : io.err)(
+      `${outcomes.length} objects replayed, ${failed} with failures`,
+    );
+    if (failed > 0) throw new CliFailure(`${failed} objects could not be replayed in full`);
+  });
 }
 
 function line(o: ReplayOutcome): string {

@@ -13,9 +13,11 @@ import { emptyTotals, TOTALS_KEYS } from '../../shared/domain/rescan';
 import { parseRateLimits } from '../../shared/rate-limit';
 import { planRescan } from '../../shared/services/rescan-planner';
 import { type RescanInvocation, runRescan } from '../../shared/services/rescan-run';
+import { withExamples } from '../help';
 import { CliFailure, type CliIo } from '../io';
+import { formatOf, type OutputFlags, renderOne, withOutput } from '../output';
 
-interface RescanFlags {
+interface RescanFlags extends OutputFlags {
   table?: string;
   queueUrl?: string;
   policy?: string;
@@ -29,13 +31,12 @@ interface RescanFlags {
   renewAhead: string;
   digestTopic?: string;
   dryRun?: boolean;
-  json?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerRescan(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('rescan')
     .description(
       'Run the nightly rescan now against AWS: re-evaluate every known digest, reconcile ECR images without a verdict, start due basic scans, mark deleted images (default credentials)',
@@ -60,33 +61,44 @@ export function registerRescan(program: Command, io: CliIo): void {
       '--digest-topic <arn>',
       'publish the daily digest to this SNS topic when the run completes',
     )
-    .option('--dry-run', 'plan and count only: nothing is sent, scanned, deleted or checkpointed')
-    .option('--json', 'print the summary as JSON')
-    .action(async (flags: RescanFlags) => {
-      const settings = await settingsOf(flags);
-      const { options, stats } = plannerSetup(settings);
-      let result: RescanInvocation;
-      if (settings.dryRun) {
-        const plan = await planRescan({ totals: emptyTotals() }, options);
-        result = { outcome: 'completed', totals: plan.totals };
-      } else {
-        result = await runRescan(
-          { kind: 'start' },
-          { ...options, owner: `cli-${hostname()}-${process.pid}` },
+    .option('--dry-run', 'plan and count only: nothing is sent, scanned, deleted or checkpointed');
+  withOutput(command, { default: 'text', jsonAlias: true });
+  withExamples(command, [
+    [
+      "Count what tonight's run would do, without sending or scanning anything",
+      'registry-watcher rescan --table registry-watcher-verdicts --policy infra/policy.yaml --dry-run',
+    ],
+    [
+      'Run it now, at most 500 basic scans, StartImageScan paced at 2 per second; JSON summary',
+      'registry-watcher rescan --table registry-watcher-verdicts --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/evaluate --policy infra/policy.yaml --max-scans 500 --rates StartImageScan=2 -o json',
+    ],
+  ]);
+  command.action(async (flags: RescanFlags) => {
+    const format = formatOf(flags, io, command);
+    const settings = await settingsOf(flags);
+    const { options, stats } = plannerSetup(settings);
+    let result: RescanInvocation;
+    if (settings.dryRun) {
+      const plan = await planRescan({ totals: emptyTotals() }, options);
+      result = { outcome: 'completed', totals: plan.totals };
+    } else {
+      result = await runRescan(
+        { kind: 'start' },
+        { ...options, owner: `cli-${hostname()}-${process.pid}` },
+      );
+      if (result.outcome === 'busy') {
+        throw new CliFailure(
+          `rescan run ${result.runId} is in progress in another invocation; wait for it (its lease ends within the function timeout) and try again`,
         );
-        if (result.outcome === 'busy') {
-          throw new CliFailure(
-            `rescan run ${result.runId} is in progress in another invocation; wait for it (its lease ends within the function timeout) and try again`,
-          );
-        }
       }
-      const calls = stats.snapshot();
-      if (flags.json) {
-        io.out(JSON.stringify({ ...result, dryRun: settings.dryRun === true, calls }, null, 2));
-        return;
-      }
-      io.out(summary(result, settings, calls));
-    });
+    }
+    const calls = stats.snapshot();
+    io.out(
+      renderOne(format, { ...result, dryRun: settings.dryRun === true, calls }, () =>
+        summary(result, settings, calls),
+      ),
+    );
+  });
 }
 
 async function settingsOf(flags: RescanFlags): Promise<RescanSettings> {

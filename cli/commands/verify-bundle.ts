@@ -14,9 +14,11 @@ import {
 } from '../../shared/adapters/sigstore/verify';
 import { parseStatement, statementCovers } from '../../shared/domain/attestation';
 import { isRegistryWatcherError } from '../../shared/domain/errors';
+import { withExamples } from '../help';
 import { CliFailure, type CliIo, readJson, readText } from '../io';
+import { type OutputFlags, renderOne, withOutput } from '../output';
 
-interface VerifyBundleFlags {
+interface VerifyBundleFlags extends OutputFlags {
   bundle: string;
   key?: string;
   trustedRoot?: string;
@@ -77,7 +79,7 @@ function artifactOf(input: string): { artifact: SignedArtifact; digest: Buffer }
 }
 
 export function registerVerifyBundle(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('verify-bundle')
     .description(
       'Verify a sigstore bundle offline (flags of cosign verify-blob and the sigstore conformance protocol)',
@@ -94,39 +96,51 @@ export function registerVerifyBundle(program: Command, io: CliIo): void {
       '--certificate-identity-regexp <re>',
       'expected certificate subject (regular expression)',
     )
-    .option('--certificate-oidc-issuer <url>', 'expected OIDC issuer of the certificate')
-    .action((input: string, flags: VerifyBundleFlags) => {
-      const trust = trustOf(flags);
-      const { artifact, digest } = artifactOf(input);
-      try {
-        const bundle = parseBundle(readJson(flags.bundle));
-        if (bundle.content.$case === 'messageSignature') {
-          const signed = bundle.content.messageSignature.messageDigest?.digest;
-          if (signed && !signed.equals(digest)) {
-            throw new SignatureVerificationError(
-              'DIGEST_MISMATCH',
-              'the artifact does not match the signed digest: it was changed after signing',
-            );
-          }
-        } else {
-          const statement = parseStatement(bundle.content.dsseEnvelope.payload);
-          if (statement && !statementCovers(statement, `sha256:${digest.toString('hex')}`)) {
-            throw new SignatureVerificationError(
-              'DIGEST_MISMATCH',
-              'the artifact is not a subject of the signed statement',
-            );
-          }
+    .option('--certificate-oidc-issuer <url>', 'expected OIDC issuer of the certificate');
+  withOutput(command, { default: 'text' });
+  withExamples(command, [
+    [
+      'A file signed with a key (cosign sign-blob --key, or our KMS keys)',
+      'registry-watcher verify-bundle allowlist.json --bundle allowlist.json.sigstore.json --key allowlist.pub',
+    ],
+    [
+      'Keyless, against a trusted root you downloaded, as cosign verify-blob does',
+      "registry-watcher verify-bundle app.tar --bundle app.tar.sigstore.json --trusted-root trusted_root.json --certificate-identity-regexp '^https://github.com/acme/' --certificate-oidc-issuer https://token.actions.githubusercontent.com -o json",
+    ],
+  ]);
+  command.action((input: string, flags: VerifyBundleFlags) => {
+    const trust = trustOf(flags);
+    const { artifact, digest } = artifactOf(input);
+    try {
+      const bundle = parseBundle(readJson(flags.bundle));
+      if (bundle.content.$case === 'messageSignature') {
+        const signed = bundle.content.messageSignature.messageDigest?.digest;
+        if (signed && !signed.equals(digest)) {
+          throw new SignatureVerificationError(
+            'DIGEST_MISMATCH',
+            'the artifact does not match the signed digest: it was changed after signing',
+          );
         }
-        const verified = verifyBundleWithTrust(
-          bundle,
-          trust,
-          bundle.content.$case === 'messageSignature' ? artifact : undefined,
-        );
-        io.out(`OK: verified, signed by ${verified.signer}`);
-      } catch (error) {
-        if (isSignatureVerificationError(error))
-          throw new CliFailure(`verification failed: ${error.code}: ${error.message}`);
-        throw error;
+      } else {
+        const statement = parseStatement(bundle.content.dsseEnvelope.payload);
+        if (statement && !statementCovers(statement, `sha256:${digest.toString('hex')}`)) {
+          throw new SignatureVerificationError(
+            'DIGEST_MISMATCH',
+            'the artifact is not a subject of the signed statement',
+          );
+        }
       }
-    });
+      const verified = verifyBundleWithTrust(
+        bundle,
+        trust,
+        bundle.content.$case === 'messageSignature' ? artifact : undefined,
+      );
+      const result = { verified: true, artifact: input, signer: verified.signer };
+      io.out(renderOne(flags.output, result, () => `OK: verified, signed by ${result.signer}`));
+    } catch (error) {
+      if (isSignatureVerificationError(error))
+        throw new CliFailure(`verification failed: ${error.code}: ${error.message}`);
+      throw error;
+    }
+  });
 }

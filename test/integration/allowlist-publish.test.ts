@@ -151,6 +151,32 @@ describe('allowlist: admitted index → signed document in S3 (s3rver)', () => {
     expect(out).toContain('valid until 2026-11-24T02:15:00.000Z (23h 15m left)');
     expect(out).toContain('17 digests (');
     expect(out).toContain('in 3 repositories');
+
+    const json = await runCli([
+      'allowlist',
+      'verify',
+      paths.document,
+      '--key',
+      paths.key,
+      '--now',
+      '2026-11-23T03:00:00Z',
+      '-o',
+      'json',
+    ]);
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.out);
+    expect(result).toMatchObject({
+      file: paths.document,
+      valid: true,
+      sequence: 1,
+      validUntil: '2026-11-24T02:15:00.000Z',
+      secondsLeft: 23 * 3600 + 15 * 60,
+      digests: 17,
+      repositories: 3,
+      policyHash: 'sha256:current-policy',
+    });
+    expect(result.pass + result.warn).toBe(17);
+    expect(out).toContain(`signed by key ${result.signedBy}`);
   });
 
   it('carries the bundle in the object metadata too, so one GET is enough', async () => {

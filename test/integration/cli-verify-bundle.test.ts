@@ -113,6 +113,19 @@ describe('registry-watcher verify-bundle', () => {
     expect(result.out).toMatch(/^OK: verified, signed by /);
   });
 
+  it('-o json prints the same result as data; a failure keeps exit 1 and stderr', async () => {
+    const args = ['--bundle', join(dir, 'keyless.sigstore.json'), ...keyless()];
+    const text = await run(...args, artifact);
+    const json = await run(...args, artifact, '-o', 'json');
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.out);
+    expect(result).toEqual({ verified: true, artifact, signer: expect.any(String) });
+    expect(text.out).toBe(`OK: verified, signed by ${result.signer}`);
+    const failed = await run(...args, `sha256:${'0'.repeat(64)}`, '-o', 'json');
+    expect(failed).toMatchObject({ code: 1, out: '' });
+    expect(failed.err).toContain('DIGEST_MISMATCH');
+  });
+
   it.each([
     [
       'a changed file',

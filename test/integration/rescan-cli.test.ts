@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { parse } from 'yaml';
 import { RESCAN_CHECKPOINT_KEY } from '../../shared/adapters/aws/rescan-checkpoints';
 import { emptyTotals } from '../../shared/domain/rescan';
 import { digestOf, REGISTRY } from '../support/builders';
@@ -94,11 +95,30 @@ describe('registry-watcher rescan', () => {
     expect(sqs.calls()).toHaveLength(0);
     expect(ecr.commandCalls(StartImageScanCommand)).toHaveLength(0);
     await expect(checkpoint(table)).resolves.toBeUndefined();
+
+    const yaml = await runCli([
+      'rescan',
+      '--dry-run',
+      '--table',
+      table,
+      '--policy',
+      policy,
+      '--registry',
+      REGISTRY,
+      '-o',
+      'yaml',
+    ]);
+    expect(yaml.code).toBe(0);
+    expect(parse(yaml.out)).toMatchObject({
+      outcome: 'completed',
+      dryRun: true,
+      totals: { missing: 3, scansStarted: 3 },
+    });
   });
 
   it('runs the rescan against the account’s own registry, found from its repositories', async () => {
     const table = await dynamo.newTable('cli');
-    const { code, out } = await runCli([
+    const { code, out, err } = await runCli([
       'rescan',
       '--table',
       table,
@@ -111,6 +131,7 @@ describe('registry-watcher rescan', () => {
       '--json',
     ]);
     expect(code).toBe(0);
+    expect(err).toContain('--json is deprecated');
     const summary = JSON.parse(out);
     expect(summary).toMatchObject({
       outcome: 'completed',

@@ -215,6 +215,19 @@ describe('changes: what cannot be announced is kept whole', () => {
     expect(again.code).toBe(0);
     expect(again.out).toContain('2 records, 0 published, 2 announced before');
     expect(publishedIds()).toEqual(['t2']);
+
+    // -o json: stdout is JSON Lines only; the totals go to stderr.
+    const json = await runCli([...flags, '-o', 'json']);
+    expect(json.code).toBe(0);
+    expect(
+      json.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      expect.objectContaining({ name: `s3://${s3.bucket}/${key}`, records: 2, published: 0 }),
+    ]);
+    expect(json.err).toBe('1 objects replayed, 0 with failures\n');
   });
 
   it('reports a parked record that still cannot be read, and an object with only shard coordinates', async () => {
