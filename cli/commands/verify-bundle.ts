@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import {
   isSignatureVerificationError,
   parseBundle,
+  readStatement,
   SignatureVerificationError,
 } from '../../shared/adapters/sigstore/bundles';
 import { parseTrustedRoot } from '../../shared/adapters/sigstore/trust';
@@ -12,7 +13,7 @@ import {
   type VerificationTrust,
   verifyBundleWithTrust,
 } from '../../shared/adapters/sigstore/verify';
-import { parseStatement, statementCovers } from '../../shared/domain/attestation';
+import { statementCovers } from '../../shared/domain/attestation';
 import { isRegistryWatcherError } from '../../shared/domain/errors';
 import { withExamples } from '../help';
 import { CliFailure, type CliIo, readJson, readText } from '../io';
@@ -122,8 +123,9 @@ export function registerVerifyBundle(program: Command, io: CliIo): void {
           );
         }
       } else {
-        const statement = parseStatement(bundle.content.dsseEnvelope.payload);
-        if (statement && !statementCovers(statement, `sha256:${digest.toString('hex')}`)) {
+        // A payload we cannot read is a failure: its subject cannot be checked.
+        const statement = readStatement(bundle.content.dsseEnvelope);
+        if (!statementCovers(statement, `sha256:${digest.toString('hex')}`)) {
           throw new SignatureVerificationError(
             'DIGEST_MISMATCH',
             'the artifact is not a subject of the signed statement',

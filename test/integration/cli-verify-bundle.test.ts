@@ -74,6 +74,17 @@ describe('registry-watcher verify-bundle', () => {
         await signDsseBundle(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, signer),
       ),
     );
+    // Valid signatures over payloads that are no in-toto statement: what they are about
+    // cannot be read, so no artifact may pass (cosign rejects them too).
+    for (const [name, payload, type] of [
+      ['json', JSON.stringify({ hello: 'world' }), IN_TOTO_PAYLOAD_TYPE],
+      ['text', 'not json at all', 'text/plain'],
+    ]) {
+      file(
+        `unreadable-${name}.sigstore.json`,
+        JSON.stringify(await signDsseBundle(Buffer.from(payload ?? ''), type ?? '', signer)),
+      );
+    }
   });
   afterAll(async () => {
     await sigstore.stop();
@@ -178,6 +189,22 @@ describe('registry-watcher verify-bundle', () => {
       /IDENTITY_MISMATCH/,
     ],
     ['a file that is no bundle', () => ['--bundle', key, '--key', key, artifact], /is not JSON/],
+    [
+      'a DSSE payload that is JSON but no in-toto statement, any file',
+      () => ['--bundle', join(dir, 'unreadable-json.sigstore.json'), '--key', key, key],
+      /STATEMENT_UNREADABLE: the DSSE payload \(application\/vnd.in-toto\+json\) is not an in-toto statement/,
+    ],
+    [
+      'a DSSE payload that is not JSON, given as a digest',
+      () => [
+        '--bundle',
+        join(dir, 'unreadable-text.sigstore.json'),
+        '--key',
+        key,
+        `sha256:${'0'.repeat(64)}`,
+      ],
+      /STATEMENT_UNREADABLE: the DSSE payload \(text\/plain\) is not an in-toto statement/,
+    ],
   ])('exit 1 with the reason: %s', async (_name, args, reason) => {
     const result = await run(...args());
     expect(result.code).toBe(1);

@@ -1,5 +1,5 @@
 import { type Bundle, bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
-import { parseStatement, type Statement, statementCovers } from '../../domain/attestation';
+import { type Statement, statementCovers } from '../../domain/attestation';
 import type { ImageKey } from '../../domain/image-ref';
 import type { RegistryClient } from '../oci/client';
 import {
@@ -17,7 +17,12 @@ import {
   SIGSTORE_BUNDLE_V03,
 } from '../oci/media-types';
 import { attachReferrer, listReferrers } from '../oci/referrers';
-import { isSignatureVerificationError, parseBundle, SignatureVerificationError } from './bundles';
+import {
+  isSignatureVerificationError,
+  parseBundle,
+  readStatement,
+  SignatureVerificationError,
+} from './bundles';
 import {
   ANNOTATION,
   dsseEnvelopeJson,
@@ -208,12 +213,7 @@ export function verifyAttestation(
     );
   }
   const signer = verifyBundleWithTrust(bundle, trust);
-  const statement = parseStatement(bundle.content.dsseEnvelope.payload);
-  if (!statement)
-    throw new SignatureVerificationError(
-      'BUNDLE_MALFORMED',
-      `${attestation.source}: not an in-toto statement`,
-    );
+  const statement = readStatement(bundle.content.dsseEnvelope);
   if (!statementCovers(statement, digest)) {
     throw new SignatureVerificationError(
       'DIGEST_MISMATCH',

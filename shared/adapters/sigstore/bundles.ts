@@ -10,10 +10,12 @@ import {
 } from '@sigstore/bundle';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
+import { parseStatement, type Statement } from '../../domain/attestation';
 import type { Signer } from '../../ports';
 
 export type SignatureErrorCode =
   | 'BUNDLE_MALFORMED'
+  | 'STATEMENT_UNREADABLE'
   | 'SIGNATURE_INVALID'
   | 'DIGEST_MISMATCH'
   | 'KEY_INVALID'
@@ -32,6 +34,31 @@ export class SignatureVerificationError extends Error {
     this.name = 'SignatureVerificationError';
     this.code = code;
   }
+}
+
+/**
+ * A DSSE payload that is not an in-toto statement: what was signed cannot be told, so no
+ * artifact is its subject. A failure, never a pass (cosign refuses it too).
+ */
+export class UnreadableStatementError extends SignatureVerificationError {
+  constructor(readonly payloadType: string) {
+    super(
+      'STATEMENT_UNREADABLE',
+      `the DSSE payload (${payloadType || 'no payloadType'}) is not an in-toto statement ` +
+        '(_type https://in-toto.io/Statement/v1 or v0.1, subject[] with digests, predicateType): ' +
+        'what it is about cannot be checked, so it verifies nothing. Sign an in-toto statement ' +
+        'whose subject is the artifact (cosign attest-blob --type …), or a message signature ' +
+        '(cosign sign-blob --bundle …)',
+    );
+    this.name = 'UnreadableStatementError';
+  }
+}
+
+/** The in-toto statement a DSSE envelope carries; throws UnreadableStatementError otherwise. */
+export function readStatement(envelope: { payload: Buffer; payloadType: string }): Statement {
+  const statement = parseStatement(envelope.payload);
+  if (!statement) throw new UnreadableStatementError(envelope.payloadType);
+  return statement;
 }
 
 const EMPTY_TRUSTED_ROOT: TrustedRoot = {

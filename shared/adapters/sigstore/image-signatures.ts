@@ -1,10 +1,6 @@
 import type { Bundle } from '@sigstore/bundle';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
-import {
-  COSIGN_SIGN_PREDICATE_TYPE,
-  parseStatement,
-  statementCovers,
-} from '../../domain/attestation';
+import { COSIGN_SIGN_PREDICATE_TYPE, statementCovers } from '../../domain/attestation';
 import type { ImageFacts } from '../../domain/image-facts';
 import { imageId } from '../../domain/image-ref';
 import type { SignatureTrust } from '../../domain/policy';
@@ -15,7 +11,12 @@ import { isRegistryError } from '../oci/errors';
 import { digestTag, parseImageManifest } from '../oci/manifest';
 import { COSIGN_SIMPLESIGNING, SIGSTORE_BUNDLE_V03 } from '../oci/media-types';
 import { listReferrers } from '../oci/referrers';
-import { isSignatureVerificationError, parseBundle, SignatureVerificationError } from './bundles';
+import {
+  isSignatureVerificationError,
+  parseBundle,
+  readStatement,
+  SignatureVerificationError,
+} from './bundles';
 import { checkSimpleSigningPayload, legacySignatureBundle } from './cosign-legacy';
 import type { KeyResolver } from './trust';
 import { type SignedArtifact, verifyBundleWithTrust } from './verify';
@@ -69,8 +70,8 @@ async function bundleCandidate(
   try {
     const bundle = parseBundle(JSON.parse(blob.toString('utf8')));
     if (bundle.content.$case === 'dsseEnvelope') {
-      const statement = parseStatement(bundle.content.dsseEnvelope.payload);
-      if (!statement || statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
+      const statement = readStatement(bundle.content.dsseEnvelope);
+      if (statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
         return {
           ...candidate,
           problem: malformed('the DSSE payload is not a cosign signature statement'),
