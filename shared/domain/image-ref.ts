@@ -1,4 +1,5 @@
 import { InvalidImageReferenceError } from './errors';
+import { canonicalHost, DOCKER_HUB } from './registry-host';
 
 /** A reference as written by a user: a tag, a digest, or both. */
 export interface ImageRef {
@@ -15,14 +16,21 @@ export interface ImageKey {
   digest: string;
 }
 
-export const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_ALIASES = new Set(['index.docker.io', 'registry-1.docker.io', 'docker.io']);
+export { canonicalRegistry, DOCKER_HUB } from './registry-host';
 
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+/**
+ * Digests a reference may carry: go-digest's registered algorithms (sha256, sha384,
+ * sha512) with lower-case hex of their exact length; anything else the runtime rejects.
+ */
+const REFERENCE_DIGEST = /^(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
+/** distribution/reference regexp.go `digestPat`: well-formed, perhaps unsupported. */
+const DIGEST_SHAPE = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const HOST =
-  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]{1,5})?$/;
+const IDENTIFIER = /^[a-f0-9]{64}$/;
+/** The grammar is printable ASCII; the first other character, for the message. */
+const NOT_IN_GRAMMAR = /[^\x21-\x7e]/;
 const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 
 export function isDigest(value: string): boolean {
@@ -41,45 +49,67 @@ export function assertDigest(digest: string, context = digest): string {
 }
 
 /**
- * Canonical registry host: lower case, Docker Hub aliases folded to docker.io and the
- * HTTPS default port dropped, so `Registry.Example:443` and `registry.example` are one key.
+ * distribution/reference normalize.go `splitDockerDomain`: the first component is a domain
+ * when it is `localhost`, holds "." or ":", or has upper case; otherwise Docker Hub.
  */
-export function canonicalRegistry(host: string): string {
-  let canonical = host.toLowerCase();
-  if (canonical.endsWith(':443')) canonical = canonical.slice(0, -4);
-  return DOCKER_HUB_ALIASES.has(canonical) ? DOCKER_HUB : canonical;
-}
-
-function looksLikeHost(component: string): boolean {
-  return (
-    component.includes('.') ||
-    component.includes(':') ||
-    component === 'localhost' ||
-    component !== component.toLowerCase()
-  );
+function splitDockerDomain(name: string): { domain: string; remainder: string; hub: boolean } {
+  const slash = name.indexOf('/');
+  if (slash < 0) return { domain: DOCKER_HUB, remainder: `library/${name}`, hub: true };
+  const first = name.slice(0, slash);
+  const rest = name.slice(slash + 1);
+  if (first === 'index.docker.io' || first === DOCKER_HUB) {
+    return {
+      domain: DOCKER_HUB,
+      remainder: rest.includes('/') ? rest : `library/${rest}`,
+      hub: true,
+    };
+  }
+  if (first === 'localhost' || /[.:]/.test(first) || first.toLowerCase() !== first) {
+    return { domain: first, remainder: rest, hub: false };
+  }
+  return { domain: DOCKER_HUB, remainder: name, hub: true };
 }
 
 /**
- * Parses `[registry/]repository[:tag][@digest]` the way container runtimes do:
- * no registry means Docker Hub, and a one-part Docker Hub name lives under `library/`.
+ * Parses `[registry/]repository[:tag][@digest]` as the kubelet and containerd do
+ * (distribution/reference `ParseNormalizedNamed`, then containerd's host resolution): the
+ * exact string (nothing trimmed), no registry means Docker Hub, a one-part Docker Hub name
+ * lives under `library/`, and the registry is canonicalised as `canonicalHost` says.
  */
 export function parseImageReference(input: string): ImageRef {
-  const reference = input.trim();
-  if (reference === '') throw new InvalidImageReferenceError(input, 'it is empty');
+  if (input === '') throw new InvalidImageReferenceError(input, 'it is empty');
+  const odd = NOT_IN_GRAMMAR.exec(input);
+  if (odd) {
+    const code = (odd[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    throw new InvalidImageReferenceError(
+      input,
+      `character U+${code} at position ${odd.index} is not allowed in a reference (nothing is trimmed: the runtime reads the exact string)`,
+    );
+  }
+  if (IDENTIFIER.test(input)) {
+    throw new InvalidImageReferenceError(input, '64 hex characters are an image id, not a name');
+  }
+  const { domain, remainder, hub } = splitDockerDomain(input);
 
-  let rest = reference;
+  let rest = remainder;
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    assertDigest(digest, input);
+    if (!REFERENCE_DIGEST.test(digest)) {
+      throw new InvalidImageReferenceError(
+        input,
+        DIGEST_SHAPE.test(digest) && !/^sha(256|384|512):/.test(digest)
+          ? `digest "${digest}" uses an algorithm the runtime does not support (sha256, sha384, sha512)`
+          : `digest "${digest}" is not "sha256:" followed by 64 lower-case hex characters`,
+      );
+    }
   }
 
   let tag: string | undefined;
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash) {
+  const colon = rest.indexOf(':');
+  if (colon >= 0) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
     if (!TAG.test(tag)) {
@@ -90,22 +120,14 @@ export function parseImageReference(input: string): ImageRef {
     }
   }
 
-  const parts = rest.split('/');
   let registry = DOCKER_HUB;
-  const first = parts[0] ?? '';
-  if (parts.length > 1 && looksLikeHost(first)) {
-    if (!HOST.test(first)) {
-      throw new InvalidImageReferenceError(
-        input,
-        `registry host "${first}" is not a valid host[:port]`,
-      );
-    }
-    registry = canonicalRegistry(first);
-    parts.shift();
+  if (!hub) {
+    const host = canonicalHost(domain);
+    if (!host.ok) throw new InvalidImageReferenceError(input, host.reason);
+    registry = host.host;
   }
-  if (parts.length === 0 || (parts.length === 1 && parts[0] === '')) {
-    throw new InvalidImageReferenceError(input, 'the repository name is missing');
-  }
+  const parts = rest.split('/');
+  if (rest === '') throw new InvalidImageReferenceError(input, 'the repository name is missing');
   for (const part of parts) {
     if (!PATH_COMPONENT.test(part)) {
       throw new InvalidImageReferenceError(
@@ -114,7 +136,6 @@ export function parseImageReference(input: string): ImageRef {
       );
     }
   }
-  if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
   const repository = parts.join('/');
   if (repository.length > 255) {
     throw new InvalidImageReferenceError(
@@ -145,6 +166,7 @@ export function parseImageId(id: string): ImageKey {
   if (!ref.digest)
     throw new InvalidImageReferenceError(id, 'it is not pinned by digest (@sha256:...)');
   if (ref.tag) throw new InvalidImageReferenceError(id, 'an image id carries no tag');
+  assertDigest(ref.digest, id);
   return { registry: ref.registry, repository: ref.repository, digest: ref.digest };
 }
 

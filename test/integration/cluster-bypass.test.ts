@@ -51,6 +51,13 @@ beforeAll(async () => {
       verdict: 'PASS' as const,
       tags: [],
     },
+    ...['localhost:5000', '[::1]:5000', '127.0.0.1:5000'].map((registry) => ({
+      registry,
+      repository: 'team/app',
+      digest: digest(8),
+      verdict: 'PASS' as const,
+      tags: [],
+    })),
   ];
   hook = await startTestWebhook(
     await signedAllowlist(signer, [...images, admitted('prod/api', 0x1ef7)], { sequence: 1 }),
@@ -267,7 +274,63 @@ const MATRIX: [string, Build, ReasonCode | 'HTTP 400'][] = [
     pod([`Registry.Example:443/team/app@${NGINX}`]),
     'NOT_ALLOWLISTED',
   ],
-  ['leading whitespace: FAIL digest', pod([`  ${API}@${FAIL}`]), 'NOT_ALLOWLISTED'],
+  // the exact string: nothing is trimmed, as the runtime trims nothing
+  ...(
+    [
+      ['leading spaces', `  ${API}@${GOOD.split('@')[1]}`],
+      ['a trailing space', `${GOOD} `],
+      ['a leading tab', `\t${GOOD}`],
+      ['a trailing newline', `${GOOD}\n`],
+      ['a leading NBSP', `\u00a0${GOOD}`],
+      ['a trailing NBSP', `${GOOD}\u00a0`],
+      ['a byte-order mark', `\ufeff${GOOD}`],
+      ['a zero-width space', `${GOOD}\u200b`],
+    ] as const
+  ).map(([what, image]): [string, Build, ReasonCode] => [
+    `exact string: an admitted digest with ${what}`,
+    pod([image]),
+    'INVALID_REFERENCE',
+  ]),
+  // host and port as the runtime dials them (these count as another registry if missed)
+  ['port with a leading zero: ECR :0443', pod([`${ECR}:0443/prod/api@${FAIL}`]), 'NOT_ALLOWLISTED'],
+  ['port with zeros: ECR :000443', pod([`${ECR}:000443/prod/api@${FAIL}`]), 'NOT_ALLOWLISTED'],
+  [
+    'upper-case ECR host with :0443',
+    pod([`${ECR.toUpperCase()}:0443/prod/api@${FAIL}`]),
+    'NOT_ALLOWLISTED',
+  ],
+  ['localhost:05000', pod([`localhost:05000/team/app@${FAIL}`]), 'NOT_ALLOWLISTED'],
+  ['LOCALHOST:5000', pod([`LOCALHOST:5000/team/app@${FAIL}`]), 'NOT_ALLOWLISTED'],
+  [
+    'out-of-range port 443443',
+    pod([`${ECR}:443443/prod/api@${GOOD.split('@')[1]}`]),
+    'INVALID_REFERENCE',
+  ],
+  [
+    'out-of-range port 65979 (443 + 65536)',
+    pod([`${ECR}:65979/prod/api@${FAIL}`]),
+    'INVALID_REFERENCE',
+  ],
+  ['port 0', pod([`${ECR}:0/prod/api@${FAIL}`]), 'INVALID_REFERENCE'],
+  ['IPv6 written in full', pod([`[0:0:0:0:0:0:0:1]:5000/team/app@${FAIL}`]), 'NOT_ALLOWLISTED'],
+  ['IPv6 with leading zeros', pod([`[0000::0001]:05000/team/app@${FAIL}`]), 'NOT_ALLOWLISTED'],
+  [
+    'IPv4-mapped IPv6 of 127.0.0.1',
+    pod([`[::FFFF:7f00:1]:5000/team/app@${FAIL}`]),
+    'NOT_ALLOWLISTED',
+  ],
+  ['not an IPv6 address (two "::")', pod([`[1::2::3]:5000/team/app@${FAIL}`]), 'INVALID_REFERENCE'],
+  [
+    'numeric host with leading zeros',
+    pod([`127.000.000.001:5000/team/app@${FAIL}`]),
+    'INVALID_REFERENCE',
+  ],
+  ['numeric host as one number', pod([`2130706433:5000/team/app@${FAIL}`]), 'INVALID_REFERENCE'],
+  [
+    'registry-1.docker.io/x keeps its path (not library/x)',
+    pod([`registry-1.docker.io/nginx@${NGINX}`]),
+    'NOT_ALLOWLISTED',
+  ],
   [
     'upper-case hex digest',
     pod([`${API}@${digest(0xabcdef).replace('abcdef', 'ABCDEF')}`]),
@@ -350,6 +413,10 @@ describe('bypass matrix: every row is denied in enforce mode', () => {
       `${API}@${digest(0xabcdef)}`,
       `nginx@${NGINX}`,
       `Registry.Example:443/team/app@${digest(7)}`,
+      `${ECR}:0443/prod/api@${digest(1)}`,
+      `localhost:05000/team/app@${digest(8)}`,
+      `[0:0::1]:05000/team/app@${digest(8)}`,
+      `[::ffff:7f00:1]:5000/team/app@${digest(8)}`,
     ]) {
       const review = reviewWith('k8s/admission-review-pod', {
         containers: [image],

@@ -41,7 +41,10 @@ describe('parseImageReference', () => {
     [`app@md5:${'a'.repeat(32)}`, 'digest'],
     ['app:-bad', 'tag "-bad"'],
     ['Acme/App', 'repository path component "App"'],
-    ['bad host.example/app', 'registry host "bad host.example"'],
+    ['bad host.example/app', 'character U+0020 at position 3'],
+    ['bad_host.example/app', 'registry host "bad_host.example"'],
+    [' nginx', 'character U+0020 at position 0'],
+    ['registry.example:0/app', 'registry port "0" is out of range'],
     ['registry.example/App', 'repository path component "App"'],
     ['registry.example/a//b', 'repository path component ""'],
     ['registry.example/', 'the repository name is missing'],
@@ -63,6 +66,10 @@ describe('registries', () => {
     ['registry.example:443', 'registry.example'],
     ['registry.example:5000', 'registry.example:5000'],
     ['registry-1.docker.io', 'docker.io'],
+    ['registry.example:0443', 'registry.example'],
+    ['localhost:05000', 'localhost:5000'],
+    ['[0:0::1]:5000', '[::1]:5000'],
+    ['*.example:0443', '*.example'],
   ])('canonicalises %s', (host, expected) => {
     expect(canonicalRegistry(host)).toBe(expected);
   });
