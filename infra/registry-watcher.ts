@@ -17,6 +17,7 @@ import { Evaluation } from './evaluation';
 import { dataKey, keyAdministrator, SigningKey } from './keys';
 import { type RegistryWatcherProps, type ResolvedProps, resolveProps } from './props';
 import { Publication } from './publication';
+import { replayRole } from './replay';
 import { Rescans } from './rescans';
 import { allowlistBucket, deadLetterQueue, failedRecordsBucket, verdictTable } from './storage';
 import type { AnyWatcherFunction } from './watcher-function';
@@ -43,6 +44,10 @@ export class RegistryWatcher extends Construct {
   readonly verdictTopic: sns.Topic;
   readonly alarmTopic: sns.ITopic;
   readonly evaluateQueue: sqs.Queue;
+  /** Allowlist rebuild requests (FIFO): `registry-watcher replay` sends to it. */
+  readonly rebuildQueue: sqs.Queue;
+  /** The role `registry-watcher replay` runs as: one of the verdict topic's publishers. */
+  readonly replayRole: iam.Role;
   readonly alarms: WatcherAlarms;
   /** Every function by its folder name under functions/. */
   readonly functions: Record<string, AnyWatcherFunction> = {};
@@ -145,9 +150,17 @@ export class RegistryWatcher extends Construct {
       verdictTopic: this.verdictTopic,
       topicKey,
     });
+    this.replayRole = replayRole(this, 'ReplayRole', {
+      table: this.table,
+      failedRecords: this.failedRecords,
+      verdictTopic: this.verdictTopic,
+      topicKey,
+      rebuildQueue: publication.rebuildQueue,
+    });
+    this.rebuildQueue = publication.rebuildQueue;
     onlyTheseMay(this.verdictTopic, ['sns:Publish'], [this.verdictTopic.topicArn], {
       sid: 'OnlyTheWatcherPublishes',
-      roles: [publication.changes.role, rescans.planner.role],
+      roles: [publication.changes.role, rescans.planner.role, this.replayRole],
     });
     onlyTheseMay(
       this.bucket,

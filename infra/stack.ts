@@ -78,6 +78,18 @@ export class RegistryWatcherStack extends Stack {
         this.watcher.evaluateQueue.queueUrl,
         'Send evaluate requests here (registry-watcher rescan)',
       ],
+      ReplayRoleArn: [
+        this.watcher.replayRole.roleArn,
+        'Role to assume for registry-watcher replay (the verdict topic admits only the stack publishers)',
+      ],
+      FailedRecordsBucketName: [
+        this.watcher.failedRecords.bucketName,
+        'Stream records changes kept (registry-watcher replay --bucket)',
+      ],
+      RebuildQueueUrl: [
+        this.watcher.rebuildQueue.queueUrl,
+        'Allowlist rebuild queue (registry-watcher replay --rebuild-queue-url)',
+      ],
       PolicyHash: [this.watcher.policy.hash, 'sha256 of the deployed policy'],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {

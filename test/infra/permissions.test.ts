@@ -86,6 +86,7 @@ function answers(
       ]),
     ),
     topicPublishers: who(everyone, ['sns:Publish'], topic),
+    replayAssumers: who(everyone, ['sts:AssumeRole'], p.resource('AWS::IAM::Role', 'ReplayRole')),
     pushers: Object.fromEntries(
       ['prod/api', 'team/web', 'team/x/y', 'other/app'].map((name) => [
         name,
@@ -135,8 +136,9 @@ describe('effective permissions (evaluated over the synthesized template)', () =
     });
   });
 
-  it('THEN only changes and the rescan planner can publish to the verdict topic, whatever IAM says', () => {
-    expect(full_.topicPublishers).toEqual(['changes', 'rescan-planner']);
+  it('THEN only changes, the rescan planner and the replay role can publish to the verdict topic, whatever IAM says; the replay role is for identities the account lets assume it', () => {
+    expect(full_.topicPublishers).toEqual(['changes', 'replay', 'rescan-planner']);
+    expect(full_.replayAssumers).toEqual([ADMIN, CFN_EXEC].sort());
   });
 
   it('THEN of the stack, only evaluate can push, and only to watched repositories; read-only, nobody', () => {
@@ -153,7 +155,7 @@ describe('effective permissions (evaluated over the synthesized template)', () =
     expect(full_.verdictWriters).toEqual({
       'image items (IMG#…)': ['evaluate', 'rescan-planner'],
       'allowlist sequence (ALLOWLIST)': ['allowlist'],
-      'delivery markers (EVENT#…)': ['changes', 'notify'],
+      'delivery markers (EVENT#…)': ['changes', 'notify', 'replay'],
       'rescan checkpoint (RESCAN)': ['rescan-planner'],
       'any other key': [],
     });

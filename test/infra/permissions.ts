@@ -139,6 +139,8 @@ function actionMatches(s: Statement, action: string): boolean {
 }
 
 function resourceMatches(s: Statement, resource: string, keyPolicy: boolean): boolean {
+  // A role's trust policy names no resource: it is about the role itself.
+  if (keyPolicy && s.Resource === undefined && s.NotResource === undefined) return true;
   // In a key policy "*" is the key itself; nothing else is ever asked of a key policy.
   const match = (p: string) => (keyPolicy ? p === '*' || p === resource : wildcard(p, resource));
   if (s.NotResource !== undefined) return !list(s.NotResource).some(match);
@@ -196,9 +198,10 @@ function conditionsHold(s: Statement, context: Context): boolean {
 
 export interface Resource {
   arn: string;
-  /** The resource policy's statements, if it has one. */
+  /** The resource policy's statements, if it has one (a role's: its trust policy). */
   policy?: Statement[];
-  kind: 'kms' | 'other';
+  /** `kms` and `role`: the resource policy must allow, directly or through the account and IAM. */
+  kind: 'kms' | 'role' | 'other';
 }
 
 /** The decision for one request: explicit deny, allow, or the implicit deny. */
@@ -219,7 +222,7 @@ export function decide(
       : { 'aws:PrincipalArn': who.arn, 'aws:PrincipalAccount': ACCOUNT }),
     ...context,
   };
-  const keyPolicy = resource.kind === 'kms';
+  const keyPolicy = resource.kind !== 'other';
   const applies = (s: Statement, isResourcePolicy: boolean) =>
     actionMatches(s, action) &&
     resourceMatches(s, resource.arn, isResourcePolicy && keyPolicy) &&
@@ -310,8 +313,11 @@ export class Permissions {
     const policy =
       type === 'AWS::KMS::Key'
         ? (props.KeyPolicy as { Statement: Statement[] }).Statement
-        : this.policyFor(type, id, arn);
-    return { id, arn, kind: type === 'AWS::KMS::Key' ? 'kms' : 'other', ...(policy && { policy }) };
+        : type === 'AWS::IAM::Role'
+          ? (props.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement
+          : this.policyFor(type, id, arn);
+    const kind = type === 'AWS::KMS::Key' ? 'kms' : type === 'AWS::IAM::Role' ? 'role' : 'other';
+    return { id, arn, kind, ...(policy && { policy }) };
   }
 
   private policyFor(type: string, id: string, arn: string): Statement[] | undefined {
@@ -353,6 +359,7 @@ function roleName(id: string): string {
     [/NotifyRole/, 'notify'],
     [/PlannerRole/, 'rescan-planner'],
     [/SchedulerRole/, 'scheduler'],
+    [/ReplayRole/, 'replay'],
   ];
   return (
     known.find(([re]) => re.test(id))?.[1] ?? id.replace(/^Watcher/, '').replace(/[0-9A-F]{8}$/, '')
