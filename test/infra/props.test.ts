@@ -241,6 +241,33 @@ describe('app settings from the context', () => {
     );
   });
 
+  it('GIVEN key settings THEN ARNs of the right kind are taken and others named', () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+    expect(
+      settings({
+        'registry-watcher:allowlistKeyArn': key,
+        'registry-watcher:keyAdministratorArn': 'arn:aws:iam::123456789012:role/key-admins',
+      }),
+    ).toMatchObject({
+      allowlistKeyArn: key,
+      keyAdministratorArn: 'arn:aws:iam::123456789012:role/key-admins',
+    });
+    expect(() =>
+      settings({
+        'registry-watcher:attestationKeyArn': 'alias/attestations',
+        'registry-watcher:keyAdministratorArn': 'arn:aws:sts::123456789012:assumed-role/admin/me',
+        'registry-watcher:signingKeyArn': key,
+      }),
+    ).toThrow(
+      [
+        'invalid deployment settings:',
+        '  - registry-watcher.attestationKeyArn: a KMS key ARN',
+        '  - registry-watcher.keyAdministratorArn: an IAM role or user ARN',
+        '  - registry-watcher.(settings): Unrecognized key: "signingKeyArn"',
+      ].join('\n'),
+    );
+  });
+
   it.each([
     [durationSetting(Duration.seconds(30)), '30s'],
     [durationSetting(Duration.minutes(90)), '90m'],

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CliCredentialsStackSynthesizer, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -438,6 +438,19 @@ describe('signing keys: two trust roots', () => {
     expect(
       statement(template, 'AllowlistSigning', 'AdministratorManagesButNeverSigns'),
     ).toMatchObject({ Principal: { AWS: admin } });
+  });
+
+  it('WHEN the stack is not deployed through the bootstrap roles and names no administrator THEN the synth says to name one', () => {
+    const app = testApp();
+    const build = (keyAdministratorArn?: string) =>
+      new RegistryWatcherStack(app, `Cli${keyAdministratorArn ? 'Named' : ''}`, {
+        synthesizer: new CliCredentialsStackSynthesizer(),
+        ...(keyAdministratorArn && { keyAdministratorArn }),
+      });
+    expect(() => build()).toThrow(
+      /keyAdministrator: this stack is not deployed through the CDK bootstrap roles/,
+    );
+    expect(() => build('arn:aws:iam::123456789012:role/deployer')).not.toThrow();
   });
 
   it('WHEN attestations are off THEN evaluate may neither sign nor push to ECR', () => {
