@@ -6,7 +6,8 @@ import { ConfigError } from '../shared/domain/errors';
 
 /**
  * What the key administrator may do: manage the key and its policy, never sign and never
- * grant (a grant is how a principal outside the policy would get Sign).
+ * grant (a grant is how a principal outside the policy would get Sign). It covers every
+ * permission CloudFormation's AWS::KMS::Key handlers list (create, read, update, delete).
  */
 export const KEY_ADMINISTRATION = [
   'kms:CancelKeyDeletion',
@@ -14,8 +15,11 @@ export const KEY_ADMINISTRATION = [
   'kms:DeleteAlias',
   'kms:DescribeKey',
   'kms:DisableKey',
+  'kms:DisableKeyRotation',
   'kms:EnableKey',
+  'kms:EnableKeyRotation',
   'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
   'kms:GetPublicKey',
   'kms:ListGrants',
   'kms:ListKeyPolicies',

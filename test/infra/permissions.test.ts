@@ -119,6 +119,32 @@ describe('effective permissions (evaluated over the synthesized template)', () =
     });
   });
 
+  it('THEN the key administrator may do every key-level action CloudFormation calls on a key, so updates and deletion keep working', () => {
+    // handlers.{create,read,update,delete}.permissions of aws-cloudformation-resource-providers-kms
+    // key/aws-kms-key.json, without kms:CreateKey (an account action, before any key policy).
+    const handlers = [
+      'kms:EnableKeyRotation',
+      'kms:DisableKey',
+      'kms:TagResource',
+      'kms:DescribeKey',
+      'kms:GetKeyPolicy',
+      'kms:GetKeyRotationStatus',
+      'kms:ListResourceTags',
+      'kms:DisableKeyRotation',
+      'kms:EnableKey',
+      'kms:PutKeyPolicy',
+      'kms:UntagResource',
+      'kms:UpdateKeyDescription',
+      'kms:ScheduleKeyDeletion',
+    ];
+    const p = new Permissions(json(full.template));
+    const [admin] = p.namedOutsiders();
+    for (const part of ['AllowlistSigning', 'AttestationSigning']) {
+      const key = p.resource('AWS::KMS::Key', part);
+      expect(handlers.filter((a) => decide(admin as Principal, a, key) !== 'allow')).toEqual([]);
+    }
+  });
+
   it('THEN only evaluate (the attestor) can sign with the attestation key, and with attestations off nobody can', () => {
     expect(full_.attestationKey).toEqual({
       sign: ['evaluate'],
