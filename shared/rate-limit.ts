@@ -88,7 +88,8 @@ const ENTRY = /^([A-Za-z][A-Za-z0-9]*)=(\d+(?:\.\d+)?)(?:\/(\d+))?$/;
  * the form the RATE_LIMITS variable and `--rates` take.
  */
 export function parseRateLimits(text: string): Record<string, RateLimit> {
-  const limits: Record<string, RateLimit> = {};
+  // Api names come from configuration: no prototype to find `constructor` in.
+  const limits: Record<string, RateLimit> = Object.create(null);
   for (const raw of text.split(',')) {
     const entry = raw.trim();
     if (entry === '') continue;

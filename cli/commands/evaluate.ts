@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import * as z from 'zod';
-import { evaluate, type PreviousEvaluation } from '../../shared/domain/evaluate';
+import { evaluate } from '../../shared/domain/evaluate';
 import { normaliseScanFindings } from '../../shared/domain/findings';
 import { parseImageReference } from '../../shared/domain/image-ref';
 import { parsePolicy } from '../../shared/domain/policy';
-import { SEVERITIES } from '../../shared/domain/severity';
-import { type Evaluation, VERDICTS } from '../../shared/domain/verdict';
+import { parsePreviousEvaluation } from '../../shared/domain/previous-schema';
+import type { Evaluation } from '../../shared/domain/verdict';
 import { withExamples } from '../help';
 import { CliFailure, type CliIo, readJson, readText } from '../io';
 import { type OutputFlags, renderOne, withOutput } from '../output';
@@ -16,38 +15,6 @@ interface EvaluateFlags extends OutputFlags {
   image?: string;
   previous?: string;
   now?: string;
-}
-
-/** What `--previous` must hold: a verdict as `evaluate` prints it (older output lacks scannedAt). */
-const previousSchema = z.looseObject({
-  verdict: z.enum(VERDICTS),
-  reasons: z
-    .array(
-      z.looseObject({
-        code: z.string().min(1),
-        effect: z.enum(['fail', 'error', 'pending', 'warn', 'info']),
-        message: z.string(),
-      }),
-    )
-    .default([]),
-  severityCounts: z.record(z.enum(SEVERITIES), z.number()).optional(),
-  maxSeverity: z.enum([...SEVERITIES, 'NONE']).default('NONE'),
-  topFindings: z
-    .array(z.looseObject({ id: z.string(), severity: z.enum(SEVERITIES), blocking: z.boolean() }))
-    .default([]),
-  findingClock: z.record(z.string(), z.string()).default({}),
-  scannedAt: z.string().optional(),
-});
-
-function readPrevious(file: string): PreviousEvaluation {
-  const parsed = previousSchema.safeParse(readJson(file));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CliFailure(
-      `${file} is not a verdict: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
-    );
-  }
-  return parsed.data as unknown as PreviousEvaluation;
 }
 
 const DEFAULT_IMAGE = `local.invalid/image@sha256:${'0'.repeat(64)}`;
@@ -85,7 +52,9 @@ export function registerEvaluate(program: Command, io: CliIo): void {
     const evaluation = evaluate({
       image: { registry: ref.registry, repository: ref.repository, digest: ref.digest },
       scan: normaliseScanFindings(readJson(flags.findings), flags.findings),
-      ...(flags.previous && { previous: readPrevious(flags.previous) }),
+      ...(flags.previous && {
+        previous: parsePreviousEvaluation(readJson(flags.previous), flags.previous),
+      }),
       policy: parsePolicy(readText(flags.policy), flags.policy),
       now,
     });

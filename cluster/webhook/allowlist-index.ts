@@ -54,10 +54,12 @@ export function indexAllowlist(
       continue;
     }
     registries.add(repository.registry);
-    const records: Record<string, AllowlistEntry> = images[repository.key] ?? Object.create(null);
+    const records: Record<string, AllowlistEntry> =
+      (Object.hasOwn(images, repository.key) ? images[repository.key] : undefined) ??
+      Object.create(null);
     images[repository.key] = records;
     for (const [digest, entry] of Object.entries(entries)) {
-      if (!(digest in records)) digests += 1;
+      if (!Object.hasOwn(records, digest)) digests += 1;
       records[digest] = compact(entry);
       if (!options.tags) continue;
       const byTag = tags.get(repository.key) ?? new Map<string, string | null>();

@@ -92,10 +92,11 @@ function merge(
   base: Record<string, unknown>,
   over: Record<string, unknown>,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
+  // No prototype: a `__proto__` key in the file stays a key (and fails the schema).
+  const out: Record<string, unknown> = Object.assign(Object.create(null), base);
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
-    const current = out[key];
+    const current = Object.hasOwn(out, key) ? out[key] : undefined;
     out[key] = isPlainObject(value) && isPlainObject(current) ? merge(current, value) : value;
   }
   return out;

@@ -27,21 +27,24 @@ export class MalformedObjectError extends Error {
 
 const TEMPLATE = ['spec', 'template'];
 
-/** Path from the object to its pod template (`metadata` + `spec`), per kind. */
-const POD_TEMPLATE_PATHS: Record<string, readonly string[]> = {
-  Deployment: TEMPLATE,
-  ReplicaSet: TEMPLATE,
-  StatefulSet: TEMPLATE,
-  DaemonSet: TEMPLATE,
-  Job: TEMPLATE,
-  ReplicationController: TEMPLATE,
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
+/**
+ * Path from the object to its pod template (`metadata` + `spec`), per kind. A Map: the kind
+ * comes from the request, and `constructor` must not find Object.prototype's.
+ */
+const POD_TEMPLATE_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['Deployment', TEMPLATE],
+  ['ReplicaSet', TEMPLATE],
+  ['StatefulSet', TEMPLATE],
+  ['DaemonSet', TEMPLATE],
+  ['Job', TEMPLATE],
+  ['ReplicationController', TEMPLATE],
+  ['CronJob', ['spec', 'jobTemplate', 'spec', 'template']],
+]);
 
-export const POD_BEARING_KINDS: readonly string[] = ['Pod', ...Object.keys(POD_TEMPLATE_PATHS)];
+export const POD_BEARING_KINDS: readonly string[] = ['Pod', ...POD_TEMPLATE_PATHS.keys()];
 
 export function isPodBearing(kind: string): boolean {
-  return kind === 'Pod' || kind === 'EphemeralContainers' || kind in POD_TEMPLATE_PATHS;
+  return kind === 'Pod' || kind === 'EphemeralContainers' || POD_TEMPLATE_PATHS.has(kind);
 }
 
 export interface PodSource {
@@ -84,7 +87,7 @@ export function podSource(kind: string, object: unknown, subResource?: string): 
     const kinds = subResource === 'ephemeralcontainers' ? (['ephemeralContainers'] as const) : ALL;
     return { annotations, images: images(spec, 'spec.', kinds) };
   }
-  const path = POD_TEMPLATE_PATHS[kind];
+  const path = POD_TEMPLATE_PATHS.get(kind);
   if (!path) return { annotations, images: [] };
   let template: Record<string, unknown> = root;
   let at = '';

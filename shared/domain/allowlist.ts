@@ -149,8 +149,20 @@ export function isAllowed(
   digest: string,
   now: Date,
 ): AllowlistEntry | undefined {
-  const entry = allowlist.images[repository]?.[digest];
+  const entry = ownEntry(allowlist, repository, digest);
   if (!entry) return undefined;
   if (entry.expiresAt && Date.parse(entry.expiresAt) <= now.getTime()) return undefined;
   return entry;
+}
+
+/** The entry the document lists, by own keys only: references come from untrusted pods. */
+export function ownEntry(
+  allowlist: Allowlist,
+  repository: string,
+  digest: string,
+): AllowlistEntry | undefined {
+  const records = Object.hasOwn(allowlist.images, repository)
+    ? allowlist.images[repository]
+    : undefined;
+  return records && Object.hasOwn(records, digest) ? records[digest] : undefined;
 }

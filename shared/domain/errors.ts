@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'INVALID_POLICY'
   | 'INVALID_EVENT'
   | 'INVALID_FINDINGS'
+  | 'INVALID_VERDICT'
   | 'INVALID_DURATION'
   | 'INVALID_CONFIG'
   | 'ALLOWLIST_REJECTED'
@@ -67,6 +68,13 @@ export class InvalidEventError extends RegistryWatcherError {
 export class InvalidFindingsError extends RegistryWatcherError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_FINDINGS', message, options);
+  }
+}
+
+/** A previous verdict (`evaluate --previous`, a stored record) that is not one. */
+export class InvalidVerdictError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_VERDICT', message, options);
   }
 }
 

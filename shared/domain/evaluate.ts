@@ -59,7 +59,8 @@ interface ManifestResult {
   reasons: Reason[];
   counts: SeverityCounts;
   findings: JudgedFinding[];
-  clock: Record<string, string>;
+  /** Maps, not objects: finding ids come from the scanner (`constructor` is a fine id). */
+  clock: Map<string, string>;
   runningDeadlines: number[];
   expiredDeadlines: number[];
   exceptionEnds: number[];
@@ -80,7 +81,7 @@ interface Context {
   /** Exceptions by upper-case finding id. */
   exceptions: Map<string, PolicyException[]>;
   previousAdmitted: boolean;
-  previousClock: Record<string, string>;
+  previousClock: ReadonlyMap<string, string>;
   /** The previous verdict, when it was judged from a usable scan. */
   judgedBefore?: PreviousEvaluation;
   platform?: string;
@@ -104,7 +105,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
     settings,
     exceptions: exceptionsById(input.policy),
     previousAdmitted: isAdmitted(input.previous?.verdict),
-    previousClock: input.previous?.findingClock ?? {},
+    previousClock: clockOf(input.previous?.findingClock),
     judgedBefore: judgedFromScan(input.previous) ? input.previous : undefined,
     now: input.now,
   };
@@ -170,7 +171,8 @@ export function evaluate(input: EvaluationInput): Evaluation {
     topFindings: topFindings(judged),
     deadline: deadline === undefined ? undefined : new Date(deadline).toISOString(),
     expiresAt: admitted && ends.length > 0 ? new Date(Math.min(...ends)).toISOString() : undefined,
-    findingClock: Object.assign({}, ...manifests.map((m) => m.clock)) as Record<string, string>,
+    // fromEntries defines own properties: a `__proto__` id stays a key, not a prototype.
+    findingClock: Object.fromEntries(manifests.flatMap((m) => [...m.clock])),
     policyHash: input.policy.hash,
     evaluatedAt: nowIso,
     admittedAt: admitted
@@ -199,6 +201,15 @@ function carryPrevious(previous: PreviousEvaluation, policyHash: string, now: Da
   }) as Evaluation;
 }
 
+/** Own entries only, and only readable instants: a stored clock is data, not code. */
+function clockOf(clock: Record<string, unknown> | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [id, at] of Object.entries(clock ?? {})) {
+    if (typeof at === 'string' && Number.isFinite(Date.parse(at))) out.set(id, at);
+  }
+  return out;
+}
+
 const exceptionIndex = new WeakMap<Policy, Map<string, PolicyException[]>>();
 
 /** Exceptions grouped by finding id, built once per policy object. */
@@ -224,7 +235,7 @@ function emptyResult(reasons: Reason[], rescanning = false): ManifestResult {
     reasons,
     counts: emptySeverityCounts(),
     findings: [],
-    clock: {},
+    clock: new Map(),
     runningDeadlines: [],
     expiredDeadlines: [],
     exceptionEnds: [],
@@ -493,9 +504,7 @@ function judgeBlockingFinding(
   // Grace is for CVEs discovered on a digest already in use, not for lapsed exceptions.
   const grace = graceMs(settings, finding.severity);
   const graced =
-    grace !== undefined &&
-    !lapsed &&
-    (ctx.previousAdmitted || ctx.previousClock[finding.id] !== undefined);
+    grace !== undefined && !lapsed && (ctx.previousAdmitted || ctx.previousClock.has(finding.id));
   if (!graced) {
     add(
       rule,
@@ -511,10 +520,10 @@ function judgeBlockingFinding(
     );
     return true;
   }
-  const firstSeen = ctx.previousClock[finding.id] ?? now.toISOString();
+  const firstSeen = ctx.previousClock.get(finding.id) ?? now.toISOString();
   const deadline = Date.parse(firstSeen) + grace;
   const deadlineIso = new Date(deadline).toISOString();
-  result.clock[finding.id] = firstSeen;
+  result.clock.set(finding.id, firstSeen);
   if (now.getTime() < deadline) {
     result.runningDeadlines.push(deadline);
     add(

@@ -10,13 +10,13 @@ export interface EcrScanStarterOptions {
   retry?: RetryOptions;
 }
 
-const ANSWERS: Record<string, ScanStart> = {
+const ANSWERS: ReadonlyMap<string, ScanStart> = new Map([
   // Once per image per 24 h, or the 100,000 basic scans a day: "not possible now", not throttling.
-  LimitExceededException: 'not-possible',
-  UnsupportedImageTypeException: 'unsupported',
-  ImageNotFoundException: 'not-found',
-  RepositoryNotFoundException: 'not-found',
-};
+  ['LimitExceededException', 'not-possible'],
+  ['UnsupportedImageTypeException', 'unsupported'],
+  ['ImageNotFoundException', 'not-found'],
+  ['RepositoryNotFoundException', 'not-found'],
+]);
 
 /** Basic scans on demand (ECR StartImageScan). */
 export class EcrScanStarter implements ScanStarter {
@@ -43,7 +43,7 @@ export class EcrScanStarter implements ScanStarter {
       return { result: 'started' };
     } catch (error) {
       const e = error as Error;
-      const answer = ANSWERS[e.name];
+      const answer = ANSWERS.get(e.name);
       if (answer) return { result: answer, message: e.message };
       if (isThrottlingError(error)) {
         return { result: 'throttled', message: `${imageId(key)}: ${e.message}` };
