@@ -5,7 +5,7 @@ import {
 } from './admission-review';
 import type { AllowlistIndex } from './allowlist-index';
 import { type Decision, type DecisionOptions, decide, type Mode, type ReasonCode } from './decide';
-import { capWarnings, clip, denialMessage } from './messages';
+import { capWarnings, clip, denialMessage, MAX_STATUS_MESSAGE } from './messages';
 import { isPodBearing, MalformedObjectError, podSource } from './workloads';
 
 export interface AdmitOptions extends DecisionOptions {
@@ -25,6 +25,9 @@ export interface Admission {
   decision?: Decision;
   error?: string;
 }
+
+const IGNORED_BREAK_GLASS =
+  'break-glass ignored: its reason has no visible character; write the incident or ticket id';
 
 /** Pure: one parsed JSON body in, one AdmissionReview response out. Never throws. */
 export function admit(
@@ -63,17 +66,21 @@ export function admit(
     if (!(error instanceof MalformedObjectError)) throw error;
     return { ...malformed(request.uid, `${kind}: ${error.message}`, mode), request };
   }
+  const glass = breakGlass(source.annotations, options.breakGlassAnnotation);
   const decision = decide(
     {
       mode,
       images: source.images,
-      ...breakGlass(source.annotations, options.breakGlassAnnotation),
+      ...(glass.breakGlass && { breakGlass: glass.breakGlass }),
     },
     index,
     options,
     now,
   );
-  const warnings = capWarnings(decision.warnings);
+  const warnings = capWarnings([
+    ...(glass.ignored && !decision.allowed ? [IGNORED_BREAK_GLASS] : []),
+    ...decision.warnings,
+  ]);
   const response: AdmissionResponse = decision.allowed
     ? { uid: request.uid, allowed: true, ...(warnings.length > 0 && { warnings }) }
     : {
@@ -85,21 +92,43 @@ export function admit(
   return { response, outcome: decision.outcome, reason: decision.reason, request, decision };
 }
 
+/** Longest break-glass reason kept (warning and audit line); the rest is cut. */
+export const MAX_BREAK_GLASS_REASON = 200;
+/**
+ * What leaves no mark on screen: controls, format characters (ZWSP, BOM, bidi marks),
+ * separators and spaces, combining marks alone, default-ignorables (Hangul fillers) and the
+ * blank braille pattern. A reason made only of these says nothing to the auditor.
+ */
+const INVISIBLE = /[\p{C}\p{Z}\p{M}\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]/gu;
+
+/** The reason shown and logged, or undefined when it has no visible character. */
+export function visibleReason(value: string): string | undefined {
+  if (value.replace(INVISIBLE, '') === '') return undefined;
+  const line = value.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ').trim();
+  return line.length <= MAX_BREAK_GLASS_REASON
+    ? line
+    : `${line.slice(0, MAX_BREAK_GLASS_REASON - 1)}…`;
+}
+
 function breakGlass(
   annotations: Record<string, unknown>[],
   name: string | undefined,
-): { breakGlass?: string } {
+): { breakGlass?: string; ignored?: true } {
   if (!name) return {};
+  let ignored = false;
   for (const a of annotations) {
-    const value = a[name];
-    if (typeof value === 'string' && value.trim() !== '') return { breakGlass: value.trim() };
+    const value = Object.hasOwn(a, name) ? a[name] : undefined;
+    if (typeof value !== 'string' || value === '') continue;
+    const reason = visibleReason(value);
+    if (reason) return { breakGlass: reason };
+    ignored = true;
   }
-  return {};
+  return ignored ? { ignored: true } : {};
 }
 
 /** A request we cannot read is denied in enforce mode and admitted with a warning in warn mode. */
 function malformed(uid: string | undefined, message: string, mode: Mode): Admission {
-  const text = `registry-watcher cannot check this request: ${message}`;
+  const text = clip(`registry-watcher cannot check this request: ${message}`, MAX_STATUS_MESSAGE);
   if (uid === undefined) {
     return { outcome: 'denied', reason: 'MALFORMED_REQUEST', error: text };
   }

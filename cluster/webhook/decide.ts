@@ -1,8 +1,8 @@
-import { isAllowed } from '../../shared/domain/allowlist';
+import { isAllowed, ownEntry } from '../../shared/domain/allowlist';
 import { matchesAnyGlob } from '../../shared/domain/glob';
 import type { AllowlistIndex } from './allowlist-index';
 import { parseImage } from './image-refs';
-import { imageWarning } from './messages';
+import { clip, imageWarning } from './messages';
 import type { ContainerImage } from './workloads';
 
 export type Mode = 'enforce' | 'warn';
@@ -125,7 +125,7 @@ function checkDigest(
         }
       : { container, outcome: 'admit', reason: 'ALLOWLISTED', message: 'allowlisted', digest };
   }
-  const lapsed = index.allowlist.images[repository]?.[digest]?.expiresAt;
+  const lapsed = ownEntry(index.allowlist, repository, digest)?.expiresAt;
   if (lapsed) {
     return deny(
       container,
@@ -202,7 +202,9 @@ export function decide(
   }
   if (facts.breakGlass) {
     const glass = [
-      `break-glass (${facts.breakGlass}): ${problems.length} image(s) admitted that policy denies`,
+      clip(
+        `break-glass (${facts.breakGlass}): ${problems.length} image(s) admitted that policy denies`,
+      ),
       ...problems.map((c) => imageWarning(c)),
       ...warnings,
     ];

@@ -62,14 +62,28 @@ export function capWarnings(warnings: string[]): string[] {
   return [...kept, `… and ${warnings.length - kept.length} more warning(s): see the webhook log`];
 }
 
+/**
+ * Longest `status.message`: it is copied into events, audit logs and `kubectl` output, and
+ * the pod spec it quotes is the requester's (a 7 MB reference made a 14 MB message).
+ */
+export const MAX_STATUS_MESSAGE = 4096;
+/** Longest reference or explanation quoted per image in a message or log line. */
+export const MAX_QUOTED = 300;
+
 /** The `status.message` of a denial: what is wrong with which image, and what to do. */
 export function denialMessage(decision: Decision, max = 10): string {
   const lines = decision.problems
     .slice(0, max)
-    .map((c) => `${c.container.field} (${c.container.name}) "${c.container.image}": ${c.message}`);
+    .map(
+      (c) =>
+        `${clip(c.container.field, 80)} (${clip(c.container.name, 64)}) "${abbreviate(c.container.image, MAX_QUOTED)}": ${clip(c.message, MAX_QUOTED)}`,
+    );
   const more = decision.problems.length - lines.length;
   if (more > 0) lines.push(`and ${more} more`);
-  return `registry-watcher denied ${decision.problems.length} image(s): ${lines.join('; ')}`;
+  return clip(
+    `registry-watcher denied ${decision.problems.length} image(s): ${lines.join('; ')}`,
+    MAX_STATUS_MESSAGE,
+  );
 }
 
 function oneLine(text: string): string {

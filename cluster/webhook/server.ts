@@ -10,6 +10,7 @@ import { admissionReview } from './admission-review';
 import { type Admission, type AdmitOptions, admit } from './admit';
 import type { AllowlistHolder } from './allowlist-holder';
 import type { Mode } from './decide';
+import { abbreviate, clip, MAX_QUOTED, MAX_STATUS_MESSAGE, MAX_WARNINGS } from './messages';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics';
 import type { TlsMaterial } from './tls';
 import type { WebhookMetrics } from './webhook-metrics';
@@ -30,11 +31,11 @@ export interface WebhookServerOptions {
   maxBodyBytes?: number;
 }
 
-const ROUTES: Record<string, Mode | 'default'> = {
-  '/validate': 'default',
-  '/validate/enforce': 'enforce',
-  '/validate/warn': 'warn',
-};
+const ROUTES: ReadonlyMap<string, Mode | 'default'> = new Map([
+  ['/validate', 'default'],
+  ['/validate/enforce', 'enforce'],
+  ['/validate/warn', 'warn'],
+]);
 
 /**
  * The admission webhook over HTTP/1.1 with keep-alive (the API server reuses connections;
@@ -45,7 +46,7 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
   const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    const route = ROUTES[path];
+    const route = ROUTES.get(path);
     if (route && req.method === 'POST') {
       const mode = route === 'default' ? options.defaultMode : route;
       review(req, res, mode);
@@ -141,37 +142,43 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
+/** Requester-chosen strings in a log line are cut: one review, one line of bounded size. */
+const short = (text: string | undefined) => (text === undefined ? undefined : clip(text, 256));
+
 function logAdmission(log: Log, admission: Admission, mode: Mode): void {
   const { request, decision } = admission;
   if (admission.outcome === 'admitted' && admission.reason !== 'BREAK_GLASS') return;
+  const flagged = decision?.checks.filter((c) => c.outcome !== 'admit') ?? [];
   const fields = {
-    uid: request?.uid,
+    uid: short(request?.uid),
     operation: request?.operation,
-    kind: request?.kind.kind,
-    subResource: request?.subResource,
-    namespace: request?.namespace,
-    name: request?.name,
-    user: request?.userInfo?.username,
+    kind: short(request?.kind.kind),
+    subResource: short(request?.subResource),
+    namespace: short(request?.namespace),
+    name: short(request?.name),
+    user: short(request?.userInfo?.username),
     mode,
     decision: admission.outcome,
     reason: admission.reason,
-    ...(admission.error && { error: admission.error }),
+    ...(admission.error && { error: clip(admission.error, MAX_STATUS_MESSAGE) }),
     ...(decision && {
-      images: decision.checks
-        .filter((c) => c.outcome !== 'admit')
-        .map((c) => ({
-          field: c.container.field,
-          image: c.container.image,
-          reason: c.reason,
-          message: c.message,
-        })),
+      images: flagged.slice(0, MAX_WARNINGS).map((c) => ({
+        field: short(c.container.field),
+        image: abbreviate(c.container.image, MAX_QUOTED),
+        reason: c.reason,
+        message: clip(c.message, MAX_QUOTED),
+      })),
+      ...(flagged.length > MAX_WARNINGS && { imagesOmitted: flagged.length - MAX_WARNINGS }),
     }),
   };
   if (admission.reason === 'BREAK_GLASS') {
+    const groups = request?.userInfo?.groups;
     log.warn('break-glass admission', {
       audit: true,
       breakGlass: decision?.breakGlass,
-      groups: request?.userInfo?.groups,
+      groups: groups?.slice(0, MAX_WARNINGS).map((g) => clip(g, 256)),
+      ...(groups &&
+        groups.length > MAX_WARNINGS && { groupsOmitted: groups.length - MAX_WARNINGS }),
       ...fields,
     });
   } else {
