@@ -6,7 +6,6 @@ import {
 } from '../../cluster/webhook/admit';
 import { indexAllowlist } from '../../cluster/webhook/allowlist-index';
 import { MAX_STATUS_MESSAGE, MAX_WARNING } from '../../cluster/webhook/messages';
-import { loadFixture } from '../../events';
 import { buildAllowlist } from '../../shared/domain/allowlist';
 import { admitted, digest, ECR, reviewWith } from '../support/cluster';
 
