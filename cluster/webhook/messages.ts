@@ -70,20 +70,27 @@ export const MAX_STATUS_MESSAGE = 4096;
 /** Longest reference or explanation quoted per image in a message or log line. */
 export const MAX_QUOTED = 300;
 
+/** A reference as written when it is short enough (digest in full, to copy), else abbreviated. */
+export function quote(image: string, max = MAX_QUOTED): string {
+  return image.length <= max ? oneLine(image) : abbreviate(image, max);
+}
+
 /** The `status.message` of a denial: what is wrong with which image, and what to do. */
 export function denialMessage(decision: Decision, max = 10): string {
-  const lines = decision.problems
-    .slice(0, max)
-    .map(
-      (c) =>
-        `${clip(c.container.field, 80)} (${clip(c.container.name, 64)}) "${abbreviate(c.container.image, MAX_QUOTED)}": ${clip(c.message, MAX_QUOTED)}`,
-    );
-  const more = decision.problems.length - lines.length;
+  const total = decision.problems.length;
+  const head = `registry-watcher denied ${total} image(s): `;
+  const lines: string[] = [];
+  let size = head.length;
+  // Whole lines only, so the count of the rest always fits at the end.
+  for (const c of decision.problems.slice(0, max)) {
+    const line = `${clip(c.container.field, 80)} (${clip(c.container.name, 64)}) "${quote(c.container.image)}": ${clip(c.message, MAX_QUOTED)}`;
+    if (size + line.length + 2 > MAX_STATUS_MESSAGE - 32) break;
+    lines.push(line);
+    size += line.length + 2;
+  }
+  const more = total - lines.length;
   if (more > 0) lines.push(`and ${more} more`);
-  return clip(
-    `registry-watcher denied ${decision.problems.length} image(s): ${lines.join('; ')}`,
-    MAX_STATUS_MESSAGE,
-  );
+  return `${head}${lines.join('; ')}`;
 }
 
 function oneLine(text: string): string {

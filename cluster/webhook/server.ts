@@ -10,7 +10,7 @@ import { admissionReview } from './admission-review';
 import { type Admission, type AdmitOptions, admit } from './admit';
 import type { AllowlistHolder } from './allowlist-holder';
 import type { Mode } from './decide';
-import { abbreviate, clip, MAX_QUOTED, MAX_STATUS_MESSAGE, MAX_WARNINGS } from './messages';
+import { clip, MAX_QUOTED, MAX_STATUS_MESSAGE, MAX_WARNINGS, quote } from './messages';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics';
 import type { TlsMaterial } from './tls';
 import type { WebhookMetrics } from './webhook-metrics';
@@ -164,7 +164,7 @@ function logAdmission(log: Log, admission: Admission, mode: Mode): void {
     ...(decision && {
       images: flagged.slice(0, MAX_WARNINGS).map((c) => ({
         field: short(c.container.field),
-        image: abbreviate(c.container.image, MAX_QUOTED),
+        image: quote(c.container.image),
         reason: c.reason,
         message: clip(c.message, MAX_QUOTED),
       })),
