@@ -6,6 +6,8 @@ import type { Reason, VerdictValue } from './verdict';
 import type { VerdictRecord } from './verdict-record';
 
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
+/** What cosign 2.x writes (`cosign attest`, `attest-blob`); same fields as v1. We write v1. */
+export const IN_TOTO_STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 /** cosign's vulnerability scan record (COSIGN_VULN_ATTESTATION_SPEC), `--type vuln`. */
 export const VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
@@ -15,7 +17,7 @@ export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 export const WATCHER_URI = 'https://github.com/registry-watcher/registry-watcher';
 
 export interface Statement<P = unknown> {
-  _type: typeof IN_TOTO_STATEMENT_V1;
+  _type: typeof IN_TOTO_STATEMENT_V1 | typeof IN_TOTO_STATEMENT_V01;
   subject: { name: string; digest: Record<string, string> }[];
   predicateType: string;
   predicate: P;
@@ -110,13 +112,13 @@ export function verdictStatement(
 }
 
 const statementSchema = z.object({
-  _type: z.literal(IN_TOTO_STATEMENT_V1),
+  _type: z.enum([IN_TOTO_STATEMENT_V1, IN_TOTO_STATEMENT_V01]),
   subject: z.array(z.object({ name: z.string(), digest: z.record(z.string(), z.string()) })).min(1),
   predicateType: z.string().min(1),
   predicate: z.unknown(),
 });
 
-/** Parses a DSSE payload as an in-toto Statement v1; undefined when it is not one. */
+/** Parses a DSSE payload as an in-toto Statement (v1 or v0.1); undefined when it is not one. */
 export function parseStatement(payload: Buffer): Statement | undefined {
   try {
     const parsed = statementSchema.safeParse(JSON.parse(payload.toString('utf8')));

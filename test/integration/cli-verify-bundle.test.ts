@@ -8,6 +8,7 @@ import { main } from '../../cli/main';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
 import { signDsseBundle, signMessageBundle } from '../../shared/adapters/sigstore/bundles';
 import { IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1 } from '../../shared/domain/attestation';
+import { cosignBundle, cosignStatement } from '../support/cosign';
 import { type MockSigstore, startMockSigstore } from '../support/sigstore-mock';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
@@ -74,6 +75,14 @@ describe('registry-watcher verify-bundle', () => {
         await signDsseBundle(Buffer.from(JSON.stringify(statement)), IN_TOTO_PAYLOAD_TYPE, signer),
       ),
     );
+    // cosign attest-blob --new-bundle-format --key: Statement v0.1, base64 hint, no keyid.
+    file(
+      'cosign-attest-blob.sigstore.json',
+      await cosignBundle(
+        cosignStatement('artifact.bin', artifactDigest, 'https://example.com/p', {}),
+        signer,
+      ),
+    );
     // Valid signatures over payloads that are no in-toto statement: what they are about
     // cannot be read, so no artifact may pass (cosign rejects them too).
     for (const [name, payload, type] of [
@@ -113,6 +122,10 @@ describe('registry-watcher verify-bundle', () => {
     [
       'keyless, sha256 digest',
       () => ['--bundle', join(dir, 'keyless.sigstore.json'), ...keyless(), artifactDigest],
+    ],
+    [
+      'cosign attest-blob bundle (in-toto Statement v0.1) about the file',
+      () => ['--bundle', join(dir, 'cosign-attest-blob.sigstore.json'), '--key', key, artifact],
     ],
     [
       'DSSE statement about the file',

@@ -88,6 +88,18 @@ describe('verdict statement (in-toto v1, cosign vuln predicate)', () => {
   ])('parseStatement rejects %s', (_name, text) => {
     expect(parseStatement(Buffer.from(text))).toBeUndefined();
   });
+
+  it('parseStatement reads what cosign 2.x writes: in-toto Statement v0.1', () => {
+    const v01 = {
+      _type: 'https://in-toto.io/Statement/v0.1',
+      predicateType: VULN_PREDICATE_TYPE,
+      subject: [{ name: 'r.example/app', digest: { sha256: digestOf(1).slice(7) } }],
+      predicate: {},
+    };
+    const parsed = parseStatement(Buffer.from(JSON.stringify(v01)));
+    expect(parsed?._type).toBe('https://in-toto.io/Statement/v0.1');
+    expect(parsed && statementCovers(parsed, digestOf(1))).toBe(true);
+  });
 });
 
 describe('needsAttestation', () => {
