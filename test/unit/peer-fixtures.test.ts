@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseBundle } from '../../shared/adapters/sigstore/bundles';
+import { parseBundle, readStatement } from '../../shared/adapters/sigstore/bundles';
 import {
   checkSimpleSigningPayload,
+  legacyAttestationBundle,
   legacySignatureBundle,
 } from '../../shared/adapters/sigstore/cosign-legacy';
 import { verifyBundleWithTrust } from '../../shared/adapters/sigstore/verify';
+import { statementCovers } from '../../shared/domain/attestation';
 
 /**
  * What real cosign 2.5 and skopeo 1.18 wrote (events/peers/, recorded by record.sh there),
@@ -89,5 +91,24 @@ describe('peer fixtures (events/peers)', () => {
     expect(() =>
       verifyBundleWithTrust(bundle(), trustOf('cosign'), { bytes: Buffer.from(`${blob} `) }),
     ).toThrow();
+  });
+
+  it('cosign attest (.att): the DSSE layer verifies with cosign.pub; its v0.1 statement is about the image', () => {
+    const att = json<SigManifest>('cosign-attest.att.json').layers[0];
+    if (!att) throw new Error('no .att layer');
+    const payload = bytes('cosign-attest.envelope.json');
+    const bundle = legacyAttestationBundle({ payload, annotations: att.annotations });
+    expect(verifyBundleWithTrust(bundle, trustOf('cosign'))).toEqual({ signer: 'cosign' });
+    if (bundle.content.$case !== 'dsseEnvelope') throw new Error('not a DSSE bundle');
+    const statement = readStatement(bundle.content.dsseEnvelope);
+    expect(statement).toMatchObject({
+      _type: 'https://in-toto.io/Statement/v0.1',
+      predicateType: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+      predicate: { scanner: json<{ scanner: object }>('vuln-predicate.json').scanner },
+    });
+    expect(statementCovers(statement, imageDigest)).toBe(true);
+    expect(() => verifyBundleWithTrust(bundle, trustOf('skopeo'))).toThrow(
+      expect.objectContaining({ code: 'KEY_UNTRUSTED' }),
+    );
   });
 });
