@@ -53,6 +53,9 @@ export interface AdmissionResponse {
   allowed: boolean;
   status?: { code: number; reason?: string; message: string };
   warnings?: string[];
+  /** Mutating endpoint only: a base64 RFC 6902 patch of the object. */
+  patchType?: 'JSONPatch';
+  patch?: string;
 }
 
 /** The review sent back: same apiVersion and kind, `response.uid` copied from the request. */

@@ -12,6 +12,7 @@ import type { AllowlistHolder } from './allowlist-holder';
 import type { Mode } from './decide';
 import { clip, MAX_QUOTED, MAX_STATUS_MESSAGE, MAX_WARNINGS, quote } from './messages';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics';
+import { type Pinning, pinTags } from './mutate';
 import type { TlsMaterial } from './tls';
 import type { WebhookMetrics } from './webhook-metrics';
 
@@ -52,6 +53,10 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
       review(req, res, mode);
       return;
     }
+    if (path === '/mutate' && req.method === 'POST') {
+      review(req, res, options.defaultMode, true);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(res, 405, 'text/plain', 'method not allowed\n');
     if (path === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
@@ -66,7 +71,7 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     send(res, 404, 'text/plain', 'not found\n');
   };
 
-  const review = (req: IncomingMessage, res: ServerResponse, mode: Mode) => {
+  const review = (req: IncomingMessage, res: ServerResponse, mode: Mode, mutate = false) => {
     const started = process.hrtime.bigint();
     const chunks: Buffer[] = [];
     let size = 0;
@@ -83,12 +88,12 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
         return;
       }
       let admission: Admission;
+      let pinning: Pinning | undefined;
       try {
         // A review usually arrives in one chunk: no copy then.
-        admission = admitBody(
-          chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
-          mode,
-        );
+        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        if (mutate) pinning = pinBody(body);
+        admission = pinning ?? admitBody(body, mode);
       } catch (error) {
         options.log.error('admission review failed', { error: (error as Error).stack });
         send(
@@ -105,6 +110,12 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
         send(res, 400, 'application/json', JSON.stringify({ error: admission.error }));
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (pinning) {
+        options.metrics.reviewed(pinning.outcome, pinning.reason, 'mutate', [], seconds);
+        options.metrics.tagsPinned.inc({}, pinning.pinned.length);
+        logPinning(options.log, pinning);
+        return;
+      }
       options.metrics.reviewed(
         admission.outcome,
         admission.reason,
@@ -126,6 +137,16 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     return admit(json, mode, options.holder.current(), options.admit, clock());
   };
 
+  const pinBody = (body: Buffer): Pinning => {
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      json = { parseError: (error as Error).message };
+    }
+    return pinTags(json, options.holder.current(), options.admit, clock());
+  };
+
   const server = options.tls
     ? createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2' }, handler)
     : createHttpServer(handler);
@@ -140,6 +161,22 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+function logPinning(log: Log, pinning: Pinning): void {
+  if (pinning.pinned.length === 0) return;
+  const { request } = pinning;
+  log.info('tags pinned', {
+    uid: short(request?.uid),
+    kind: short(request?.kind.kind),
+    namespace: short(request?.namespace),
+    name: short(request?.name),
+    images: pinning.pinned.slice(0, MAX_WARNINGS).map((c) => ({
+      field: short(c.container.field),
+      image: quote(c.container.image),
+      digest: c.digest,
+    })),
+  });
 }
 
 /** Requester-chosen strings in a log line are cut: one review, one line of bounded size. */

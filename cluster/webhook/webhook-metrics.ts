@@ -24,6 +24,9 @@ export class WebhookMetrics {
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     ),
   );
+  readonly tagsPinned = this.registry.add(
+    new Counter(`${P}_admission_tags_pinned_total`, 'Tags rewritten to their admitted digest.'),
+  );
   readonly refreshes = this.registry.add(
     new Counter(`${P}_allowlist_refreshes_total`, 'Allowlist refresh attempts by result.'),
   );

@@ -52,6 +52,7 @@ describe('kubectl kustomize cluster/deploy', () => {
         'Issuer',
         'Issuer',
         'Namespace',
+        'MutatingWebhookConfiguration',
         'NetworkPolicy',
         'PodDisruptionBudget',
         'Service',
@@ -62,7 +63,11 @@ describe('kubectl kustomize cluster/deploy', () => {
     for (const m of manifests) {
       expect(m.apiVersion).toEqual(expect.any(String));
       expect(m.metadata.name).toMatch(/^[a-z0-9.-]+$/);
-      if (!['Namespace', 'ValidatingWebhookConfiguration'].includes(m.kind)) {
+      if (
+        !['Namespace', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].includes(
+          m.kind,
+        )
+      ) {
         expect(m.metadata.namespace).toBe('registry-watcher');
       }
     }
@@ -192,6 +197,29 @@ describe('kubectl kustomize cluster/deploy', () => {
         key: 'kubernetes.io/metadata.name',
         operator: 'NotIn',
         values: ['kube-system', 'registry-watcher'],
+      });
+    }
+  });
+
+  it('MutatingWebhookConfiguration: /mutate with the validating webhooks’ rules, routing and failure policies', () => {
+    const mutating = one('MutatingWebhookConfiguration');
+    const validating = one('ValidatingWebhookConfiguration');
+    expect(mutating.metadata.annotations).toEqual(validating.metadata.annotations);
+    const pairs = [
+      ['pin.registry-watcher.io', 'enforce.registry-watcher.io'],
+      ['pin-warn.registry-watcher.io', 'warn.registry-watcher.io'],
+    ];
+    expect(mutating.webhooks.map((w: Manifest) => w.name).sort()).toEqual(
+      pairs.map(([pin]) => pin).sort(),
+    );
+    for (const [pin, validate] of pairs) {
+      const m = mutating.webhooks.find((w: Manifest) => w.name === pin);
+      const v = validating.webhooks.find((w: Manifest) => w.name === validate);
+      expect(m).toEqual({
+        ...v,
+        name: pin,
+        reinvocationPolicy: 'IfNeeded',
+        clientConfig: { service: { ...v.clientConfig.service, path: '/mutate' } },
       });
     }
   });
