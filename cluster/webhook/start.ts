@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parseDuration } from '../../shared/domain/duration';
 import { ConfigError } from '../../shared/domain/errors';
+import { canonicalRegistry } from '../../shared/domain/image-ref';
 import { type Clock, type Log, systemClock } from '../../shared/ports';
 import { AllowlistHolder, type RefreshOutcome } from './allowlist-holder';
 import { refreshIntervalMs, type WebhookSettings } from './config';
@@ -70,7 +71,8 @@ export async function startWebhook(
       unwatchedRegistries: settings.unwatchedRegistries,
       failureMode: allowlist.failureMode,
       exemptNamespaces: settings.exemptNamespaces,
-      ...(settings.registries && { registries: settings.registries.map((r) => r.toLowerCase()) }),
+      // Globs in the canonical form references get, so `Host:0443` in settings matches.
+      ...(settings.registries && { registries: settings.registries.map(canonicalRegistry) }),
       ...(settings.breakGlass.annotation && {
         breakGlassAnnotation: settings.breakGlass.annotation,
       }),

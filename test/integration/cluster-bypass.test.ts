@@ -427,3 +427,27 @@ describe('bypass matrix: every row is denied in enforce mode', () => {
     }
   });
 });
+
+describe('registries written in settings get the canonical form references get', () => {
+  let scoped: TestWebhook;
+  beforeAll(async () => {
+    const signer = newSigner();
+    scoped = await startTestWebhook(
+      await signedAllowlist(signer, [admitted('prod/api', 1)]),
+      {
+        unwatchedRegistries: 'allow',
+        registries: [`${ECR.toUpperCase()}:0443`, 'LOCALHOST:05000'],
+      },
+      { signer },
+    );
+  });
+  afterAll(() => scoped.close());
+
+  it.each([`${API}@${FAIL}`, `${ECR}:443/prod/api@${FAIL}`, `localhost:5000/team/app@${FAIL}`])(
+    '%s is watched, so denied',
+    async (image) => {
+      const { body } = await post(scoped.url('/validate/enforce'), pod([image])(), scoped.tls.ca);
+      expect(body.response.allowed).toBe(false);
+    },
+  );
+});
