@@ -17,6 +17,11 @@ const FIXTURES = readdirSync(K8S)
 
 const PULL_POLICIES = new Set(['Always', 'IfNotPresent', 'Never']);
 const IMAGE_LIKE = /image|reference/i;
+/**
+ * Named "image" in the API but not pulled by the kubelet (k8s.io/api core/v1 types.go):
+ * `RBDVolumeSource.RBDImage` (json `image`) is a Ceph block device.
+ */
+const NOT_PULLED = /(?:^|\.)rbd\.image$/;
 
 /** JSON paths (`a.b[0].c`) of image-like string fields; metadata and status name no pull. */
 function imageLikePaths(value: unknown, at = ''): string[] {
@@ -25,7 +30,10 @@ function imageLikePaths(value: unknown, at = ''): string[] {
   return Object.entries(value).flatMap(([key, v]) => {
     if (key === 'metadata' || key === 'status') return [];
     const path = at ? `${at}.${key}` : key;
-    if (typeof v === 'string') return IMAGE_LIKE.test(key) && !PULL_POLICIES.has(v) ? [path] : [];
+    if (typeof v === 'string') {
+      const imageLike = IMAGE_LIKE.test(key) && !PULL_POLICIES.has(v) && !NOT_PULLED.test(path);
+      return imageLike ? [path] : [];
+    }
     return imageLikePaths(v, path);
   });
 }
@@ -48,6 +56,18 @@ describe('every image-like field of the events/k8s fixtures is read by the webho
         imageLikePaths(loadFixture(name as 'k8s/admission-review-pod').request.object),
       ).not.toEqual([]);
     }
+  });
+
+  it('the walk finds image fields anywhere and leaves out only the documented non-images', () => {
+    const spec = {
+      containers: [{ image: 'a', imagePullPolicy: 'Always', sidecar: { imageRef: 'b' } }],
+      volumes: [{ rbd: { image: 'ceph-block', monitors: [] } }, { image: { reference: 'c' } }],
+    };
+    expect(imageLikePaths({ spec })).toEqual([
+      'spec.containers[0].image',
+      'spec.containers[0].sidecar.imageRef',
+      'spec.volumes[1].image.reference',
+    ]);
   });
 
   it.each(FIXTURES)('%s', (name) => {
