@@ -2,10 +2,12 @@
  * The mutating endpoint over HTTPS, as the API server uses it: POST /mutate, apply the
  * JSONPatch it returns to the object (RFC 6902, test/support/json-patch.ts), then POST the
  * patched object to /validate/enforce. Tag resolution uses the signed allowlist's tag map
- * only (the webhook never calls the registry), so no registry runs here.
+ * only (the webhook never calls the registry); the last test moves a tag in a real
+ * registry (Debian's docker-registry on loopback) to show what the node then pulls.
  */
 import { randomUUID } from 'node:crypto';
 import type { AdmissionReviewRequestFixture } from '../../events';
+import { RegistryClient } from '../../shared/adapters/oci/client';
 import {
   admitted,
   digest,
@@ -19,6 +21,8 @@ import {
   type TestWebhook,
 } from '../support/cluster';
 import { applyJsonPatch } from '../support/json-patch';
+import { pushImage } from '../support/oci-images';
+import { startRegistry } from '../support/registry';
 
 const API = `${ECR}/prod/api`;
 let hook: TestWebhook;
@@ -112,5 +116,61 @@ describe('tags are pinned by the mutating endpoint', () => {
     expect(status).toBe(404);
     const bad = await post(hook.url('/mutate'), { apiVersion: 'admission.k8s.io/v1' }, hook.tls.ca);
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('a tag moved in the registry after admission', () => {
+  it('the pinned reference still pulls the judged digest; the unpinned one pulls the new one', async () => {
+    const registry = await startRegistry();
+    const client = new RegistryClient({ registry: registry.host });
+    const signer = newSigner();
+    let gate: TestWebhook | undefined;
+    try {
+      const judged = await pushImage(client, 'team/app', { tag: '1.0', content: 'judged\n' });
+      gate = await startTestWebhook(
+        await signedAllowlist(signer, [
+          {
+            registry: registry.host,
+            repository: 'team/app',
+            digest: judged.digest,
+            verdict: 'PASS',
+            tags: ['1.0'],
+          },
+        ]),
+        { resolveTags: true },
+        { signer },
+      );
+      const image = `${registry.host}/team/app:1.0`;
+      const review = reviewWith('k8s/admission-review-pod', { containers: [image] });
+      const { body } = await post(gate.url('/mutate'), review, gate.tls.ca);
+      const patch = JSON.parse(Buffer.from(body.response.patch, 'base64').toString('utf8'));
+      const object = applyJsonPatch(review.request.object, patch) as {
+        spec: { containers: { image: string }[] };
+      };
+      const pinned = object.spec.containers[0]?.image ?? '';
+      expect(pinned).toBe(`${image}@${judged.digest}`);
+
+      // Someone with push rights moves the tag.
+      const moved = await pushImage(client, 'team/app', { tag: '1.0', content: 'moved\n' });
+      expect(moved.digest).not.toBe(judged.digest);
+
+      // A runtime pulls a reference with a digest by its digest, a tag-only one by its tag.
+      const pull = (ref: string) => {
+        const at = ref.indexOf('@');
+        const reference = at >= 0 ? ref.slice(at + 1) : ref.slice(ref.lastIndexOf(':') + 1);
+        return client.getManifest('team/app', reference);
+      };
+      expect((await pull(pinned)).digest).toBe(judged.digest);
+      expect((await pull(image)).digest).toBe(moved.digest);
+      // And the validating endpoint alone still admits the unpinned tag (with a warning).
+      const unpinned = await post(gate.url('/validate/enforce'), review, gate.tls.ca);
+      expect(unpinned.body.response).toMatchObject({
+        allowed: true,
+        warnings: [expect.any(String)],
+      });
+    } finally {
+      await gate?.close();
+      await registry.stop();
+    }
   });
 });
