@@ -1,4 +1,5 @@
-// One config, three projects: `npm run test:unit` / `test:integration` / `test:infra` select one.
+// One config, four projects: `npm run test:unit` / `test:integration` / `test:infra` /
+// `test:architecture` select one.
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const base = {
   testEnvironment: 'node',
@@ -18,5 +19,11 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
     { ...base, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+    // The layout's boundaries and the webhook bundle's contents (docs/architecture.md).
+    {
+      ...base,
+      displayName: 'architecture',
+      testMatch: ['<rootDir>/test/architecture/**/*.test.ts'],
+    },
   ],
 };

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
+import { registerCluster } from '../cluster/command';
 import { registerAllowlist } from './commands/allowlist';
-import { registerCluster } from './commands/cluster';
 import { registerEvaluate } from './commands/evaluate';
 import { registerEvents } from './commands/events';
 import { registerLocal } from './commands/local';

@@ -3,12 +3,13 @@
  * for Node 22 with every dependency inside, so the runtime image needs no node_modules.
  * `tsx cluster/build.ts [outfile]`
  */
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 export const DEFAULT_OUTFILE = 'dist/cluster/webhook.js';
 
-export async function bundleWebhook(outfile = DEFAULT_OUTFILE): Promise<void> {
-  await build({
+/** The image's esbuild settings; test/architecture reads the same build's metafile. */
+export function webhookBuildOptions(outfile = DEFAULT_OUTFILE): BuildOptions {
+  return {
     entryPoints: [`${__dirname}/main.ts`],
     outfile,
     bundle: true,
@@ -19,7 +20,11 @@ export async function bundleWebhook(outfile = DEFAULT_OUTFILE): Promise<void> {
     sourcemap: 'linked',
     legalComments: 'linked',
     logLevel: 'warning',
-  });
+  };
+}
+
+export async function bundleWebhook(outfile = DEFAULT_OUTFILE): Promise<void> {
+  await build(webhookBuildOptions(outfile));
 }
 
 if (require.main === module) {

@@ -3,8 +3,8 @@
  * webhook and nothing of the Lambdas. `node webhook.js cluster webhook --config …`.
  */
 import { Command } from 'commander';
-import { registerCluster } from '../cli/commands/cluster';
-import { processIo, runProgram } from '../cli/io';
+import { processIo, runProgram } from '../shared/command-line/io';
+import { registerCluster } from './command';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

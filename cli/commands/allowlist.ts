@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { keyHint } from '../../shared/adapters/sigstore/bundles';
+import { withExamples } from '../../shared/command-line/help';
+import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
 import type { Allowlist } from '../../shared/domain/allowlist';
 import { AllowlistRejectedError } from '../../shared/domain/errors';
 import { verifyAllowlist } from '../../shared/services/verify-allowlist';
-import { withExamples } from '../help';
 import { CliFailure, type CliIo, readJson, readText } from '../io';
-import { type OutputFlags, renderOne, withOutput } from '../output';
 
 interface VerifyFlags extends OutputFlags {
   bundle?: string;

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
+import { withExamples } from '../../shared/command-line/help';
+import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
 import { evaluate } from '../../shared/domain/evaluate';
 import { normaliseScanFindings } from '../../shared/domain/findings';
 import { parseImageReference } from '../../shared/domain/image-ref';
 import { parsePolicy } from '../../shared/domain/policy';
 import { parsePreviousEvaluation } from '../../shared/domain/previous-schema';
 import type { Evaluation } from '../../shared/domain/verdict';
-import { withExamples } from '../help';
 import { CliFailure, type CliIo, readJson, readText } from '../io';
-import { type OutputFlags, renderOne, withOutput } from '../output';
 
 interface EvaluateFlags extends OutputFlags {
   policy: string;

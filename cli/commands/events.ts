@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { withExamples } from '../../shared/command-line/help';
+import { type OutputFlags, renderEach, withOutput } from '../../shared/command-line/output';
 import { requestsFromAnyEvent } from '../../shared/domain/events';
 import { imageId } from '../../shared/domain/image-ref';
-import { withExamples } from '../help';
 import { CliFailure, type CliIo, readJson } from '../io';
-import { type OutputFlags, renderEach, withOutput } from '../output';
 
 export function registerEvents(program: Command, io: CliIo): void {
   const events = program.command('events').description('Inspect events');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withExamples } from '../help';
+import { withExamples } from '../../shared/command-line/help';
 import { type CliIo, instantFlag } from '../io';
 import { runLocal } from '../local/run-local';
 

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { withExamples } from '../../shared/command-line/help';
+import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
 import { PolicyError } from '../../shared/domain/errors';
 import { parsePolicy } from '../../shared/domain/policy';
-import { withExamples } from '../help';
 import { CliFailure, type CliIo, readText } from '../io';
-import { type OutputFlags, renderOne, withOutput } from '../output';
 
 export function registerPolicy(program: Command, io: CliIo): void {
   const policy = program.command('policy').description('Work with policy files');

@@ -5,10 +5,15 @@ import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
 import { keptObjects } from '../../shared/adapters/aws/s3-kept-objects';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
 import { keptRecordsOf, streamChangesOf } from '../../shared/adapters/aws/stream-records';
+import { withExamples } from '../../shared/command-line/help';
+import {
+  formatOf,
+  type OutputFlags,
+  renderEach,
+  withOutput,
+} from '../../shared/command-line/output';
 import { type ReplayOutcome, replayRecords } from '../../shared/services/replay-records';
-import { withExamples } from '../help';
 import { CliFailure, type CliIo } from '../io';
-import { formatOf, type OutputFlags, renderEach, withOutput } from '../output';
 
 interface ReplayFlags extends OutputFlags {
   bucket?: string;

@@ -2,10 +2,17 @@ import { hostname } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
-import { plannerSetup, type RescanSettings } from '../../functions/rescan-planner/setup';
 import { awsClient } from '../../shared/adapters/aws/clients';
 import { ecrClientCache } from '../../shared/adapters/aws/ecr-calls';
 import { EcrRepositorySource } from '../../shared/adapters/aws/ecr-repositories';
+import { withExamples } from '../../shared/command-line/help';
+import {
+  formatOf,
+  type OutputFlags,
+  renderOne,
+  withOutput,
+} from '../../shared/command-line/output';
+import { plannerSetup, type RescanSettings } from '../../shared/composition/rescan-planner';
 import { loadPolicyFile } from '../../shared/config';
 import { isDuration, parseDuration } from '../../shared/domain/duration';
 import { parseEcrRegistry } from '../../shared/domain/image-ref';
@@ -13,9 +20,7 @@ import { emptyTotals, TOTALS_KEYS } from '../../shared/domain/rescan';
 import { parseRateLimits } from '../../shared/rate-limit';
 import { planRescan } from '../../shared/services/rescan-planner';
 import { type RescanInvocation, runRescan } from '../../shared/services/rescan-run';
-import { withExamples } from '../help';
 import { CliFailure, type CliIo } from '../io';
-import { formatOf, type OutputFlags, renderOne, withOutput } from '../output';
 
 interface RescanFlags extends OutputFlags {
   table?: string;

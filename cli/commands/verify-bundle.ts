@@ -13,11 +13,11 @@ import {
   type VerificationTrust,
   verifyBundleWithTrust,
 } from '../../shared/adapters/sigstore/verify';
+import { withExamples } from '../../shared/command-line/help';
+import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
 import { statementCovers } from '../../shared/domain/attestation';
 import { isRegistryWatcherError } from '../../shared/domain/errors';
-import { withExamples } from '../help';
 import { CliFailure, type CliIo, readJson, readText } from '../io';
-import { type OutputFlags, renderOne, withOutput } from '../output';
 
 interface VerifyBundleFlags extends OutputFlags {
   bundle: string;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import { withExamples } from '../../shared/command-line/help';
+import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
 import { VERSION } from '../../shared/version';
-import { withExamples } from '../help';
 import type { CliIo } from '../io';
-import { type OutputFlags, renderOne, withOutput } from '../output';
 
 /** `--version` prints the bare version; `version` prints it with the runtime, in any format. */
 export function registerVersion(program: Command, io: CliIo): void {

@@ -5,7 +5,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { loadFixture } from '../../events';
-import { createHandler } from '../../functions/evaluate/handler';
 import type { BatchMetrics } from '../../shared/adapters/aws/batch-metrics';
 import { awsClient } from '../../shared/adapters/aws/clients';
 import { createVerdictTable } from '../../shared/adapters/aws/create-verdict-table';
@@ -13,6 +12,7 @@ import {
   DynamoDbVerdictStore,
   documentClient,
 } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { createEvaluateHandler } from '../../shared/composition/evaluate';
 import { loadPolicyFile } from '../../shared/config';
 import { evaluateRequestEvent } from '../../shared/domain/events';
 import { type ImageKey, imageId } from '../../shared/domain/image-ref';
@@ -79,16 +79,11 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       io,
     );
     const store = new ChangeRecorder(printed.store, documents, LOCAL_TABLE);
-    const handler = createHandler(
-      () => ({
-        images: world,
-        findings: world,
-        store,
-        policy,
-        log: quietLog(io),
-        clock: judgeAt,
-      }),
+    const log = quietLog(io);
+    const handler = createEvaluateHandler(
+      () => ({ images: world, findings: world, store, policy, log, clock: judgeAt }),
       unprintedMetrics,
+      log,
     );
     io.out(
       `registry-watcher local run: policy ${policyFile} (${policy.hash.slice(0, 19)}…), DynamoDB (dynalite) in ${options.dataDir}/dynamodb`,

@@ -4,7 +4,8 @@ import {
   parseAdmissionReview,
 } from './admission-review';
 import type { AllowlistIndex } from './allowlist-index';
-import { type Decision, type DecisionOptions, decide, type Mode, type ReasonCode } from './decide';
+import { decide } from './decide';
+import type { Decision, DecisionOptions, Mode, ReasonCode } from './decision';
 import { capWarnings, clip, denialMessage, MAX_STATUS_MESSAGE } from './messages';
 import { isPodBearing, MalformedObjectError, podSource } from './workloads';
 

@@ -1,4 +1,4 @@
-import type { Decision, ImageCheck, ReasonCode } from './decide';
+import type { Decision, ImageCheck, ReasonCode } from './decision';
 import type { ImageKind } from './workloads';
 
 /** Kubernetes recommends warnings of at most 120 characters; we keep them under. */

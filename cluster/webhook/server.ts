@@ -9,7 +9,7 @@ import { type Clock, type Log, systemClock } from '../../shared/ports';
 import { admissionReview } from './admission-review';
 import { type Admission, type AdmitOptions, admit } from './admit';
 import type { AllowlistHolder } from './allowlist-holder';
-import type { Mode } from './decide';
+import type { Mode } from './decision';
 import { clip, MAX_QUOTED, MAX_STATUS_MESSAGE, MAX_WARNINGS, quote } from './messages';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics';
 import { type Pinning, pinTags } from './mutate';

@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/ports';
 import type { AllowlistHolder, RefreshOutcome } from './allowlist-holder';
-import type { ImageCheck } from './decide';
+import type { ImageCheck } from './decision';
 import { Counter, Gauge, Histogram, Registry } from './metrics';
 
 const P = 'registry_watcher';

@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
 import { BATCH_ITEM_FAILURES, METRICS_NAMESPACE } from '../../shared/adapters/aws/batch-metrics';
+import { type PlannerSetup, plannerSetup } from '../../shared/composition/rescan-planner';
 import { InvalidEventError } from '../../shared/domain/errors';
 import { addTotals, emptyTotals, type RescanTotals } from '../../shared/domain/rescan';
 import { readEnvironmentOf } from '../../shared/publishing-config';
@@ -13,7 +14,7 @@ import {
 } from '../../shared/services/rescan-run';
 import { rescanEnvironment } from './environment';
 import { callsSince, publishRescanMetrics } from './metrics';
-import { type PlannerSetup, plannerSetup, settingsFromEnvironment } from './setup';
+import { settingsFromEnvironment } from './setup';
 
 /** The parts of the Lambda context the planner uses. */
 export interface PlannerContext {

@@ -6,7 +6,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { ReasonCode } from '../../cluster/webhook/decide';
+import type { ReasonCode } from '../../cluster/webhook/decision';
 import type { AdmissionReviewRequestFixture } from '../../events';
 import { loadFixture } from '../../events';
 import {

@@ -12,8 +12,8 @@ import {
   DynamoDbRescanCheckpoints,
   RESCAN_CHECKPOINT_KEY,
 } from '../../shared/adapters/aws/rescan-checkpoints';
-import { awsRescanPorts } from '../../shared/adapters/aws/rescan-ports';
 import { DynamoDbVerdictCatalog } from '../../shared/adapters/aws/verdict-catalog';
+import { awsRescanPorts } from '../../shared/composition/rescan-ports';
 import { StoreConflictError } from '../../shared/domain/errors';
 import { evaluateRequestEvent, type Trigger } from '../../shared/domain/events';
 import { imageId } from '../../shared/domain/image-ref';

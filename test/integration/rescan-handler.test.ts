@@ -11,13 +11,9 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rescanEnvironment } from '../../functions/rescan-planner/environment';
 import { createHandler, type PlannerContext } from '../../functions/rescan-planner/handler';
-import {
-  accountOf,
-  plannerSetup,
-  type RescanSettings,
-  settingsFromEnvironment,
-} from '../../functions/rescan-planner/setup';
+import { accountOf, settingsFromEnvironment } from '../../functions/rescan-planner/setup';
 import { RESCAN_CHECKPOINT_KEY } from '../../shared/adapters/aws/rescan-checkpoints';
+import { plannerSetup, type RescanSettings } from '../../shared/composition/rescan-planner';
 import { ConfigError } from '../../shared/domain/errors';
 import { emptyTotals } from '../../shared/domain/rescan';
 import { readEnvironmentOf } from '../../shared/publishing-config';

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EcrAdapter } from '../../shared/adapters/aws/ecr';
-import { awsRescanPorts, DEFAULT_RESCAN_RATES } from '../../shared/adapters/aws/rescan-ports';
+import { awsRescanPorts, DEFAULT_RESCAN_RATES } from '../../shared/composition/rescan-ports';
 import { DAY_MS } from '../../shared/domain/duration';
 import { evaluate } from '../../shared/domain/evaluate';
 import { requestsFromMessageBody } from '../../shared/domain/events';

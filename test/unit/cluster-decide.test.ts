@@ -1,10 +1,6 @@
 import { indexAllowlist } from '../../cluster/webhook/allowlist-index';
-import {
-  checkImage,
-  type DecisionOptions,
-  decide,
-  type ReasonCode,
-} from '../../cluster/webhook/decide';
+import { checkImage, decide } from '../../cluster/webhook/decide';
+import type { DecisionOptions, ReasonCode } from '../../cluster/webhook/decision';
 import type { ContainerImage } from '../../cluster/webhook/workloads';
 import { buildAllowlist } from '../../shared/domain/allowlist';
 import { admitted, digest, ECR } from '../support/cluster';

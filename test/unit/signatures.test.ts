@@ -15,9 +15,9 @@ import {
   simpleSigningPayload,
   tlogEntryFromRekorBundle,
 } from '../../shared/adapters/sigstore/cosign-legacy';
-import { signaturePortsFromEnvironment } from '../../shared/adapters/sigstore/environment';
 import { verifyPrehashedP256 } from '../../shared/adapters/sigstore/prehashed';
 import { identityMatches, verifyBundleWithTrust } from '../../shared/adapters/sigstore/verify';
+import { signaturePortsFromEnvironment } from '../../shared/composition/signatures';
 import {
   needsAttestation,
   parseStatement,

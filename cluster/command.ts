@@ -1,12 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Command } from 'commander';
-import { kyvernoPolicyYaml } from '../../cluster/kyverno/policy';
-import { resolveSettings, type WebhookSettingsInput } from '../../cluster/webhook/config';
-import { startWebhook } from '../../cluster/webhook/start';
-import { parseDuration } from '../../shared/domain/duration';
-import { withExamples } from '../help';
-import { type CliIo, readText } from '../io';
-import { type OutputFormat, renderManifests, withOutput } from '../output';
+import { withExamples } from '../shared/command-line/help';
+import { type CliIo, readText } from '../shared/command-line/io';
+import { type OutputFormat, renderManifests, withOutput } from '../shared/command-line/output';
+import { parseDuration } from '../shared/domain/duration';
+import { kyvernoPolicyYaml } from './kyverno/policy';
+import { resolveSettings, type WebhookSettingsInput } from './webhook/config';
+import { startWebhook } from './webhook/start';
 
 interface WebhookFlags {
   config?: string;
@@ -33,6 +33,7 @@ interface WebhookFlags {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** `cluster webhook` and `cluster kyverno-policy`: the webhook image runs only these. */
 export function registerCluster(program: Command, io: CliIo): void {
   const cluster = program
     .command('cluster')

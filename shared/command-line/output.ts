@@ -1,3 +1,4 @@
+// Output formats (-o), shared by cli/ and the webhook image's command (cluster/command.ts).
 import { type Command, Option } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
 import { CliFailure, type CliIo } from './io';

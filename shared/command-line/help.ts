@@ -1,3 +1,4 @@
+// Commands' help text, shared by cli/ and the webhook image's command (cluster/command.ts).
 import type { Command } from 'commander';
 
 /** A commented command line, as `kubectl … --help` and `cosign … --help` list them. */

@@ -1,24 +1,24 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ConfigError } from '../../domain/errors';
-import type { ScanningMode } from '../../domain/rescan';
-import type { Clock } from '../../ports';
-import type { EvaluateQueue, RescanContinuation } from '../../ports/rescan';
-import { ApiPacer, type RateLimit } from '../../rate-limit';
-import type { RetryOptions } from '../../retry';
-import type { RescanRunOptions } from '../../services/rescan-run';
-import { awsClient } from './clients';
-import { DynamoDbVerdictStore, documentClient } from './dynamodb-verdict-store';
-import { EcrAdapter } from './ecr';
-import { ecrClientCache } from './ecr-calls';
-import { EcrRepositorySource } from './ecr-repositories';
-import { EcrScanStarter } from './ecr-scans';
-import { SqsEvaluateQueue } from './evaluate-queue';
-import { ApiCallStats, pacedClient } from './paced-client';
-import { DynamoDbRescanCheckpoints } from './rescan-checkpoints';
-import { SqsRescanContinuation } from './rescan-continuation';
-import { DynamoDbVerdictCatalog } from './verdict-catalog';
+import { awsClient } from '../adapters/aws/clients';
+import { DynamoDbVerdictStore, documentClient } from '../adapters/aws/dynamodb-verdict-store';
+import { EcrAdapter } from '../adapters/aws/ecr';
+import { ecrClientCache } from '../adapters/aws/ecr-calls';
+import { EcrRepositorySource } from '../adapters/aws/ecr-repositories';
+import { EcrScanStarter } from '../adapters/aws/ecr-scans';
+import { SqsEvaluateQueue } from '../adapters/aws/evaluate-queue';
+import { ApiCallStats, pacedClient } from '../adapters/aws/paced-client';
+import { DynamoDbRescanCheckpoints } from '../adapters/aws/rescan-checkpoints';
+import { SqsRescanContinuation } from '../adapters/aws/rescan-continuation';
+import { DynamoDbVerdictCatalog } from '../adapters/aws/verdict-catalog';
+import { ConfigError } from '../domain/errors';
+import type { ScanningMode } from '../domain/rescan';
+import type { Clock } from '../ports';
+import type { EvaluateQueue, RescanContinuation } from '../ports/rescan';
+import { ApiPacer, type RateLimit } from '../rate-limit';
+import type { RetryOptions } from '../retry';
+import type { RescanRunOptions } from '../services/rescan-run';
 
 /**
  * Conservative calls per second per API. ECR publishes no rate quota for these APIs,

@@ -1,0 +1,63 @@
+import type { SQSBatchResponse } from 'aws-lambda';
+import * as z from 'zod';
+import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-metrics';
+import { DynamoDbVerdictStore } from '../adapters/aws/dynamodb-verdict-store';
+import { EcrAdapter } from '../adapters/aws/ecr';
+import { loadPolicy, readEnvironment } from '../config';
+import type { Log } from '../ports';
+import { type EvaluateBatchOptions, evaluateBatch } from '../services/evaluate-batch';
+import { signaturePortsFromEnvironment } from './signatures';
+
+/**
+ * The evaluate hop's composition root: the Lambda (functions/evaluate) and `npm start`
+ * (cli/local) run SQS batches through the same handler; only the ports differ.
+ */
+
+const sqsEvent = z.object({
+  Records: z.array(z.object({ messageId: z.string(), body: z.string() }).loose()),
+});
+
+/** SQS batch → evaluateBatch → batch item failures; ports resolved once, on first use. */
+export function createEvaluateHandler(
+  options: () => EvaluateBatchOptions,
+  sink: BatchMetrics,
+  log: Log,
+) {
+  let resolved: EvaluateBatchOptions | undefined;
+  return async (event: unknown): Promise<SQSBatchResponse> => {
+    resolved ??= options();
+    const { Records } = sqsEvent.parse(event);
+    const outcome = await evaluateBatch(
+      Records.map((r) => ({ id: r.messageId, body: r.body })),
+      resolved,
+    );
+    (resolved.log ?? log).info('batch evaluated', {
+      messages: Records.length,
+      evaluations: outcome.evaluations,
+      failed: outcome.failed.length,
+    });
+    publishBatchFigures(sink, { failures: outcome.failed.length });
+    return { batchItemFailures: outcome.failed.map((id) => ({ itemIdentifier: id })) };
+  };
+}
+
+/** The ports on AWS, from the function environment: ECR, DynamoDB, signatures, policy. */
+export function evaluateOptionsFromEnvironment(
+  env: NodeJS.ProcessEnv,
+  log: Log,
+): EvaluateBatchOptions {
+  const settings = readEnvironment(env);
+  const ecr = new EcrAdapter({ scanning: settings.SCANNING_MODE });
+  return {
+    images: ecr,
+    findings: ecr,
+    store: new DynamoDbVerdictStore({
+      tableName: settings.TABLE_NAME,
+      historyDays: settings.HISTORY_DAYS,
+    }),
+    policy: loadPolicy(settings),
+    concurrency: settings.EVALUATE_CONCURRENCY,
+    log,
+    ...signaturePortsFromEnvironment(env, { log }),
+  };
+}
