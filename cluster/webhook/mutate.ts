@@ -1,7 +1,8 @@
 import { type AdmissionResponse, parseAdmissionReview } from './admission-review';
 import type { Admission, AdmitOptions } from './admit';
 import type { AllowlistIndex } from './allowlist-index';
-import { checkImage, type ImageCheck } from './decide';
+import { checkImage } from './decide';
+import type { ImageCheck } from './decision';
 import { capWarnings, clip } from './messages';
 import { isPodBearing, MalformedObjectError, podSource } from './workloads';
 
