@@ -53,10 +53,6 @@ export const notifyEnvironment = z.object({
   MARKER_LEASE: duration(NOTIFY_TIMEOUT),
 });
 
-export type ChangesEnvironment = z.infer<typeof changesEnvironment>;
-export type AllowlistEnvironment = z.infer<typeof allowlistEnvironment>;
-export type NotifyEnvironment = z.infer<typeof notifyEnvironment>;
-
 /** Validates a function environment once at cold start, naming every problem. */
 export function readEnvironmentOf<S extends z.ZodType>(
   schema: S,

@@ -13,8 +13,6 @@ export type RefreshOutcome =
   | { result: 'rejected'; reason: AllowlistRejection; message: string }
   | { result: 'unreachable'; message: string };
 
-export type RefreshFailure = AllowlistRejection | 'UNREACHABLE';
-
 export interface HolderOptions {
   source: AllowlistSource;
   publicKeyPem: string;

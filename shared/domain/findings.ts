@@ -141,7 +141,6 @@ const scanFindingsResponse = z.looseObject({
     .optional(),
   nextToken: z.string().optional(),
 });
-export type ScanFindingsResponse = z.input<typeof scanFindingsResponse>;
 
 function attributesOf(finding: z.infer<typeof basicFinding>): Map<string, string> {
   return new Map((finding.attributes ?? []).map((a) => [a.key, a.value ?? '']));

@@ -14,9 +14,6 @@ import type { VerdictRecord } from './verdict-record';
 /** `apiVersion` of every message the watcher publishes; bumped only on a breaking change. */
 export const EVENTS_API_VERSION = 'registry-watcher/v1';
 
-/** Message attribute `type`: subscribers filter verdict events from digests with it. */
-export type MessageType = 'verdict' | 'digest';
-
 /** One verdict transition of one digest, as published to SNS (docs/events.md). */
 export interface VerdictEvent {
   apiVersion: typeof EVENTS_API_VERSION;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { isIndexType, MANIFEST_MEDIA_TYPES, OCI_EMPTY, OCI_EMPTY_BLOB } from './media-types';
+import { isIndexType, OCI_EMPTY, OCI_EMPTY_BLOB } from './media-types';
 
 const digest = z.string().regex(/^sha(256|512):[a-f0-9]+$/, 'expected an algorithm:hex digest');
 const annotations = z.record(z.string(), z.string());
@@ -66,10 +66,6 @@ export const EMPTY_CONFIG: Descriptor = descriptorOf(OCI_EMPTY, OCI_EMPTY_BLOB);
 export function declaredMediaType(json: unknown): string | undefined {
   const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
   return typeof mediaType === 'string' ? mediaType : undefined;
-}
-
-export function isKnownManifestType(mediaType: string): boolean {
-  return MANIFEST_MEDIA_TYPES.includes(mediaType);
 }
 
 export function parseIndex(json: unknown): ImageIndex | undefined {

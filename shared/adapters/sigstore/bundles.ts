@@ -3,7 +3,6 @@ import {
   type Bundle,
   bundleFromJSON,
   bundleToJSON,
-  isBundleWithDsseEnvelope,
   type SerializedBundle,
   toDSSEBundle,
   toMessageSignatureBundle,
@@ -182,22 +181,6 @@ export function verifyMessageBundle(data: Buffer, bundleJson: unknown, publicKey
     );
   }
   verifyWithKey(bundle, publicKeyPem, data);
-}
-
-/** Verifies a DSSE bundle and returns its payload and payload type. */
-export function verifyDsseBundle(
-  bundleJson: unknown,
-  publicKeyPem: string,
-): { payload: Buffer; payloadType: string } {
-  const bundle = parseBundle(bundleJson);
-  if (!isBundleWithDsseEnvelope(bundle)) {
-    throw new SignatureVerificationError('BUNDLE_MALFORMED', 'expected a DSSE envelope bundle');
-  }
-  verifyWithKey(bundle, publicKeyPem);
-  return {
-    payload: bundle.content.dsseEnvelope.payload,
-    payloadType: bundle.content.dsseEnvelope.payloadType,
-  };
 }
 
 export function isSignatureVerificationError(error: unknown): error is SignatureVerificationError {
