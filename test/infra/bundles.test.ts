@@ -93,6 +93,20 @@ describe('every function bundled for real', () => {
     },
   );
 
+  it.each(FUNCTION_NAMES)(
+    'THEN %s carries no browser user-agent parser (bowser), not even as an on-demand chunk',
+    (name) => {
+      const b = bundle(name);
+      const code = b.files
+        .filter((f) => f.endsWith('.mjs'))
+        .map((f) => readFileSync(join(b.dir, f), 'utf8'))
+        .join('\n');
+      // "Amazon Silk": a browser name in bowser's parser table; the SDK's own code never says it.
+      expect(readFileSync(require.resolve('bowser/es5.js'), 'utf8')).toContain('Amazon Silk');
+      expect(code).not.toContain('Amazon Silk');
+    },
+  );
+
   it.each(['evaluate', 'allowlist', 'rescan-planner'])(
     'THEN %s carries the policy beside the handler',
     (name) => {
