@@ -83,9 +83,12 @@ export class AllowlistHolder {
     this.options.onRefresh?.(outcome);
     const { source } = this.options;
     if (outcome.result === 'rejected' || outcome.result === 'unreachable') {
+      // `detail`, not `message`: Powertools Logger reserves `message` and drops the field.
+      const { message: detail, ...rest } = outcome;
       this.log.error('allowlist refresh failed; keeping the last good allowlist', {
         source: source.location,
-        ...outcome,
+        ...rest,
+        detail,
         heldSequence: this.index?.allowlist.sequence,
         heldValidUntil: this.index?.allowlist.validUntil,
       });

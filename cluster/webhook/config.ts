@@ -42,8 +42,22 @@ export const webhookSettingsSchema = z.strictObject({
       /** Plain HTTP: for local runs only; the API server calls webhooks over HTTPS. */
       insecureHttp: z.boolean().default(false),
       tlsReloadInterval: duration.default('10s'),
+      /** Whole request, headers and body: a stalled body is cut here (HTTP 408). */
+      requestTimeout: duration.default('30s'),
+      /** Headers alone; at most requestTimeout. */
+      headersTimeout: duration.default('10s'),
+      /** Idle keep-alive connection; longer than the API server's 90 s idle timeout. */
+      keepAliveTimeout: duration.default('120s'),
     })
-    .default({ host: '0.0.0.0', port: 8443, insecureHttp: false, tlsReloadInterval: '10s' }),
+    .default({
+      host: '0.0.0.0',
+      port: 8443,
+      insecureHttp: false,
+      tlsReloadInterval: '10s',
+      requestTimeout: '30s',
+      headersTimeout: '10s',
+      keepAliveTimeout: '120s',
+    }),
 });
 
 export type WebhookSettings = z.infer<typeof webhookSettingsSchema>;
@@ -79,6 +93,12 @@ export function resolveSettings(
   if (!server.insecureHttp && !(server.tlsCertFile && server.tlsKeyFile)) {
     throw new ConfigError(
       'the webhook needs --tls-cert and --tls-key (server.tlsCertFile/tlsKeyFile); use --insecure-http only for local runs',
+    );
+  }
+  if (parseDuration(server.headersTimeout) > parseDuration(server.requestTimeout)) {
+    // Node 20 then holds a stalled body until headersTimeout (the checks swap): refuse it.
+    throw new ConfigError(
+      `server.headersTimeout ${server.headersTimeout} is longer than server.requestTimeout ${server.requestTimeout}: headers are part of the request, make it at most that`,
     );
   }
   return settings;

@@ -30,6 +30,39 @@ export interface WebhookServerOptions {
   draining?: () => boolean;
   /** etcd keeps objects under 1.5 MiB; a review carries at most two of them. */
   maxBodyBytes?: number;
+  timeouts?: ServerTimeouts;
+}
+
+export interface ServerTimeouts {
+  requestMs: number;
+  headersMs: number;
+  keepAliveMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = {
+  requestMs: 30_000,
+  headersMs: 10_000,
+  // Longer than the API server's idle timeout (90 s), so it never reuses a closing socket.
+  keepAliveMs: 120_000,
+};
+
+/**
+ * Node's own options, given at construction: assigning `server.headersTimeout` larger than
+ * `requestTimeout` afterwards skips the check the constructor does, and Node 20 then cuts a
+ * stalled body at headersTimeout (measured: 4.6 s for requestTimeout 1 s, headersTimeout
+ * 4.5 s). Node checks expiry every `connectionsCheckingInterval` (30 s by default, which
+ * would add up to 30 s): a fifth of the headers timeout, at most 1 s.
+ */
+export function httpTimeoutOptions(t: ServerTimeouts) {
+  if (t.headersMs > t.requestMs) {
+    throw new RangeError(`headersTimeout ${t.headersMs} ms > requestTimeout ${t.requestMs} ms`);
+  }
+  return {
+    requestTimeout: t.requestMs,
+    headersTimeout: t.headersMs,
+    keepAliveTimeout: t.keepAliveMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.round(t.headersMs / 5))),
+  };
 }
 
 const ROUTES: ReadonlyMap<string, Mode | 'default'> = new Map([
@@ -147,13 +180,12 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     return pinTags(json, options.holder.current(), options.admit, clock());
   };
 
+  const timeouts = httpTimeoutOptions(options.timeouts ?? DEFAULT_TIMEOUTS);
   const server = options.tls
-    ? createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2' }, handler)
-    : createHttpServer(handler);
-  // Longer than the API server's idle timeout (90 s), so it never reuses a closing socket.
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 125_000;
-  server.requestTimeout = 30_000;
+    ? createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2', ...timeouts }, handler)
+    : createHttpServer(timeouts, handler);
+  // Older Node releases ignore the option; the property means the same on all of them.
+  server.keepAliveTimeout = timeouts.keepAliveTimeout;
   return server;
 }
 

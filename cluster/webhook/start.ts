@@ -66,6 +66,11 @@ export async function startWebhook(
     log,
     clock,
     defaultMode: settings.defaultMode,
+    timeouts: {
+      requestMs: parseDuration(net.requestTimeout),
+      headersMs: parseDuration(net.headersTimeout),
+      keepAliveMs: parseDuration(net.keepAliveTimeout),
+    },
     admit: {
       resolveTags: settings.resolveTags,
       unwatchedRegistries: settings.unwatchedRegistries,

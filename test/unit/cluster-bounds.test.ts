@@ -4,8 +4,10 @@ import {
   MAX_BREAK_GLASS_REASON,
   visibleReason,
 } from '../../cluster/webhook/admit';
+import { AllowlistHolder } from '../../cluster/webhook/allowlist-holder';
 import { indexAllowlist } from '../../cluster/webhook/allowlist-index';
 import { MAX_STATUS_MESSAGE, MAX_WARNING } from '../../cluster/webhook/messages';
+import { FileSource } from '../../cluster/webhook/sources';
 import { buildAllowlist } from '../../shared/domain/allowlist';
 import { admitted, digest, ECR, reviewWith } from '../support/cluster';
 
@@ -100,5 +102,26 @@ describe('break-glass needs a visible reason', () => {
 
   it('visibleReason keeps the text on one line', () => {
     expect(visibleReason(' INC-7\nrollback ')).toBe('INC-7 rollback');
+  });
+});
+
+describe('refresh failures keep their detail in the log', () => {
+  it('the reason goes in `detail`: Powertools Logger drops a `message` field', async () => {
+    const entries: { message: string; fields: Record<string, unknown> }[] = [];
+    const at = (message: string, ...extra: Record<string, unknown>[]) =>
+      entries.push({ message, fields: Object.assign({}, ...extra) });
+    const holder = new AllowlistHolder({
+      source: new FileSource('/nonexistent/allowlist.json'),
+      publicKeyPem: '',
+      tags: false,
+      log: { debug: at, info: at, warn: at, error: at },
+    });
+    await holder.refresh();
+    const line = entries.find((e) => e.message.startsWith('allowlist refresh failed'));
+    expect(line?.fields).not.toHaveProperty('message');
+    expect(line?.fields).toMatchObject({
+      result: 'unreachable',
+      detail: 'cannot read /nonexistent/allowlist.json: ENOENT',
+    });
   });
 });

@@ -38,6 +38,9 @@ describe('webhook settings', () => {
         tlsKeyFile: '/tls/tls.key',
         insecureHttp: false,
         tlsReloadInterval: '10s',
+        requestTimeout: '30s',
+        headersTimeout: '10s',
+        keepAliveTimeout: '120s',
       },
     });
   });
