@@ -3,7 +3,12 @@ import { AllowlistRejectedError, type AllowlistRejection } from '../../shared/do
 import { type Clock, type Log, silentLog, systemClock } from '../../shared/ports';
 import { verifyAllowlist } from '../../shared/services/verify-allowlist';
 import { type AllowlistIndex, indexAllowlist } from './allowlist-index';
-import type { AllowlistSource } from './sources';
+import {
+  type AllowlistSource,
+  DEFAULT_DEADLINE_MS,
+  type FetchFailure,
+  SourceError,
+} from './sources';
 
 export type RefreshOutcome =
   | { result: 'updated'; sequence: number }
@@ -11,7 +16,7 @@ export type RefreshOutcome =
   | { result: 'stale'; sequence: number; held: boolean }
   | { result: 'not-modified' }
   | { result: 'rejected'; reason: AllowlistRejection; message: string }
-  | { result: 'unreachable'; message: string };
+  | { result: 'unreachable'; reason: FetchFailure; message: string };
 
 export interface HolderOptions {
   source: AllowlistSource;
@@ -21,6 +26,11 @@ export interface HolderOptions {
   clock?: Clock;
   log?: Log;
   onRefresh?: (outcome: RefreshOutcome) => void;
+  /**
+   * Longest wait for one fetch, whatever the source does (its own deadline should end it
+   * first): past it the refresh reports TIMEOUT and the next one may start.
+   */
+  fetchDeadlineMs?: number;
 }
 
 /**
@@ -106,9 +116,10 @@ export class AllowlistHolder {
   private async attempt(): Promise<RefreshOutcome> {
     let fetched: Awaited<ReturnType<AllowlistSource['fetch']>>;
     try {
-      fetched = await this.options.source.fetch(this.etag);
+      fetched = await this.fetchWithin(this.options.fetchDeadlineMs ?? DEFAULT_DEADLINE_MS + 1000);
     } catch (error) {
-      return { result: 'unreachable', message: (error as Error).message };
+      const reason = error instanceof SourceError ? error.reason : 'UNREACHABLE';
+      return { result: 'unreachable', reason, message: (error as Error).message };
     }
     if (fetched.status === 'not-modified') {
       this.lastSuccessAt = this.clock();
@@ -143,6 +154,27 @@ export class AllowlistHolder {
       this.swap(indexAllowlist(stale, { tags: this.options.tags }), fetched.etag, now);
       return { result: 'stale', sequence: stale.sequence, held: true };
     }
+  }
+
+  /** A hung fetch is abandoned, not awaited: serving and the next refresh go on. */
+  private fetchWithin(ms: number): ReturnType<AllowlistSource['fetch']> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SourceError(
+              'TIMEOUT',
+              `${this.options.source.location}: the fetch did not end within ${ms} ms`,
+            ),
+          ),
+        ms,
+      );
+      timer.unref();
+    });
+    return Promise.race([this.options.source.fetch(this.etag), expired]).finally(() =>
+      clearTimeout(timer),
+    );
   }
 
   private swap(index: AllowlistIndex, etag: string | undefined, now: Date): void {

@@ -23,6 +23,14 @@ export const webhookSettingsSchema = z.strictObject({
     region: z.string().min(1).optional(),
     /** Extra CA bundle (PEM file) for an `https://` source behind a private CA. */
     caFile: z.string().min(1).optional(),
+    /** Largest document or bundle read (bytes); ~128 bytes per digest. */
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(48 * 1024 * 1024),
+    /** Total time one fetch may take, however slowly the source answers. */
+    fetchTimeout: duration.default('20s'),
   }),
   defaultMode: z.enum(['enforce', 'warn']).default('enforce'),
   exemptNamespaces: z.array(z.string().min(1)).default([]),

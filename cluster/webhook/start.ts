@@ -53,6 +53,7 @@ export async function startWebhook(
     clock,
     log,
     onRefresh: (outcome) => metrics?.refreshed(outcome),
+    fetchDeadlineMs: parseDuration(allowlist.fetchTimeout) + 1000,
   });
   metrics = new WebhookMetrics(holder, clock);
   const tls: TlsMaterial | undefined = net.insecureHttp
@@ -161,6 +162,8 @@ function sourceOptions(settings: WebhookSettings, deps: WebhookDependencies) {
         })
       : undefined);
   return {
+    maxBytes: allowlist.maxBytes,
+    deadlineMs: parseDuration(allowlist.fetchTimeout),
     ...(allowlist.bundle && { bundle: allowlist.bundle }),
     ...(s3 && { s3 }),
     ...(allowlist.caFile && { ca: readFileSync(allowlist.caFile, 'utf8') }),

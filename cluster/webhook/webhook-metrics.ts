@@ -80,7 +80,7 @@ export class WebhookMetrics {
   refreshed(outcome: RefreshOutcome): void {
     this.refreshes.inc({ result: outcome.result });
     if (outcome.result === 'rejected') this.refreshFailures.inc({ reason: outcome.reason });
-    if (outcome.result === 'unreachable') this.refreshFailures.inc({ reason: 'UNREACHABLE' });
+    if (outcome.result === 'unreachable') this.refreshFailures.inc({ reason: outcome.reason });
     if (outcome.result === 'stale') this.refreshFailures.inc({ reason: 'EXPIRED' });
   }
 

@@ -24,6 +24,8 @@ describe('webhook settings', () => {
         source: 's3://bucket/allowlist.json',
         publicKeyFile: '/keys/allowlist.pub',
         refreshInterval: '30s',
+        maxBytes: 48 * 1024 * 1024,
+        fetchTimeout: '20s',
         failureMode: 'open',
       },
       defaultMode: 'enforce',
