@@ -7,7 +7,7 @@ import { loadFixture } from '../../events';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
 import { parseChallenge } from '../../shared/adapters/oci/auth';
 import { EcrCredentials } from '../../shared/adapters/oci/ecr-auth';
-import { signMessageBundle } from '../../shared/adapters/sigstore/bundles';
+import { keyHint, signDsseBundle, signMessageBundle } from '../../shared/adapters/sigstore/bundles';
 import {
   checkSimpleSigningPayload,
   legacyAnnotations,
@@ -355,5 +355,14 @@ describe('signature settings from the environment', () => {
     [{ SIGNATURES_ENABLED: 'yes' }, /SIGNATURES_ENABLED/],
   ])('rejects %j', (env, message) => {
     expect(() => signaturePortsFromEnvironment(env, { kms })).toThrow(message);
+  });
+});
+
+describe('our DSSE bundles as sigstore-go reads them', () => {
+  it("write an empty keyid (a non-empty one must equal sigstore-go's own key id) and keep our hint", async () => {
+    const signer = new FileSigner(generatePrivateKeyPem());
+    const json = await signDsseBundle(Buffer.from('{}'), 'application/vnd.in-toto+json', signer);
+    expect(json.dsseEnvelope?.signatures.map((s) => s.keyid ?? '')).toEqual(['']);
+    expect(json.verificationMaterial.publicKey?.hint).toBe(keyHint(await signer.publicKeyPem()));
   });
 });

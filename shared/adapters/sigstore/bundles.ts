@@ -106,14 +106,16 @@ export async function signDsseBundle(
     signer.sign(preAuthEncoding(payloadType, payload)),
     signer.publicKeyPem(),
   ]);
-  return bundleToJSON(
-    toDSSEBundle({
-      artifact: payload,
-      artifactType: payloadType,
-      signature,
-      keyHint: keyHint(pem),
-    }),
-  );
+  const bundle = toDSSEBundle({
+    artifact: payload,
+    artifactType: payloadType,
+    signature,
+    keyHint: keyHint(pem),
+  });
+  // sigstore-go (cosign, Kyverno) skips a signature whose non-empty keyid is not its own
+  // key id; cosign itself writes none. The hint stays in verificationMaterial.
+  for (const s of bundle.content.dsseEnvelope.signatures) s.keyid = '';
+  return bundleToJSON(bundle);
 }
 
 export function parseBundle(json: unknown): Bundle {
