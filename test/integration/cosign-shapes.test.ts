@@ -9,6 +9,7 @@ import {
   cosignStatement,
   pushBundleReferrer,
   pushCosignAttestation,
+  pushCosignBundleReferrer,
 } from '../support/cosign';
 import { pushImage } from '../support/oci-images';
 import { type LocalRegistry, startRegistry } from '../support/registry';
@@ -67,5 +68,14 @@ describe('attestations as cosign 2.5 writes them', () => {
         { format: 'sigstore-bundle', type: IN_TOTO_STATEMENT_V01, signer: 'ci' },
       ]);
     });
+  });
+
+  it('finds a bundle referrer whose fallback index entry says nothing (go-containerregistry)', async () => {
+    const { repository, image, key, statement } = await newImage();
+    const bundle = await cosignBundle(statement, signer);
+    await pushCosignBundleReferrer(client, repository, image, bundle, VULN_PREDICATE_TYPE);
+    await expect(verified(key)).resolves.toEqual([
+      { format: 'sigstore-bundle', type: IN_TOTO_STATEMENT_V01, signer: 'ci' },
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import {
   digestTag,
   type ImageManifest,
   manifestBytes,
+  parseImageManifest,
   parseIndex,
   sha256Digest,
 } from './manifest';
@@ -38,7 +39,9 @@ export async function listReferrers(
   if (answer.status === 404) {
     source = 'tag-schema';
     const tagged = await client.findManifest(repository, digestTag(subject));
-    descriptors = tagged ? (parseIndex(tagged.json)?.manifests ?? []) : [];
+    const entries = tagged ? (parseIndex(tagged.json)?.manifests ?? []) : [];
+    descriptors = [];
+    for (const entry of entries) descriptors.push(await described(client, repository, entry));
   } else {
     const index = parseIndex(answer.json);
     if (!index)
@@ -52,6 +55,22 @@ export async function listReferrers(
       : descriptors,
     source,
   };
+}
+
+/**
+ * go-containerregistry (cosign) writes fallback entries with the config's media type (the
+ * empty type) and no annotations; the manifest itself says what it is, so read it.
+ */
+async function described(
+  client: RegistryClient,
+  repository: string,
+  entry: Descriptor,
+): Promise<Descriptor> {
+  const silent =
+    (entry.artifactType === undefined || entry.artifactType === OCI_EMPTY) && !entry.annotations;
+  if (!silent) return entry;
+  const manifest = parseImageManifest((await client.getManifest(repository, entry.digest)).json);
+  return manifest ? referrerDescriptor(manifest, entry) : entry;
 }
 
 /** The descriptor an index entry needs for a referrer: artifactType and annotations copied. */
