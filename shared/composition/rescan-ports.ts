@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { awsClient } from '../adapters/aws/clients';
+import { sharedClient } from '../adapters/aws/clients';
 import { DynamoDbVerdictStore, documentClient } from '../adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../adapters/aws/ecr';
 import { ecrClientCache } from '../adapters/aws/ecr-calls';
@@ -95,11 +95,11 @@ export function awsRescanPorts(settings: AwsRescanSettings): {
     return client;
   };
   const docs = pacedClient(
-    documentClient(settings.clients?.dynamo ?? awsClient(DynamoDBClient)),
+    documentClient(settings.clients?.dynamo ?? sharedClient(DynamoDBClient)),
     pacer,
     stats,
   );
-  const sqs = pacedClient(settings.clients?.sqs ?? awsClient(SQSClient), pacer, stats);
+  const sqs = pacedClient(settings.clients?.sqs ?? sharedClient(SQSClient), pacer, stats);
   const { tableName } = settings;
   const repositories = new EcrRepositorySource({ clientFor, retry });
   const queue: EvaluateQueue = settings.evaluateQueueUrl

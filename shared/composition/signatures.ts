@@ -1,5 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms';
-import { awsClient } from '../adapters/aws/clients';
+import { sharedClient } from '../adapters/aws/clients';
 import { KmsSigner } from '../adapters/aws/kms-signer';
 import { FileSigner } from '../adapters/local/file-signer';
 import { registryClients, signatureEnvironment } from '../adapters/sigstore/environment';
@@ -32,7 +32,7 @@ export function signaturePortsFromEnvironment(
   const clientFor = registryClients(
     settings.REGISTRY_PLAIN_HTTP?.split(',').map((h) => h.trim()) ?? [],
   );
-  const kms = deps.kms ?? awsClient(KMSClient);
+  const kms = deps.kms ?? sharedClient(KMSClient);
   const ports: SignaturePorts = { attestationRefresh: settings.ATTESTATION_REFRESH };
   if (settings.SIGNATURES_ENABLED) {
     ports.signatures = new RegistrySignatureVerifier({

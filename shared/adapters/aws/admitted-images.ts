@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { AdmittedImage } from '../../domain/allowlist';
+import { mergeAsync } from '../../merge-async';
 import type { AdmittedImages } from '../../ports/publishing';
 import { documentClient } from './dynamodb-verdict-store';
 import { VERDICT_TABLE as T } from './verdict-table';
@@ -22,21 +23,8 @@ export class DynamoDbAdmittedImages implements AdmittedImages {
     this.client = options.client ?? documentClient();
   }
 
-  async *pages(): AsyncIterable<AdmittedImage[]> {
-    const shards = Array.from({ length: T.admittedShards }, (_, shard) => this.shard(shard));
-    const pending = new Map(shards.map((it, i) => [i, it.next().then((r) => ({ i, r }))]));
-    while (pending.size > 0) {
-      const { i, r } = await Promise.race(pending.values());
-      if (r.done) {
-        pending.delete(i);
-        continue;
-      }
-      pending.set(
-        i,
-        (shards[i] as AsyncGenerator<AdmittedImage[]>).next().then((n) => ({ i, r: n })),
-      );
-      yield r.value;
-    }
+  pages(): AsyncIterable<AdmittedImage[]> {
+    return mergeAsync(Array.from({ length: T.admittedShards }, (_, shard) => this.shard(shard)));
   }
 
   private async *shard(shard: number): AsyncGenerator<AdmittedImage[]> {

@@ -1,7 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RebuildTrigger } from '../../ports/publishing';
 import { withRetry } from '../../retry';
-import { awsClient } from './clients';
+import { sharedClient } from './clients';
 
 export const REBUILD_GROUP_ID = 'allowlist';
 
@@ -19,13 +19,6 @@ export function debounceWindow(now: Date, windowMs: number): { id: string; end: 
   return { id: `rebuild-${bucket}`, end: new Date((bucket + 1) * windowMs) };
 }
 
-let defaultClient: SQSClient | undefined;
-/** One client per container, created on first use. */
-function sharedClient(): SQSClient {
-  defaultClient ??= awsClient(SQSClient);
-  return defaultClient;
-}
-
 /**
  * Debounces rebuilds through the SQS FIFO queue `allowlist-rebuild`: one message group,
  * deduplication id = the time window. SQS drops every further message with the same id
@@ -41,7 +34,7 @@ export class SqsRebuildTrigger implements RebuildTrigger {
     private readonly windowMs = 30_000,
     client?: SQSClient,
   ) {
-    this.client = client ?? sharedClient();
+    this.client = client ?? sharedClient(SQSClient);
   }
 
   async requestRebuild(now: Date, reason: string): Promise<void> {

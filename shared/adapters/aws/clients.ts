@@ -14,3 +14,18 @@ export function awsClient<T extends ClientClass>(
 ): InstanceType<T> {
   return new Client({ ...config, maxAttempts: SDK_MAX_ATTEMPTS }) as InstanceType<T>;
 }
+
+const shared = new Map<ClientClass, unknown>();
+
+/**
+ * The container's one client of a class, in the default configuration, created on first
+ * use: every adapter built without a client shares it (connections, credentials, config).
+ */
+export function sharedClient<T extends ClientClass>(Client: T): InstanceType<T> {
+  let client = shared.get(Client);
+  if (client === undefined) {
+    client = awsClient(Client);
+    shared.set(Client, client);
+  }
+  return client as InstanceType<T>;
+}

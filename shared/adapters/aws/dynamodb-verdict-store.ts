@@ -12,7 +12,7 @@ import { isAdmitted } from '../../domain/verdict';
 import type { VerdictRecord, WritePlan } from '../../domain/verdict-record';
 import type { VerdictStore } from '../../ports';
 import { withRetry } from '../../retry';
-import { awsClient } from './clients';
+import { sharedClient } from './clients';
 import { admittedShard, imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
 import { isConditionFailure, versionCondition } from './version-lock';
 
@@ -23,13 +23,18 @@ export interface DynamoDbVerdictStoreOptions {
   historyDays?: number;
 }
 
-export function documentClient(
-  client: DynamoDBClient = awsClient(DynamoDBClient),
-): DynamoDBDocumentClient {
+export function documentClient(client?: DynamoDBClient): DynamoDBDocumentClient {
+  if (client === undefined) {
+    sharedDocuments ??= documentClient(sharedClient(DynamoDBClient));
+    return sharedDocuments;
+  }
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
 }
+
+/** What every DynamoDB adapter built without a client shares, one per container. */
+let sharedDocuments: DynamoDBDocumentClient | undefined;
 
 type Item = VerdictRecord & { pk: string; sk: string; admitted?: number; historyPending?: true };
 

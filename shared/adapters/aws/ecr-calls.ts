@@ -14,6 +14,9 @@ export function ecrClientCache(): (region: string) => ECRClient {
   };
 }
 
+/** The container's ECR clients, one per region: adapters built without their own share them. */
+export const sharedEcrClient = ecrClientCache();
+
 /** Client and registry id for an ECR registry host; other hosts are refused by name. */
 export function ecrTarget(
   registry: string,

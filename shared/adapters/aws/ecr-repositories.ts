@@ -9,7 +9,7 @@ import type { IndexChildren } from '../../domain/rescan';
 import type { RepositorySource } from '../../ports/rescan';
 import type { RetryOptions } from '../../retry';
 import { platformManifests } from './ecr';
-import { callEcr, ecrClientCache, ecrTarget } from './ecr-calls';
+import { callEcr, ecrTarget, sharedEcrClient } from './ecr-calls';
 
 export interface EcrRepositorySourceOptions {
   clientFor?: (region: string) => ECRClient;
@@ -24,7 +24,7 @@ export class EcrRepositorySource implements RepositorySource {
   private readonly clientFor: (region: string) => ECRClient;
 
   constructor(private readonly options: EcrRepositorySourceOptions = {}) {
-    this.clientFor = options.clientFor ?? ecrClientCache();
+    this.clientFor = options.clientFor ?? sharedEcrClient;
   }
 
   async *listRepositories(registry: string): AsyncIterable<string[]> {

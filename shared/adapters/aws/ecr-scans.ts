@@ -2,7 +2,7 @@ import { type ECRClient, StartImageScanCommand } from '@aws-sdk/client-ecr';
 import { type ImageKey, imageId } from '../../domain/image-ref';
 import type { ScanStart, ScanStarter } from '../../ports/rescan';
 import { isRetryableAwsError, isThrottlingError, type RetryOptions, withRetry } from '../../retry';
-import { ecrClientCache, ecrTarget } from './ecr-calls';
+import { ecrTarget, sharedEcrClient } from './ecr-calls';
 
 export interface EcrScanStarterOptions {
   clientFor?: (region: string) => ECRClient;
@@ -23,7 +23,7 @@ export class EcrScanStarter implements ScanStarter {
   private readonly clientFor: (region: string) => ECRClient;
 
   constructor(private readonly options: EcrScanStarterOptions = {}) {
-    this.clientFor = options.clientFor ?? ecrClientCache();
+    this.clientFor = options.clientFor ?? sharedEcrClient;
   }
 
   async startScan(key: ImageKey): Promise<{ result: ScanStart; message?: string }> {

@@ -17,7 +17,7 @@ import { type ImageKey, imageId } from '../../domain/image-ref';
 import { toIso } from '../../domain/time';
 import type { FindingsSource, ImageSource } from '../../ports';
 import type { RetryOptions } from '../../retry';
-import { callEcr, ecrClientCache, ecrTarget } from './ecr-calls';
+import { callEcr, ecrTarget, sharedEcrClient } from './ecr-calls';
 
 export type ScanningMode = 'basic' | 'enhanced';
 
@@ -36,15 +36,13 @@ const ACCEPTED_MANIFESTS = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ];
 
-const defaultClientFor = ecrClientCache();
-
 /** ECR as an image and findings source (DescribeImages, BatchGetImage, DescribeImageScanFindings). */
 export class EcrAdapter implements ImageSource, FindingsSource {
   private readonly clientFor: (region: string) => ECRClient;
   private readonly pageSize: number;
 
   constructor(private readonly options: EcrAdapterOptions = {}) {
-    this.clientFor = options.clientFor ?? defaultClientFor;
+    this.clientFor = options.clientFor ?? sharedEcrClient;
     this.pageSize = options.scanning === 'enhanced' ? 100 : 1000;
   }
 

@@ -9,7 +9,7 @@ import { evaluateRequestEvent } from '../../domain/events';
 import { type Clock, systemClock } from '../../ports';
 import type { EvaluateQueue, PlannedRequest } from '../../ports/rescan';
 import { isRetryableAwsError, isThrottlingError, type RetryOptions, withRetry } from '../../retry';
-import { awsClient } from './clients';
+import { sharedClient } from './clients';
 
 export interface SqsEvaluateQueueOptions {
   queueUrl: string;
@@ -44,7 +44,7 @@ export class SqsEvaluateQueue implements EvaluateQueue {
   private readonly clock: Clock;
 
   constructor(private readonly options: SqsEvaluateQueueOptions) {
-    this.client = options.client ?? awsClient(SQSClient);
+    this.client = options.client ?? sharedClient(SQSClient);
     this.clock = options.clock ?? systemClock;
   }
 

@@ -3,7 +3,7 @@ import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms
 import { UpstreamError } from '../../domain/errors';
 import type { Signer } from '../../ports';
 import { withRetry } from '../../retry';
-import { awsClient } from './clients';
+import { sharedClient } from './clients';
 
 /**
  * Signs with an asymmetric KMS key (ECC_NIST_P256, ECDSA_SHA_256). The digest is computed
@@ -14,7 +14,7 @@ export class KmsSigner implements Signer {
 
   constructor(
     private readonly keyId: string,
-    private readonly client: KMSClient = awsClient(KMSClient),
+    private readonly client: KMSClient = sharedClient(KMSClient),
   ) {}
 
   async sign(data: Buffer): Promise<Buffer> {

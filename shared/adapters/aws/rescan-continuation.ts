@@ -1,7 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RescanContinuation } from '../../ports/rescan';
 import { type RetryOptions, withRetry } from '../../retry';
-import { awsClient } from './clients';
+import { sharedClient } from './clients';
 
 export interface SqsRescanContinuationOptions {
   queueUrl: string;
@@ -20,7 +20,7 @@ export class SqsRescanContinuation implements RescanContinuation {
   private readonly client: SQSClient;
 
   constructor(private readonly options: SqsRescanContinuationOptions) {
-    this.client = options.client ?? awsClient(SQSClient);
+    this.client = options.client ?? sharedClient(SQSClient);
   }
 
   async request(runId: string): Promise<void> {

@@ -6,7 +6,7 @@ import type {
   PublishedAllowlist,
 } from '../../ports/publishing';
 import { withRetry } from '../../retry';
-import { awsClient } from './clients';
+import { sharedClient } from './clients';
 
 /** Object names beside each other under one prefix (DESIGN §6). */
 export function allowlistKeys(prefix = '') {
@@ -30,13 +30,6 @@ export interface S3AllowlistStoreOptions {
   cacheControl?: string;
 }
 
-let defaultClient: S3Client | undefined;
-/** One client per container, created on first use. */
-function sharedClient(): S3Client {
-  defaultClient ??= awsClient(S3Client);
-  return defaultClient;
-}
-
 /**
  * The allowlist in S3. allowlist.json is the commit point: it is written first, with
  * `If-Match` on the ETag read before the build (`If-None-Match: *` for the first one), so
@@ -47,7 +40,7 @@ export class S3AllowlistStore implements AllowlistStore {
   private readonly keys: ReturnType<typeof allowlistKeys>;
 
   constructor(private readonly options: S3AllowlistStoreOptions) {
-    this.client = options.client ?? sharedClient();
+    this.client = options.client ?? sharedClient(S3Client);
     this.keys = allowlistKeys(options.prefix);
   }
 

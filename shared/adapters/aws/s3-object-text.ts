@@ -1,6 +1,6 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { withRetry } from '../../retry';
-import { awsClient } from './clients';
+import { sharedClient } from './clients';
 
 /**
  * The text (UTF-8) of one S3 object; an empty body reads as "". Its own module so callers
@@ -10,7 +10,7 @@ import { awsClient } from './clients';
 export async function readS3ObjectText(
   bucket: string,
   key: string,
-  client: S3Client = awsClient(S3Client),
+  client: S3Client = sharedClient(S3Client),
 ): Promise<string> {
   const out = await withRetry(() =>
     client.send(new GetObjectCommand({ Bucket: bucket, Key: key })),

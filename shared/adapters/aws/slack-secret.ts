@@ -2,14 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { ConfigError } from '../../domain/errors';
 import { withRetry } from '../../retry';
 import { parseWebhookUrl, type WebhookUrl, type WebhookUrlSource } from '../slack/webhook-url';
-import { awsClient } from './clients';
-
-let defaultClient: SecretsManagerClient | undefined;
-/** One client per container, created on first use. */
-function sharedClient(): SecretsManagerClient {
-  defaultClient ??= awsClient(SecretsManagerClient);
-  return defaultClient;
-}
+import { sharedClient } from './clients';
 
 export interface SecretsManagerWebhookUrlOptions {
   client?: SecretsManagerClient;
@@ -30,7 +23,7 @@ export class SecretsManagerWebhookUrl implements WebhookUrlSource {
     private readonly secretId: string,
     private readonly options: SecretsManagerWebhookUrlOptions = {},
   ) {
-    this.client = options.client ?? sharedClient();
+    this.client = options.client ?? sharedClient(SecretsManagerClient);
   }
 
   async url(): Promise<WebhookUrl> {

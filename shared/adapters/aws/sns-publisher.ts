@@ -4,14 +4,7 @@ import { UpstreamError } from '../../domain/errors';
 import type { OutgoingMessage } from '../../domain/verdict-event';
 import type { MessagePublisher } from '../../ports/publishing';
 import { isRetryableAwsError, isThrottlingError, withRetry } from '../../retry';
-import { awsClient } from './clients';
-
-let defaultClient: SNSClient | undefined;
-/** One client per container, created on first use. */
-function sharedClient(): SNSClient {
-  defaultClient ??= awsClient(SNSClient);
-  return defaultClient;
-}
+import { sharedClient } from './clients';
 
 /** Publishes to the verdict-events topic with string message attributes for filter policies. */
 export class SnsPublisher implements MessagePublisher {
@@ -22,7 +15,7 @@ export class SnsPublisher implements MessagePublisher {
     private readonly topicArn: string,
     client?: SNSClient,
   ) {
-    this.client = client ?? sharedClient();
+    this.client = client ?? sharedClient(SNSClient);
     this.fifo = topicArn.endsWith('.fifo');
   }
 

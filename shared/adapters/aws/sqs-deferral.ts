@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { MessageDeferral } from '../../ports/publishing';
 import { withRetry } from '../../retry';
-import { awsClient } from './clients';
+import { sharedClient } from './clients';
 
 /** SQS caps a message's visibility timeout at 12 hours. */
 export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
@@ -13,7 +13,7 @@ export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 export class SqsVisibilityDeferral implements MessageDeferral {
   constructor(
     private readonly queueUrl: string,
-    private readonly client: SQSClient = awsClient(SQSClient),
+    private readonly client: SQSClient = sharedClient(SQSClient),
   ) {}
 
   async defer(receiptHandle: string, delayMs: number): Promise<number> {

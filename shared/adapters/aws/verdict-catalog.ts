@@ -1,6 +1,7 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { VerdictRecord } from '../../domain/verdict-record';
+import { mergeAsync } from '../../merge-async';
 import type { VerdictCatalog } from '../../ports/rescan';
 import { type RetryOptions, withRetry } from '../../retry';
 import { DynamoDbCurrentVerdicts } from './current-verdicts';
@@ -31,7 +32,7 @@ export class DynamoDbVerdictCatalog implements VerdictCatalog {
   async *pages(): AsyncIterable<VerdictRecord[]> {
     const segments = await this.segmentCount();
     const { tableName } = this.options;
-    yield* merge(
+    yield* mergeAsync(
       Array.from({ length: segments }, (_, segment) =>
         new DynamoDbCurrentVerdicts({ tableName, client: this.client, segments, segment }).pages(),
       ),
@@ -47,29 +48,5 @@ export class DynamoDbVerdictCatalog implements VerdictCatalog {
     );
     const bytes = out.Table?.TableSizeBytes ?? 0;
     return Math.min(MAX_AUTO_SEGMENTS, Math.max(1, Math.ceil(bytes / BYTES_PER_SEGMENT)));
-  }
-}
-
-/** Items from several async iterables, in whatever order they arrive. */
-async function* merge<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
-  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
-  const pending = new Map<number, Promise<{ index: number; result: IteratorResult<T> }>>();
-  const pull = (index: number) => {
-    const iterator = iterators[index];
-    if (!iterator) return;
-    const next = iterator.next().then((result) => ({ index, result }));
-    // Once one segment fails the others are not awaited: keep their failures from going unhandled.
-    next.catch(() => {});
-    pending.set(index, next);
-  };
-  for (let i = 0; i < iterators.length; i++) pull(i);
-  while (pending.size > 0) {
-    const { index, result } = await Promise.race(pending.values());
-    if (result.done) {
-      pending.delete(index);
-      continue;
-    }
-    pull(index);
-    yield result.value;
   }
 }

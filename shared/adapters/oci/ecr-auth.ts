@@ -1,7 +1,7 @@
-import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { parseEcrRegistry } from '../../domain/image-ref';
 import { withRetry } from '../../retry';
-import { awsClient } from '../aws/clients';
+import { sharedEcrClient } from '../aws/ecr-calls';
 import type { CredentialProvider, Credentials } from './auth';
 import { RegistryError } from './errors';
 
@@ -32,7 +32,7 @@ export class EcrCredentials implements CredentialProvider {
       throw new RegistryError('UNSUPPORTED', `ECR credentials for ${registry}`, {
         detail: 'not an ECR registry host',
       });
-    this.client = options.client ?? awsClient(ECRClient, { region: ecr.region });
+    this.client = options.client ?? sharedEcrClient(ecr.region);
     this.now = options.now ?? Date.now;
   }
 
