@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { ConfigError, PolicyError } from './domain/errors';
-import { type Policy, parsePolicy } from './domain/policy';
+import { type Policy, parsePolicy, parsePolicyBytes } from './domain/policy';
 
 /** Environment of the Lambdas, validated once at cold start. */
 /** Exported so the CDK construct can check it wires exactly these variables. */
@@ -45,7 +45,7 @@ export function loadPolicy(env: Pick<Environment, 'POLICY_FILE' | 'POLICY_YAML'>
 
 export function loadPolicyFile(file: string): Policy {
   try {
-    return parsePolicy(readFileSync(file, 'utf8'), file);
+    return parsePolicyBytes(readFileSync(file), file);
   } catch (error) {
     if (error instanceof PolicyError) throw error;
     throw new ConfigError(`cannot read policy file ${file}: ${(error as Error).message}`, {

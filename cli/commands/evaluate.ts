@@ -4,10 +4,11 @@ import { type OutputFlags, renderOne, withOutput } from '../../shared/command-li
 import { evaluate } from '../../shared/domain/evaluate';
 import { normaliseScanFindings } from '../../shared/domain/findings';
 import { parseImageReference } from '../../shared/domain/image-ref';
-import { parsePolicy } from '../../shared/domain/policy';
+import { parsePolicyBytes } from '../../shared/domain/policy';
+import { POLICY_LIMITS } from '../../shared/domain/policy-bounds';
 import { parsePreviousEvaluation } from '../../shared/domain/previous-schema';
 import type { Evaluation } from '../../shared/domain/verdict';
-import { CliFailure, type CliIo, readJson, readText } from '../io';
+import { CliFailure, type CliIo, readBytes, readJson } from '../io';
 
 interface EvaluateFlags extends OutputFlags {
   policy: string;
@@ -55,7 +56,7 @@ export function registerEvaluate(program: Command, io: CliIo): void {
       ...(flags.previous && {
         previous: parsePreviousEvaluation(readJson(flags.previous), flags.previous),
       }),
-      policy: parsePolicy(readText(flags.policy), flags.policy),
+      policy: parsePolicyBytes(readBytes(flags.policy, POLICY_LIMITS.maxBytes), flags.policy),
       now,
     });
     io.out(renderOne(flags.output, evaluation, () => summary(evaluation)));

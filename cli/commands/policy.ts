@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { withExamples } from '../../shared/command-line/help';
 import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
 import { PolicyError } from '../../shared/domain/errors';
-import { parsePolicy } from '../../shared/domain/policy';
-import { CliFailure, type CliIo, readText } from '../io';
+import { parsePolicyBytes } from '../../shared/domain/policy';
+import { POLICY_LIMITS } from '../../shared/domain/policy-bounds';
+import { CliFailure, type CliIo, readBytes } from '../io';
 
 export function registerPolicy(program: Command, io: CliIo): void {
   const policy = program.command('policy').description('Work with policy files');
@@ -21,7 +22,7 @@ export function registerPolicy(program: Command, io: CliIo): void {
   ]);
   check.action((file: string, flags: OutputFlags) => {
     try {
-      const parsed = parsePolicy(readText(file), file);
+      const parsed = parsePolicyBytes(readBytes(file, POLICY_LIMITS.maxBytes), file);
       const result = {
         file,
         valid: true,
@@ -49,7 +50,7 @@ export function registerPolicy(program: Command, io: CliIo): void {
         }));
         io.out(renderOne(flags.output, { file, valid: false, problems }, () => ''));
       }
-      throw new CliFailure(`${file}: ${error.issues.length} problem(s)`);
+      throw new CliFailure(`${file}: ${error.total} problem(s)`);
     }
   });
 }

@@ -45,11 +45,15 @@ export interface PolicyIssue {
 }
 
 export class PolicyError extends RegistryWatcherError {
+  /** Problems found; `issues` lists the first of them (and a line counting the rest). */
+  readonly total: number;
+
   constructor(
     readonly issues: PolicyIssue[],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; total?: number },
   ) {
     super('INVALID_POLICY', formatPolicyIssues(issues), options);
+    this.total = options?.total ?? issues.length;
   }
 }
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { isDuration } from './duration';
 import { isDigest } from './image-ref';
+import { nestedQuantifier } from './regex-safety';
 import { SEVERITIES } from './severity';
 
 /** The policy file's grammar (DESIGN §4). Unknown keys are errors: a typo must not pass. */
@@ -52,7 +53,17 @@ const keyless = z
       }
     },
     { error: 'subjectRegExp is not a valid regular expression' },
-  );
+  )
+  .superRefine((k, ctx) => {
+    const unsafe = k.subjectRegExp === undefined ? undefined : nestedQuantifier(k.subjectRegExp);
+    if (unsafe) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subjectRegExp'],
+        message: `subjectRegExp is open to catastrophic backtracking: ${unsafe}; repeat one character class instead (e.g. [a-z0-9.-]+ rather than ([a-z0-9-]+\\.)+)`,
+      });
+    }
+  });
 const signatures = z.strictObject({
   required: z.boolean().optional(),
   keys: z.array(key).optional(),

@@ -4,6 +4,7 @@ import type * as z from 'zod';
 import { DAY_MS, parseDuration } from './duration';
 import { PolicyError, type PolicyIssue } from './errors';
 import { matchesAnyGlob } from './glob';
+import { checkExpansion, decodeUtf8, POLICY_LIMITS } from './policy-bounds';
 import { type PolicyDocument, policyDocumentSchema, type SettingsDocument } from './policy-schema';
 import type { Severity } from './severity';
 
@@ -135,19 +136,42 @@ export function graceMs(settings: RuleSettings, severity: Severity): number | un
  * at once, each with file, line and column.
  */
 export function parsePolicy(text: string, file = 'policy.yaml'): Policy {
+  const at1 = (message: string): PolicyIssue => ({ file, line: 1, column: 1, path: '', message });
+  if (text.length > POLICY_LIMITS.maxBytes) {
+    throw new PolicyError([
+      at1(
+        `the policy is ${text.length} characters, over the ${POLICY_LIMITS.maxBytes} a policy may have`,
+      ),
+    ]);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new PolicyError(
-      doc.errors.map((e) => {
+    throw capped(
+      doc.errors.slice(0, POLICY_LIMITS.maxIssues).map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
         return { file, line: pos.line, column: pos.col, path: '', message: e.message };
       }),
+      doc.errors.length,
     );
+  }
+  const expansion = checkExpansion(doc);
+  if (expansion) {
+    const pos = lineCounter.linePos(expansion.offset);
+    throw new PolicyError([
+      {
+        file,
+        line: pos.line,
+        column: pos.col,
+        path: '',
+        message: `the policy ${expansion.message}`,
+      },
+    ]);
   }
   let json: unknown;
   try {
-    json = doc.toJS({ maxAliasCount: 100 });
+    // Bounded by checkExpansion above, which counts what this builds.
+    json = doc.toJS({ maxAliasCount: -1 });
   } catch (error) {
     // Unresolvable or exploding aliases surface only when the document is turned into data.
     throw new PolicyError(
@@ -159,12 +183,53 @@ export function parsePolicy(text: string, file = 'policy.yaml'): Policy {
   }
   const result = policyDocumentSchema.safeParse(json);
   if (!result.success) {
-    throw new PolicyError(
-      result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)),
-      { cause: result.error },
+    const { issues } = result.error;
+    throw capped(
+      issues.slice(0, POLICY_LIMITS.maxIssues).map((i) => locateIssue(i, doc, lineCounter, file)),
+      issues.length,
+      result.error,
     );
   }
   return normalisePolicy(result.data);
+}
+
+/** The first problems, and a last line that counts the rest. */
+function capped(issues: PolicyIssue[], total: number, cause?: unknown): PolicyError {
+  const rest = total - issues.length;
+  const last = issues[issues.length - 1];
+  const listed =
+    rest > 0 && last
+      ? [...issues, { ...last, path: '', message: `and ${rest} more problem(s) not listed` }]
+      : issues;
+  return new PolicyError(listed, { total, ...(cause !== undefined && { cause }) });
+}
+
+/**
+ * A policy file's bytes: at most POLICY_LIMITS.maxBytes, strictly UTF-8 (a byte that is not
+ * is an error at its line, not a U+FFFD), then parsePolicy.
+ */
+export function parsePolicyBytes(bytes: Uint8Array, file = 'policy.yaml'): Policy {
+  if (bytes.length > POLICY_LIMITS.maxBytes) {
+    throw new PolicyError([
+      {
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        message: `the file is ${bytes.length} bytes, over the ${POLICY_LIMITS.maxBytes} a policy may have`,
+      },
+    ]);
+  }
+  const decoded = decodeUtf8(bytes);
+  if ('badOffset' in decoded) {
+    const before = bytes.subarray(0, decoded.badOffset);
+    const line = before.filter((b) => b === 0x0a).length + 1;
+    const column = decoded.badOffset - (before.lastIndexOf(0x0a) + 1) + 1;
+    throw new PolicyError([
+      { file, line, column, path: '', message: 'not UTF-8: save the file as UTF-8' },
+    ]);
+  }
+  return parsePolicy(decoded.text, file);
 }
 
 function locateIssue(
