@@ -78,4 +78,22 @@ describe('attestations as cosign 2.5 writes them', () => {
       { format: 'sigstore-bundle', type: IN_TOTO_STATEMENT_V01, signer: 'ci' },
     ]);
   });
+
+  it("reads a changed payload under cosign's base64 key hint as SIGNATURE_INVALID", async () => {
+    const { repository, image, key, statement } = await newImage();
+    const json = JSON.parse((await cosignBundle(statement, signer)).toString());
+    const changed = statement.toString().replace('"PASS"', '"FAIL"');
+    json.dsseEnvelope.payload = Buffer.from(changed).toString('base64');
+    await pushCosignBundleReferrer(
+      client,
+      repository,
+      image,
+      Buffer.from(JSON.stringify(json)),
+      VULN_PREDICATE_TYPE,
+    );
+    const [read] = await readAttestations(client, key, VULN_PREDICATE_TYPE);
+    expect(read && (() => verifyAttestation(read, key.digest, trust))).toThrow(
+      expect.objectContaining({ code: 'SIGNATURE_INVALID' }),
+    );
+  });
 });

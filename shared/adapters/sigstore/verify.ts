@@ -96,7 +96,8 @@ function verifyKeyed(bundle: Bundle, artifact: SignedArtifact, keys: TrustedKey[
     bundle.verificationMaterial.content.$case === 'publicKey'
       ? bundle.verificationMaterial.content.publicKey.hint
       : '';
-  const named = hint ? keys.find((k) => keyed(k.publicKeyPem)?.hint === hint) : undefined;
+  // Our hint is hex, cosign's (sigstore-go) base64 of the same sha256 of the SPKI.
+  const named = hint ? keys.find((k) => keyed(k.publicKeyPem)?.hints.includes(hint)) : undefined;
   for (const key of named ? [named] : keys) {
     const verifier = keyed(key.publicKeyPem)?.verifier;
     if (!verifier) continue;
@@ -114,16 +115,18 @@ function verifyKeyed(bundle: Bundle, artifact: SignedArtifact, keys: TrustedKey[
 }
 
 /** Parsed keys and their verifiers, by PEM: a policy names few keys, each used often. */
-const keyCache = new Map<string, { hint: string; verifier: Verifier } | undefined>();
+const keyCache = new Map<string, { hints: string[]; verifier: Verifier } | undefined>();
 
-function keyed(pem: string): { hint: string; verifier: Verifier } | undefined {
+function keyed(pem: string): { hints: string[]; verifier: Verifier } | undefined {
   if (!keyCache.has(pem)) {
-    let entry: { hint: string; verifier: Verifier } | undefined;
+    let entry: { hints: string[]; verifier: Verifier } | undefined;
     try {
       const publicKey = createPublicKey(pem);
       const trust = toTrustMaterial(EMPTY_ROOT, () => ({ publicKey, validFor: () => true }));
       const options = { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 };
-      entry = { hint: keyHint(pem), verifier: new Verifier(trust, options) };
+      const hex = keyHint(pem);
+      const hints = [hex, Buffer.from(hex, 'hex').toString('base64')];
+      entry = { hints, verifier: new Verifier(trust, options) };
     } catch {
       entry = undefined; // an unparseable key verifies nothing
     }
