@@ -14,6 +14,48 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
+/**
+ * How the upstream speaks, so a throttle or a server error is answered as that service would:
+ * DynamoDB (AWS JSON 1.0), SNS (AWS Query, XML errors), a plain HTTP webhook (Slack: a 429
+ * with Retry-After).
+ */
+export type FaultProtocol = 'aws-json' | 'aws-query' | 'http';
+
+type Answer = { status: number; headers: Record<string, string>; body: string };
+const queryError = (status: number, type: string, code: string, message: string): Answer => ({
+  status,
+  headers: { 'content-type': 'text/xml' },
+  body: `<ErrorResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+});
+const ERROR_ANSWERS: Record<FaultProtocol, Record<'throttle' | 'server-error', Answer>> = {
+  'aws-json': {
+    throttle: {
+      status: 400,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({
+        __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException',
+        message: 'Rate of requests exceeds the allowed throughput.',
+      }),
+    },
+    'server-error': {
+      status: 500,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({
+        __type: 'com.amazon.coral.service#InternalFailure',
+        message: 'internal failure',
+      }),
+    },
+  },
+  'aws-query': {
+    throttle: queryError(400, 'Sender', 'Throttling', 'Rate exceeded'),
+    'server-error': queryError(500, 'Receiver', 'InternalError', 'internal failure'),
+  },
+  http: {
+    throttle: { status: 429, headers: { 'retry-after': '1' }, body: 'rate_limited' },
+    'server-error': { status: 500, headers: {}, body: 'internal_error' },
+  },
+};
+
 /** A small seeded PRNG (mulberry32), so a failing run can be repeated exactly. */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -36,6 +78,7 @@ export async function startFaultProxy(
   upstream: string,
   rates: FaultRates,
   random: () => number,
+  protocol: FaultProtocol = 'aws-json',
 ): Promise<FaultProxy> {
   const target = new URL(upstream);
   const injected: Record<FaultKind, number> = {
@@ -61,24 +104,10 @@ export async function startFaultProxy(
       requests += 1;
       const fault = pick();
       if (fault) injected[fault] += 1;
-      if (fault === 'throttle') {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(
-          JSON.stringify({
-            __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException',
-            message: 'Rate of requests exceeds the allowed throughput.',
-          }),
-        );
-        return;
-      }
-      if (fault === 'server-error') {
-        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(
-          JSON.stringify({
-            __type: 'com.amazon.coral.service#InternalFailure',
-            message: 'internal failure',
-          }),
-        );
+      if (fault === 'throttle' || fault === 'server-error') {
+        const answer = ERROR_ANSWERS[protocol][fault];
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
         return;
       }
       if (fault === 'reset') {
