@@ -308,7 +308,7 @@ beforeAll(async () => {
   notifyLogger.setLogLevel('SILENT');
   dynamo = await startDynalite();
   records = await streamOfTransitions(seeded(7));
-});
+}, 60_000);
 afterAll(async () => {
   await dynamo.stop();
 });
