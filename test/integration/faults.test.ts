@@ -248,8 +248,16 @@ it('1,000 events through DynamoDB faults end with the same verdicts, facts and d
   const faulty = await dynamo.newTable('faulty');
   const reference = await play(steps, dynamo.endpoint, clean, 1);
   const underFaults = await play(steps, proxy.endpoint, faulty, 2);
-  const expected = await currentState(dynamo, clean);
-  const actual = await currentState(dynamo, faulty);
+  const cleanState = await currentState(dynamo, clean);
+  const faultyState = await currentState(dynamo, faulty);
+  // A digest deleted before any evaluation of it succeeded leaves no record at all in one
+  // run and a deleted one in the other: neither admits it. Only that difference is dropped.
+  const pks = (items: Record<string, unknown>[]) => new Set(items.map((i) => i.pk));
+  const onBothSidesOrLive = (items: Record<string, unknown>[], other: Set<unknown>) =>
+    items.filter((i) => other.has(i.pk) || !i.deleted);
+  const expected = onBothSidesOrLive(cleanState, pks(faultyState));
+  const actual = onBothSidesOrLive(faultyState, pks(cleanState));
+  const neverRecorded = cleanState.length + faultyState.length - expected.length - actual.length;
   const equal = JSON.stringify(actual) === JSON.stringify(expected);
   const judged = (items: Record<string, unknown>[]) =>
     items.map(({ pk, verdict, deleted, tags, severityCounts, scan }) => ({
@@ -267,13 +275,13 @@ it('1,000 events through DynamoDB faults end with the same verdicts, facts and d
     `faults: ${underFaults.messages} events (${steps.length - underFaults.messages} world changes), ` +
       `${proxy.requests} DynamoDB requests, injected ${JSON.stringify(proxy.injected)}, ` +
       `receives ${underFaults.receives} (fault-free ${reference.receives}), ` +
-      `dead-lettered then redriven ${underFaults.deadLettered}, final records equal: ${equal ? 'yes' : `no, ${differing} differ in reasons`}, final verdicts equal: ${JSON.stringify(judged(actual)) === JSON.stringify(judged(expected)) ? 'yes' : 'no'}`,
+      `dead-lettered then redriven ${underFaults.deadLettered}, final records equal: ${equal ? 'yes' : `no, ${differing} differ in reasons`}, deleted digests recorded on one side only ${neverRecorded}, final verdicts equal: ${JSON.stringify(judged(actual)) === JSON.stringify(judged(expected)) ? 'yes' : 'no'}`,
   );
   expect(reference.deadLettered).toBe(0);
   expect(Object.values(proxy.injected).every((n) => n > 0)).toBe(true);
   // Deleted digests keep their record, marked deleted (it leaves the allowlist).
-  expect(expected.filter((i) => i.deleted).length).toBeGreaterThan(0);
-  expect(expected.length).toBeGreaterThan(IMAGES - 10);
+  expect(cleanState.filter((i) => i.deleted).length).toBeGreaterThan(0);
+  expect(cleanState.length).toBeGreaterThan(IMAGES - 10);
   expect(new Set(expected.map((i) => i.verdict))).toEqual(new Set(['PASS', 'FAIL']));
   // Verdicts, facts and deletions must match, and so must every reason but one kind of
   // difference: grace is granted when the digest was admitted at the moment the finding was
