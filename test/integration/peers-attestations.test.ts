@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
+import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
 import { RegistryClient } from '../../shared/adapters/oci/client';
 import { readAttestations, verifyAttestation } from '../../shared/adapters/sigstore/attestations';
 import { VULN_PREDICATE_TYPE } from '../../shared/domain/attestation';
+import { RegistryVerdictAttestor } from '../../shared/services/attest-verdict';
+import { evaluateImage } from '../../shared/services/evaluate-image';
+import { completeScan, policyOf } from '../support/builders';
 import { runCli } from '../support/cli';
+import { MemoryVerdicts } from '../support/memory-verdicts';
 import { type ImageFormat, pushImage } from '../support/oci-images';
 import { COSIGN_LOOPBACK, EMPTY_TRUSTED_ROOT, Peers } from '../support/peers';
 import { type LocalRegistry, startRegistry } from '../support/registry';
@@ -12,7 +18,7 @@ const PREDICATE = {
   metadata: { scanStartedOn: '2026-12-01T00:00:00Z', scanFinishedOn: '2026-12-01T00:00:00Z' },
 };
 
-/** Attestations made by cosign (in-toto Statement v0.1), read and judged by our code. */
+/** Attestations both ways: cosign attests, we read; we attest as a bundle, cosign verifies. */
 describe('peers attest: cosign attestations in both formats, and ours as bundles', () => {
   let registry: LocalRegistry;
   let client: RegistryClient;
@@ -61,32 +67,32 @@ describe('peers attest: cosign attestations in both formats, and ours as bundles
       { COSIGN_PASSWORD: '' },
     );
 
-  it.each([['legacy .att', [], 'cosign-legacy']] as const)(
-    'we read and verify `cosign attest` %s',
-    async (_, extra, format) => {
-      const { key, ref } = await newImage();
-      await cosignAttest(ref, ...extra);
-      const found = await readAttestations(client, key, VULN_PREDICATE_TYPE);
-      expect(found.map((a) => a.format)).toEqual([format]);
-      const [attestation] = found;
-      if (!attestation) throw new Error('nothing read');
-      const { statement } = verifyAttestation(attestation, key.digest, {
+  it.each([
+    ['legacy .att', [], 'cosign-legacy'],
+    ['--new-bundle-format (referrers tag schema)', ['--new-bundle-format'], 'sigstore-bundle'],
+  ] as const)('we read and verify `cosign attest` %s', async (_, extra, format) => {
+    const { key, ref } = await newImage();
+    await cosignAttest(ref, ...extra);
+    const found = await readAttestations(client, key, VULN_PREDICATE_TYPE);
+    expect(found.map((a) => a.format)).toEqual([format]);
+    const [attestation] = found;
+    if (!attestation) throw new Error('nothing read');
+    const { statement } = verifyAttestation(attestation, key.digest, {
+      keys: [{ name: 'ci', publicKeyPem: cosign.pem }],
+      keyless: [],
+    });
+    expect(statement).toMatchObject({
+      predicateType: VULN_PREDICATE_TYPE,
+      predicate: PREDICATE,
+      subject: [{ digest: { sha256: key.digest.slice('sha256:'.length) } }],
+    });
+    expect(() =>
+      verifyAttestation(attestation, `sha256:${'0'.repeat(64)}`, {
         keys: [{ name: 'ci', publicKeyPem: cosign.pem }],
         keyless: [],
-      });
-      expect(statement).toMatchObject({
-        predicateType: VULN_PREDICATE_TYPE,
-        predicate: PREDICATE,
-        subject: [{ digest: { sha256: key.digest.slice('sha256:'.length) } }],
-      });
-      expect(() =>
-        verifyAttestation(attestation, `sha256:${'0'.repeat(64)}`, {
-          keys: [{ name: 'ci', publicKeyPem: cosign.pem }],
-          keyless: [],
-        }),
-      ).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }));
-    },
-  );
+      }),
+    ).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }));
+  });
 
   it('two cosign signers attest one image: two .att layers, each verifies with its own key only', async () => {
     const other = await peers.cosignKeys('release');
@@ -127,6 +133,44 @@ describe('peers attest: cosign attestations in both formats, and ours as bundles
       });
     expect(signers(cosign.pem)).toEqual(['k']);
     expect(signers(otherPem)).toEqual(['k']);
+  });
+
+  it('cosign verify-attestation --new-bundle-format accepts our bundle referrer', async () => {
+    const watcher = new FileSigner(generatePrivateKeyPem());
+    const pub = peers.write('attestation.pub', await watcher.publicKeyPem());
+    const root = peers.write('trusted_root.json', EMPTY_TRUSTED_ROOT);
+    const { key, image } = await newImage('docker');
+    const now = new Date();
+    const world = new MemoryRegistry().put(
+      { key, tags: ['v1'], mediaType: image.mediaType },
+      completeScan([], new Date(now.getTime() - 3_600_000).toISOString()),
+    );
+    await evaluateImage(
+      { key, trigger: 'push' },
+      {
+        images: world,
+        findings: world,
+        store: new MemoryVerdicts(),
+        policy: policyOf(),
+        attestor: new RegistryVerdictAttestor({ clientFor: () => client, signer: watcher }),
+        clock: () => now,
+      },
+    );
+    const run = await peers.run('cosign', [
+      'verify-attestation',
+      '--new-bundle-format',
+      '--trusted-root',
+      root,
+      '--key',
+      pub,
+      '--insecure-ignore-tlog',
+      '--type',
+      'vuln',
+      ...COSIGN_LOOPBACK,
+      `${registry.host}/${key.repository}@${key.digest}`,
+    ]);
+    expect(run.stderr).toMatch(/signatures were verified against the specified public key/);
+    expect(run.code).toBe(0);
   });
 
   it('verify-bundle on a `cosign attest-blob` bundle: the file it covers passes, another fails, as with cosign', async () => {
