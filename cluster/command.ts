@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { withExamples } from '../shared/command-line/help';
 import { type CliIo, readText } from '../shared/command-line/io';
 import { type OutputFormat, renderManifests, withOutput } from '../shared/command-line/output';
 import { parseDuration } from '../shared/domain/duration';
-import { kyvernoPolicyYaml } from './kyverno/policy';
+import { KYVERNO_KINDS, type KyvernoKind, kyvernoPolicyYaml } from './kyverno/policy';
 import { resolveSettings, type WebhookSettingsInput } from './webhook/config';
 import { startWebhook } from './webhook/start';
 
@@ -101,7 +101,9 @@ export function registerCluster(program: Command, io: CliIo): void {
 
   const kyverno = cluster
     .command('kyverno-policy')
-    .description('Print a Kyverno ClusterPolicy that enforces the verdict attestations')
+    .description(
+      'Print a Kyverno policy that enforces the verdict attestations (ImageValidatingPolicy, or ClusterPolicy for Kyverno < 1.17)',
+    )
     .requiredOption('--key <pem>', 'public key the verdict attestations are signed with')
     .requiredOption(
       '--repositories <globs...>',
@@ -110,7 +112,15 @@ export function registerCluster(program: Command, io: CliIo): void {
     .option('--name <name>', 'policy name', 'registry-watcher-verdicts')
     .option('--verdicts <verdicts...>', 'admitting verdicts', ['PASS', 'WARN'])
     .option('--max-age <duration>', 'oldest attestation accepted (hours)', '48h')
-    .option('--audit', 'report only (failureAction Audit)')
+    .addOption(
+      new Option(
+        '--kind <kind>',
+        'policy kind: ImageValidatingPolicy (Kyverno >= 1.17) or ClusterPolicy',
+      )
+        .choices(KYVERNO_KINDS)
+        .default('ImageValidatingPolicy'),
+    )
+    .option('--audit', 'report and warn only (Audit; tags are not rewritten)')
     .action(
       (flags: {
         key: string;
@@ -118,6 +128,7 @@ export function registerCluster(program: Command, io: CliIo): void {
         name: string;
         verdicts: string[];
         maxAge: string;
+        kind: KyvernoKind;
         audit?: boolean;
         output: OutputFormat;
       }) => {
@@ -130,6 +141,7 @@ export function registerCluster(program: Command, io: CliIo): void {
               name: flags.name,
               verdicts: flags.verdicts,
               maxAge: flags.maxAge,
+              kind: flags.kind,
               failureAction: flags.audit ? 'Audit' : 'Enforce',
             }),
           ),
@@ -145,6 +157,10 @@ export function registerCluster(program: Command, io: CliIo): void {
     [
       'Report only, as JSON, piped to kubectl',
       "registry-watcher cluster kyverno-policy --key verdicts.pub --repositories '123456789012.dkr.ecr.eu-west-1.amazonaws.com/*' --audit -o json | kubectl apply -f -",
+    ],
+    [
+      'A kyverno.io/v1 ClusterPolicy for clusters on Kyverno 1.13 to 1.16',
+      "registry-watcher cluster kyverno-policy --key verdicts.pub --repositories '123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/*' --kind ClusterPolicy",
     ],
   ]);
 }

@@ -20,13 +20,41 @@ import {
 const dir = mkdtempSync(join(tmpdir(), 'rw-cluster-cli-'));
 
 describe('registry-watcher cluster kyverno-policy', () => {
-  it('prints a ClusterPolicy that checks our verdict attestation with our key', async () => {
+  it('prints an ImageValidatingPolicy by default; --audit reports, warns and mutates nothing', async () => {
+    const key = join(dir, 'verdicts.pub');
+    const pem = await newSigner().publicKeyPem();
+    writeFileSync(key, pem);
+    const args = ['cluster', 'kyverno-policy', '--key', key, '--repositories', `${ECR}/prod/*`];
+    const enforce = await runCli(args);
+    expect(enforce.code).toBe(0);
+    const policy = parse(enforce.out);
+    expect(policy).toMatchObject({
+      apiVersion: 'policies.kyverno.io/v1',
+      kind: 'ImageValidatingPolicy',
+      spec: {
+        validationActions: ['Deny'],
+        matchImageReferences: [{ glob: `${ECR}/prod/*` }],
+        validationConfigurations: { mutateDigest: true },
+        attestors: [{ cosign: { key: { data: pem.trim() } } }],
+      },
+    });
+    const audit = parse((await runCli([...args, '--audit'])).out);
+    expect(audit.spec).toMatchObject({
+      validationActions: ['Audit', 'Warn'],
+      failurePolicy: 'Ignore',
+      validationConfigurations: { mutateDigest: false },
+    });
+  });
+
+  it('--kind ClusterPolicy prints a ClusterPolicy that checks our verdict attestation with our key', async () => {
     const key = join(dir, 'verdicts.pub');
     const pem = await newSigner().publicKeyPem();
     writeFileSync(key, pem);
     const { code, out } = await runCli([
       'cluster',
       'kyverno-policy',
+      '--kind',
+      'ClusterPolicy',
       '--key',
       key,
       '--repositories',
@@ -74,6 +102,7 @@ describe('registry-watcher cluster kyverno-policy', () => {
       ['--key', 'KEY', '--repositories', `${ECR}/x`, '--max-age', '2d'],
       'Kyverno durations have no days',
     ],
+    [['--key', 'KEY', '--repositories', `${ECR}/x`, '--verdicts', 'OK'], '--verdicts: use some'],
   ])('fails with a clear message: %j', async (args, message) => {
     const key = join(dir, 'ok.pub');
     writeFileSync(key, await newSigner().publicKeyPem());
@@ -84,6 +113,12 @@ describe('registry-watcher cluster kyverno-policy', () => {
     ]);
     expect(code).toBe(1);
     expect(err).toContain(message);
+  });
+
+  it('--kind takes ImageValidatingPolicy or ClusterPolicy (a usage error otherwise)', async () => {
+    const { code, err } = await runCli(['cluster', 'kyverno-policy', '--kind', 'Policy']);
+    expect(code).toBe(2);
+    expect(err).toContain('Allowed choices are ImageValidatingPolicy, ClusterPolicy');
   });
 });
 

@@ -236,3 +236,70 @@ function conditionsOf(policy: Json): { path: string; condition: Json }[] {
     ),
   );
 }
+
+/** Names an ImageValidatingPolicy's CEL refers to as `attestors.X` / `attestations.X`. */
+const referenced = (policy: Json, map: 'attestors' | 'attestations'): string[] =>
+  list(policy?.spec?.validations).flatMap((v: Json) =>
+    [...String(v.expression).matchAll(new RegExp(`\\b${map}\\.([A-Za-z_][A-Za-z0-9_]*)`, 'g'))].map(
+      (m) => m[1] as string,
+    ),
+  );
+const declared = (policy: Json, map: 'attestors' | 'attestations'): string[] =>
+  list(policy?.spec?.[map]).map((a: Json) => a.name);
+
+export const IMAGE_VALIDATING_POLICY_RULES: KyvernoRule[] = [
+  {
+    id: 'attestations-declared',
+    source:
+      'pkg/cel/libs/imageverify/impl.go:234-237 (the map: pkg/image/verification/evaluator/policy.go:175, compiler.go getAttestations)',
+    says: 'attestation not found in policy: <name>',
+    check: (policy) =>
+      referenced(policy, 'attestations')
+        .filter((n) => !declared(policy, 'attestations').includes(n))
+        .map((n) => `attestation not found in policy: ${n}`),
+  },
+  {
+    id: 'attestors-declared',
+    source: 'pkg/image/verification/evaluator/policy.go:176-186 (attestors keyed by name)',
+    says: 'no such key: <name>',
+    check: (policy) =>
+      referenced(policy, 'attestors')
+        .filter((n) => !declared(policy, 'attestors').includes(n))
+        .map((n) => `no such key: ${n}`),
+  },
+  {
+    id: 'deny-not-with-warn',
+    source: 'the CRD, spec.validationActions description (as for ValidatingAdmissionPolicyBinding)',
+    says: '"Deny" and "Warn" may not be used together',
+    check: (policy) => {
+      const actions = list(policy?.spec?.validationActions);
+      return actions.includes('Deny') && actions.includes('Warn')
+        ? ['validationActions: "Deny" and "Warn" may not be used together']
+        : [];
+    },
+  },
+  {
+    id: 'timeout-range',
+    source: 'the CRD, spec.webhookConfiguration.timeoutSeconds description',
+    says: 'the value must be between 1 and 30 seconds',
+    check: (policy) => {
+      const timeout = policy?.spec?.webhookConfiguration?.timeoutSeconds;
+      return timeout === undefined || (timeout >= 1 && timeout <= 30)
+        ? []
+        : [`webhookConfiguration.timeoutSeconds ${timeout}: must be between 1 and 30`];
+    },
+  },
+  {
+    id: 'audit-does-not-mutate',
+    source:
+      'pkg/cel/policies/ivpol/engine/engine.go:238-241 (digests are pinned unless mutateDigest is false, whatever validationActions say); the ClusterPolicy rule api/kyverno/v1/image_verification_types.go:389-391',
+    says: 'a policy without Deny must set validationConfigurations.mutateDigest: false',
+    check: (policy) => {
+      const deny = list(policy?.spec?.validationActions).includes('Deny');
+      const mutate = policy?.spec?.validationConfigurations?.mutateDigest ?? true; // CRD default
+      return !deny && mutate
+        ? ['mutateDigest must be false when validationActions has no Deny']
+        : [];
+    },
+  },
+];

@@ -1,6 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { kyvernoClusterPolicy } from '../../cluster/kyverno/policy';
-import { CLUSTER_POLICY_RULES, type KyvernoRule } from '../support/kyverno-rules';
+import { kyvernoClusterPolicy, kyvernoPolicy } from '../../cluster/kyverno/policy';
+import {
+  CLUSTER_POLICY_RULES,
+  IMAGE_VALIDATING_POLICY_RULES,
+  type KyvernoRule,
+} from '../support/kyverno-rules';
 
 const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -97,5 +101,73 @@ describe('kyverno.io/v1 ClusterPolicy against Kyverno v1.19.0 policy validation'
     const enforce = clusterPolicy('Enforce');
     expect(firstVerify(enforce)).toMatchObject({ failureAction: 'Enforce', mutateDigest: true });
     expect(enforce.spec.webhookConfiguration.failurePolicy).toBe('Fail');
+  });
+});
+
+const imageValidatingPolicy = (failureAction: 'Enforce' | 'Audit'): Json =>
+  kyvernoPolicy({ publicKeyPem: PEM, repositories: [`${ECR}/prod/*`], failureAction });
+
+const IVPOL_BREAKERS: Record<string, (p: Json) => void> = {
+  'attestations-declared': (p) => {
+    p.spec.attestations[0].name = 'vuln';
+  },
+  'attestors-declared': (p) => {
+    p.spec.attestors[0].name = 'kms';
+  },
+  'deny-not-with-warn': (p) => {
+    p.spec.validationActions = ['Deny', 'Warn'];
+  },
+  'timeout-range': (p) => {
+    p.spec.webhookConfiguration.timeoutSeconds = 31;
+  },
+  'audit-does-not-mutate': (p) => {
+    p.spec.validationActions = ['Audit'];
+    delete p.spec.validationConfigurations.mutateDigest; // the CRD default (true) applies
+  },
+};
+
+describe('policies.kyverno.io/v1 ImageValidatingPolicy against Kyverno v1.19.0', () => {
+  it('every rule has a breaking case', () => {
+    expect(Object.keys(IVPOL_BREAKERS).sort()).toEqual(
+      IMAGE_VALIDATING_POLICY_RULES.map((r) => r.id).sort(),
+    );
+  });
+
+  describe.each(IMAGE_VALIDATING_POLICY_RULES.map((r) => [r.id, r.source, r] as const))(
+    '%s (%s)',
+    (id, _source, kyvernoRule) => {
+      it.each(['Enforce', 'Audit'] as const)('the %s policy passes', (mode) => {
+        expect(kyvernoRule.check(imageValidatingPolicy(mode))).toEqual([]);
+      });
+
+      it('a policy that breaks it is reported', () => {
+        const broken = copy(imageValidatingPolicy('Enforce'));
+        IVPOL_BREAKERS[id]?.(broken);
+        expect(kyvernoRule.check(broken)).not.toEqual([]);
+      });
+    },
+  );
+
+  it('Enforce denies and pins digests; Audit reports and warns, pins nothing, never blocks', () => {
+    expect(imageValidatingPolicy('Enforce').spec).toMatchObject({
+      validationActions: ['Deny'],
+      failurePolicy: 'Fail',
+      validationConfigurations: { mutateDigest: true, verifyDigest: true, required: true },
+    });
+    expect(imageValidatingPolicy('Audit').spec).toMatchObject({
+      validationActions: ['Audit', 'Warn'],
+      failurePolicy: 'Ignore',
+      validationConfigurations: { mutateDigest: false, verifyDigest: true, required: true },
+    });
+  });
+
+  it('rejects verdicts it does not know (they are written into CEL)', () => {
+    expect(() =>
+      kyvernoPolicy({
+        publicKeyPem: PEM,
+        repositories: [`${ECR}/x`],
+        verdicts: ["PASS'] || true"],
+      }),
+    ).toThrow(/--verdicts: use some of PASS, WARN, FAIL, PENDING, ERROR/);
   });
 });
