@@ -22,15 +22,31 @@ const THROTTLING = new Set([
   'SlowDown',
 ]);
 
-/** AWS errors worth retrying: throttling, 5xx, and SDK-marked transient faults. */
+// What the SDK's Node HTTP handler throws when a connection drops or times out (`TimeoutError`
+// with the socket's code). With the SDK's own retries off (`SDK_MAX_ATTEMPTS`), nothing marks
+// these `$retryable`, so without this list a reset was never retried.
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** AWS errors worth retrying: throttling, 5xx, dropped connections, SDK-marked transient faults. */
 export function isRetryableAwsError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as {
     name?: string;
+    code?: unknown;
     $retryable?: unknown;
     $metadata?: { httpStatusCode?: number };
   };
-  if (e.name && THROTTLING.has(e.name)) return true;
+  if (e.name && (THROTTLING.has(e.name) || TRANSIENT_NAMES.has(e.name))) return true;
+  if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
   if (e.$retryable) return true;
   const status = e.$metadata?.httpStatusCode;
   return status !== undefined && (status === 429 || status >= 500);

@@ -36,9 +36,9 @@ import { rawItem, streamEvent, streamRecord } from '../support/streams';
 // (one shard, batches of 10, a failed record retried with the rest of its batch, 10 retries
 // then the on-failure destination, replayed at the end) → `changes` → SNS (Query protocol on
 // loopback) → a raw SQS subscription → `notify` → a Slack webhook on loopback. The markers
-// table, SNS and Slack sit behind fault proxies. Every transition must reach Slack; what may
-// repeat is a post whose response was lost after Slack took it (a webhook has no idempotency
-// key), and that count is printed.
+// table, SNS and Slack sit behind fault proxies, and SNS has one outage longer than the
+// stream's retries. Every transition must reach Slack; what may repeat is a post whose response
+// was lost after Slack took it (a webhook has no idempotency key): no more repeats than that.
 
 const IMAGES = 24;
 const ROUNDS = 6;
@@ -145,13 +145,17 @@ async function play(rates: FaultRates, seed: number): Promise<Figures> {
   let nowMs = T0 + ROUNDS * IMAGES * MINUTE;
   const clock = () => new Date(nowMs);
   const random = seeded(seed);
+  const outageFrom = nowMs + 20 * MINUTE;
+  const outage = (at: number) =>
+    rates !== NO_FAULTS && at >= outageFrom && at < outageFrom + (STREAM_RETRIES + 5) * MINUTE;
   const topic = new LoopbackTopic();
   const slack = new SlackInbox();
   const queue = new LoopbackQueue(() => nowMs, 5 * MINUTE);
   await Promise.all([topic.start(), slack.start(), queue.start()]);
   const proxies: FaultProxy[] = await Promise.all([
     startFaultProxy(dynamo.endpoint, rates, random),
-    startFaultProxy(topic.url, rates, random, 'aws-query'),
+    // An SNS outage longer than the stream's retries: those records go to on-failure.
+    startFaultProxy(topic.url, rates, random, 'aws-query', () => outage(nowMs)),
     startFaultProxy(slack.url, rates, random, 'http'),
   ]);
   const [dynamoProxy, snsProxy, slackProxy] = proxies as [FaultProxy, FaultProxy, FaultProxy];
@@ -335,6 +339,9 @@ it('every verdict transition reaches Slack through stream, SNS and Slack faults;
   expect(underFaults.snsDistinct).toBe(transitions);
   expect(distinct(underFaults.slackPosts)).toEqual(distinct(reference.slackPosts));
   expect(underFaults.deadLettered).toBe(0);
-  // Duplicate posts are printed, not bounded: they exceed the Slack responses lost
-  // (19 against 13 in the run of 2026-12-03), a cause not yet found (issue 11 note).
+  // The outage outlasted the stream's retries: the on-failure path and its replay were used.
+  expect(underFaults.keptOnFailure).toBeGreaterThan(0);
+  // A post repeats only when Slack took it and its answer was lost; a marker write that
+  // failed on a dropped connection used to repeat posts too, until resets were retried.
+  expect(duplicatePosts).toBeLessThanOrEqual(underFaults.slackResponsesLost);
 }, 180_000);

@@ -17,12 +17,14 @@ interface FailingEndpoint {
   close: () => Promise<void>;
 }
 
-async function failingEndpoint(status: number, type: string): Promise<FailingEndpoint> {
+async function failingEndpoint(status: number | 'reset', type: string): Promise<FailingEndpoint> {
   let requests = 0;
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       requests += 1;
+      // A dropped connection: the request arrived, no answer ever comes back.
+      if (status === 'reset') return void req.socket.destroy();
       res.writeHead(status, {
         'content-type': 'application/x-amz-json-1.0',
         'x-amzn-requestid': `req-${requests}`,
@@ -89,6 +91,26 @@ describe('one retry layer: requests that reach a real endpoint', () => {
       retry: noWait,
     });
     await expect(checkpoints.load()).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
+    expect(endpoint.requests()).toBe(5);
+    client.destroy();
+  });
+
+  it('a dropped connection is retried by withRetry alone (5 requests) and surfaces as the SDK names it', async () => {
+    endpoint = await failingEndpoint('reset', 'unused');
+    const client = awsClient(DynamoDBClient, {
+      endpoint: endpoint.url,
+      region: 'eu-west-1',
+      credentials,
+    });
+    const checkpoints = new DynamoDbRescanCheckpoints({
+      tableName: 'verdicts',
+      client: documentClient(client),
+      retry: noWait,
+    });
+    await expect(checkpoints.load()).rejects.toMatchObject({
+      name: 'TimeoutError',
+      code: 'ECONNRESET',
+    });
     expect(endpoint.requests()).toBe(5);
     client.destroy();
   });

@@ -79,6 +79,8 @@ export async function startFaultProxy(
   rates: FaultRates,
   random: () => number,
   protocol: FaultProtocol = 'aws-json',
+  /** While it returns true the upstream is down: every request gets a server error. */
+  down: () => boolean = () => false,
 ): Promise<FaultProxy> {
   const target = new URL(upstream);
   const injected: Record<FaultKind, number> = {
@@ -102,7 +104,7 @@ export async function startFaultProxy(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       requests += 1;
-      const fault = pick();
+      const fault = down() ? 'server-error' : pick();
       if (fault) injected[fault] += 1;
       if (fault === 'throttle' || fault === 'server-error') {
         const answer = ERROR_ANSWERS[protocol][fault];
