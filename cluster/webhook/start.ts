@@ -126,6 +126,7 @@ export async function startWebhook(
       if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
       holder.stop();
       watcher?.stop();
+      metrics.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

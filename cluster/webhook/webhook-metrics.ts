@@ -1,9 +1,13 @@
 import type { Clock } from '../../shared/ports';
+import { VERSION } from '../../shared/version';
 import type { AllowlistHolder, RefreshOutcome } from './allowlist-holder';
 import type { ImageCheck } from './decision';
-import { Counter, Gauge, Histogram, Registry } from './metrics';
+import { Counter, Gauge, Histogram, LabelledGauge, Registry } from './metrics';
+import { RuntimeMetrics } from './runtime-metrics';
 
-const P = 'registry_watcher';
+/** One word, as the Prometheus naming guide asks (cert-manager writes `certmanager_`). */
+export const METRIC_PREFIX = 'registrywatcher';
+const P = METRIC_PREFIX;
 
 /** Every metric the webhook exports (docs/enforcement.md lists them). */
 export class WebhookMetrics {
@@ -40,21 +44,34 @@ export class WebhookMetrics {
     new Counter(`${P}_tls_reloads_total`, 'TLS certificate reloads by result.'),
   );
 
+  private readonly runtime: RuntimeMetrics;
+
   constructor(holder: AllowlistHolder, clock: Clock) {
     const current = () => holder.current();
     const gauge = (name: string, help: string, read: () => number | undefined) =>
       this.registry.add(new Gauge(`${P}_${name}`, help, read));
+    this.registry.add(
+      new LabelledGauge(
+        `${P}_build_info`,
+        'Version of the webhook and of Node.js running it; always 1.',
+        () => [[{ version: VERSION, nodejs_version: process.version }, 1]],
+      ),
+    );
     gauge(
       'allowlist_sequence',
       'Sequence of the allowlist in memory.',
       () => current()?.allowlist.sequence,
     );
-    gauge('allowlist_age_seconds', 'Seconds since the allowlist in memory was generated.', () => {
-      const index = current();
-      return index && (clock().getTime() - index.generatedAtMs) / 1000;
-    });
     gauge(
-      'allowlist_valid_until_seconds',
+      'allowlist_generated_timestamp_seconds',
+      'generatedAt of the allowlist in memory (Unix time); its age is time() minus this.',
+      () => {
+        const index = current();
+        return index && index.generatedAtMs / 1000;
+      },
+    );
+    gauge(
+      'allowlist_valid_until_timestamp_seconds',
       'validUntil of the allowlist in memory (Unix time).',
       () => {
         const index = current();
@@ -71,10 +88,16 @@ export class WebhookMetrics {
     );
     gauge('allowlist_digests', 'Digests in the allowlist in memory.', () => current()?.digests);
     gauge(
-      'allowlist_last_success_seconds',
+      'allowlist_last_success_timestamp_seconds',
       'When the source last answered with a verified or unchanged allowlist (Unix time).',
       () => holder.lastSuccessAt && holder.lastSuccessAt.getTime() / 1000,
     );
+    this.runtime = new RuntimeMetrics(this.registry, clock);
+  }
+
+  /** Stops the event-loop monitor and the GC observer. */
+  close(): void {
+    this.runtime.close();
   }
 
   refreshed(outcome: RefreshOutcome): void {

@@ -326,10 +326,10 @@ describe('failure modes at the webhook', () => {
       expect(text).toContain('allowlist expired');
       expect((await get(hook.url('/readyz'), hook.tls.ca)).status).toBe(200);
       const metrics = (await get(hook.url('/metrics'), hook.tls.ca)).body;
-      expect(metrics).toContain('registry_watcher_allowlist_expired 1\n');
+      expect(metrics).toContain('registrywatcher_allowlist_expired 1\n');
       expect(metrics).toMatch(
         new RegExp(
-          `registry_watcher_admission_reviews_total\\{decision="${allowed ? 'warned' : 'denied'}",reason="ALLOWLIST_EXPIRED",mode="enforce"\\} 1`,
+          `registrywatcher_admission_reviews_total\\{decision="${allowed ? 'warned' : 'denied'}",reason="ALLOWLIST_EXPIRED",mode="enforce"\\} 1`,
         ),
       );
     } finally {
@@ -354,7 +354,7 @@ describe('failure modes at the webhook', () => {
       });
       const metrics = (await get(hook.url('/metrics'), hook.tls.ca)).body;
       expect(metrics).toContain(
-        'registry_watcher_allowlist_refresh_failures_total{reason="SIGNATURE_INVALID"} 1',
+        'registrywatcher_allowlist_refresh_failures_total{reason="SIGNATURE_INVALID"} 1',
       );
       hook.publish(await signedAllowlist(signer, [admitted('prod/api', 1)]));
       await hook.refresh();

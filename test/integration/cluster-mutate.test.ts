@@ -83,7 +83,7 @@ describe('tags are pinned by the mutating endpoint', () => {
     );
     expect(validated).toEqual({ uid: expect.any(String), allowed: true });
     const metrics = await get(hook.url('/metrics'), hook.tls.ca);
-    expect(metrics.body).toMatch(/^registry_watcher_admission_tags_pinned_total [1-9]/m);
+    expect(metrics.body).toMatch(/^registrywatcher_admission_tags_pinned_total [1-9]/m);
     expect(hook.log.entries.some((e) => e.message === 'tags pinned')).toBe(true);
   });
 

@@ -13,6 +13,7 @@ import {
   startTestWebhook,
   type TestWebhook,
 } from '../support/cluster';
+import { parsePrometheusText } from '../support/prometheus-text';
 
 const API = `${ECR}/prod/api`;
 const GOOD = `${API}@${digest(1)}`;
@@ -174,23 +175,41 @@ describe('operations endpoints', () => {
     expect(await get(hook.url('/readyz'), hook.tls.ca)).toMatchObject({ status: 200 });
   });
 
-  it('/metrics speaks the Prometheus text format', async () => {
+  it('/metrics speaks the Prometheus text format (read by a strict parser)', async () => {
     const { status, body } = await get(hook.url('/metrics'), hook.tls.ca);
     expect(status).toBe(200);
-    expect(body).toContain('# TYPE registry_watcher_admission_reviews_total counter');
-    expect(body).toMatch(
-      /registry_watcher_admission_reviews_total\{decision="denied",reason="NOT_ALLOWLISTED",mode="enforce"\} \d+/,
+    const families = parsePrometheusText(body);
+    const samples = (name: string) => families.get(name)?.samples ?? [];
+    expect(families.get('registrywatcher_admission_reviews_total')?.type).toBe('counter');
+    expect(samples('registrywatcher_admission_reviews_total')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          labels: { decision: 'denied', reason: 'NOT_ALLOWLISTED', mode: 'enforce' },
+        }),
+        expect.objectContaining({
+          labels: { decision: 'warned', reason: 'BREAK_GLASS', mode: 'enforce' },
+          value: 1,
+        }),
+      ]),
     );
-    expect(body).toMatch(
-      /registry_watcher_admission_reviews_total\{decision="warned",reason="BREAK_GLASS",mode="enforce"\} 1/,
+    expect(samples('registrywatcher_admission_images_total')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ labels: { outcome: 'deny', reason: 'NOT_PINNED' } }),
+      ]),
     );
-    expect(body).toMatch(
-      /registry_watcher_admission_images_total\{outcome="deny",reason="NOT_PINNED"\} \d+/,
-    );
-    expect(body).toContain('registry_watcher_allowlist_sequence 1\n');
-    expect(body).toMatch(/registry_watcher_allowlist_age_seconds \d/);
-    expect(body).toContain('registry_watcher_allowlist_refreshes_total{result="updated"} 1');
-    expect(body).toMatch(/registry_watcher_admission_duration_seconds_count \d+/);
+    expect(samples('registrywatcher_allowlist_sequence')[0]?.value).toBe(1);
+    expect(
+      samples('registrywatcher_allowlist_generated_timestamp_seconds')[0]?.value,
+    ).toBeGreaterThan(1.7e9);
+    expect(samples('registrywatcher_allowlist_refreshes_total')).toContainEqual({
+      name: 'registrywatcher_allowlist_refreshes_total',
+      labels: { result: 'updated' },
+      value: 1,
+    });
+    expect(families.get('registrywatcher_admission_duration_seconds')?.type).toBe('histogram');
+    expect(samples('registrywatcher_build_info')[0]?.value).toBe(1);
+    expect(samples('process_cpu_seconds_total')[0]?.value).toBeGreaterThan(0);
+    expect(families.get('nodejs_heap_size_used_bytes')?.type).toBe('gauge');
   });
 
   it('unknown paths are 404, other methods 405', async () => {
