@@ -3,6 +3,7 @@ import { isDuration } from './duration';
 import { isDigest } from './image-ref';
 import { nestedQuantifier } from './regex-safety';
 import { SEVERITIES } from './severity';
+import { IDENTITY_RULES } from './signed-identity';
 
 /** The policy file's grammar (DESIGN §4). Unknown keys are errors: a typo must not pass. */
 const severity = z.enum(SEVERITIES.filter((s) => s !== 'UNDEFINED') as [string, ...string[]], {
@@ -68,6 +69,7 @@ const signatures = z.strictObject({
   required: z.boolean().optional(),
   keys: z.array(key).optional(),
   keyless: z.array(keyless).optional(),
+  identity: z.enum(IDENTITY_RULES).optional(),
 });
 
 const settings = {

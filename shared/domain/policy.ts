@@ -7,6 +7,7 @@ import { matchesAnyGlob } from './glob';
 import { checkExpansion, decodeUtf8, POLICY_LIMITS } from './policy-bounds';
 import { type PolicyDocument, policyDocumentSchema, type SettingsDocument } from './policy-schema';
 import type { Severity } from './severity';
+import type { IdentityRule } from './signed-identity';
 
 export type UnscannedAction = 'deny' | 'warn' | 'allow';
 
@@ -24,6 +25,8 @@ export interface SignatureTrust {
   required: boolean;
   keys: SignatureKey[];
   keyless: KeylessIdentity[];
+  /** Which image the signed docker-reference must name; unset = `ignore` (cosign's default). */
+  identity?: IdentityRule;
 }
 
 /** The settings that apply to one repository, with every default filled in. */
@@ -78,6 +81,8 @@ function merge(base: RuleSettings, over: SettingsDocument | undefined): RuleSett
       required: over.signatures?.required ?? base.signatures.required,
       keys: over.signatures?.keys ?? base.signatures.keys,
       keyless: over.signatures?.keyless ?? base.signatures.keyless,
+      // unset stays unset: canonicalJson drops it, so existing policy hashes do not change
+      identity: over.signatures?.identity ?? base.signatures.identity,
     },
   };
 }

@@ -21,6 +21,8 @@ export type SignatureErrorCode =
   // image signatures and keyless verification (verify.ts)
   | 'KEY_UNTRUSTED'
   | 'IDENTITY_MISMATCH'
+  // the signed docker-reference is not the image (signatures.identity)
+  | 'REFERENCE_MISMATCH'
   | 'CERTIFICATE_UNTRUSTED'
   | 'TRUSTED_ROOT_MISSING';
 

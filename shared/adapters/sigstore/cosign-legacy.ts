@@ -200,22 +200,37 @@ export function simpleSigningPayload(reference: string, digest: string): Buffer 
   );
 }
 
-/** Throws DIGEST_MISMATCH unless the payload names `digest`: a signature of another image. */
-export function checkSimpleSigningPayload(payload: Buffer, digest: string): void {
-  let signed: unknown;
+/**
+ * Throws DIGEST_MISMATCH unless the payload names `digest`: a signature of another image.
+ * Returns the identity it was signed for (`critical.identity.docker-reference`), if any.
+ */
+export function checkSimpleSigningPayload(payload: Buffer, digest: string): string | undefined {
+  let critical: SimpleSigningCritical | undefined;
   try {
-    signed = (
-      JSON.parse(payload.toString('utf8')) as {
-        critical?: { image?: { 'docker-manifest-digest'?: unknown } };
-      }
-    ).critical?.image?.['docker-manifest-digest'];
+    critical = (JSON.parse(payload.toString('utf8')) as { critical?: SimpleSigningCritical })
+      .critical;
   } catch (error) {
     throw malformed('the simplesigning payload is not JSON', error);
   }
+  const signed = critical?.image?.['docker-manifest-digest'];
   if (signed !== digest) {
     throw new SignatureVerificationError(
       'DIGEST_MISMATCH',
       `the signed payload names image ${String(signed)}, not ${digest}: a signature copied from another image`,
     );
   }
+  return signedReference(critical);
+}
+
+interface SimpleSigningCritical {
+  identity?: { 'docker-reference'?: unknown };
+  image?: { 'docker-manifest-digest'?: unknown };
+}
+
+/** The docker-reference a simplesigning `critical` section names, when it is a string. */
+export function signedReference(critical: unknown): string | undefined {
+  const reference = (critical as SimpleSigningCritical | null | undefined)?.identity?.[
+    'docker-reference'
+  ];
+  return typeof reference === 'string' ? reference : undefined;
 }

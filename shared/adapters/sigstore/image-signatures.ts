@@ -4,6 +4,7 @@ import { COSIGN_SIGN_PREDICATE_TYPE, statementCovers } from '../../domain/attest
 import type { ImageFacts } from '../../domain/image-facts';
 import { imageId } from '../../domain/image-ref';
 import type { SignatureTrust } from '../../domain/policy';
+import { checkSignedIdentity } from '../../domain/signed-identity';
 import type { SignatureResult } from '../../domain/verdict';
 import { type Log, type SignatureVerifier, silentLog } from '../../ports';
 import type { RegistryClient } from '../oci/client';
@@ -17,7 +18,7 @@ import {
   readStatement,
   SignatureVerificationError,
 } from './bundles';
-import { checkSimpleSigningPayload, legacySignatureBundle } from './cosign-legacy';
+import { checkSimpleSigningPayload, legacySignatureBundle, signedReference } from './cosign-legacy';
 import type { KeyResolver } from './trust';
 import { type SignedArtifact, verifyBundleWithTrust } from './verify';
 
@@ -32,6 +33,8 @@ export interface SignatureCandidate {
   artifact?: SignedArtifact;
   /** Set when the signature is unusable before any cryptography (malformed, other image). */
   problem?: SignatureVerificationError;
+  /** The image the signer named (`critical.identity.docker-reference`), if the format has one. */
+  signedReference?: string;
 }
 
 async function bundleReferrers(
@@ -86,7 +89,15 @@ async function bundleCandidate(
           ),
         };
       }
-      return { ...candidate, bundle };
+      // cosign's simplesigning fields, when a sign statement carries them as its predicate
+      const reference = signedReference(
+        (statement.predicate as { critical?: unknown } | undefined)?.critical,
+      );
+      return {
+        ...candidate,
+        bundle,
+        ...(reference !== undefined && { signedReference: reference }),
+      };
     }
     // A message signature over the manifest itself: its digest is the image digest.
     const signed = bundle.content.messageSignature.messageDigest?.digest.toString('hex');
@@ -116,9 +127,15 @@ async function legacySignatures(
     const source = `${tag} layer ${i}`;
     try {
       const payload = await client.getBlob(repository, layer.digest);
-      checkSimpleSigningPayload(payload, digest);
+      const reference = checkSimpleSigningPayload(payload, digest);
       const bundle = legacySignatureBundle({ payload, annotations: layer.annotations ?? {} });
-      candidates.push({ format: 'cosign-legacy', source, bundle, artifact: { bytes: payload } });
+      candidates.push({
+        format: 'cosign-legacy',
+        source,
+        bundle,
+        artifact: { bytes: payload },
+        ...(reference !== undefined && { signedReference: reference }),
+      });
     } catch (error) {
       if (!isSignatureVerificationError(error)) throw error;
       candidates.push({ format: 'cosign-legacy', source, problem: error });
@@ -195,6 +212,20 @@ export class RegistrySignatureVerifier implements SignatureVerifier {
       }
       try {
         const verified = verifyBundleWithTrust(candidate.bundle, resolved, candidate.artifact);
+        // After the cryptography: only a signed claim is worth comparing with the image.
+        const identity = checkSignedIdentity(
+          trust.identity ?? 'ignore',
+          candidate.signedReference,
+          image,
+        );
+        if (!identity.ok) {
+          const error = new SignatureVerificationError(
+            'REFERENCE_MISMATCH',
+            `signed by ${verified.signer}, but ${identity.reason}`,
+          );
+          failures.push(`${candidate.source}: ${error.code}: ${error.message}`);
+          continue;
+        }
         return { status: 'verified', format: candidate.format, ...verified };
       } catch (error) {
         if (!isSignatureVerificationError(error)) throw error;
