@@ -79,8 +79,8 @@ export async function startFaultProxy(
   rates: FaultRates,
   random: () => number,
   protocol: FaultProtocol = 'aws-json',
-  /** While it returns true the upstream is down: every request gets a server error. */
-  down: () => boolean = () => false,
+  /** When it returns true for a request (its body given) the upstream answers a server error. */
+  down: (body: string) => boolean = () => false,
 ): Promise<FaultProxy> {
   const target = new URL(upstream);
   const injected: Record<FaultKind, number> = {
@@ -104,7 +104,7 @@ export async function startFaultProxy(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       requests += 1;
-      const fault = down() ? 'server-error' : pick();
+      const fault = down(Buffer.concat(chunks).toString()) ? 'server-error' : pick();
       if (fault) injected[fault] += 1;
       if (fault === 'throttle' || fault === 'server-error') {
         const answer = ERROR_ANSWERS[protocol][fault];
