@@ -14,14 +14,18 @@
  * [burst=1000] [baseline=1000]`. Runs about 5 minutes; nothing is scaled.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWebhook } from '../cluster/build';
 import { makeTls, newSigner } from '../test/support/cluster';
 import { startDynalite } from '../test/support/dynalite';
 import { seeded } from '../test/support/fault-proxy';
 import { sleep } from './support/fifo-queue';
-import { type GatePipeline as Pipeline, GatePipeline, type GateSettings } from './support/gate-pipeline';
+import {
+  GatePipeline,
+  type GateSettings,
+  type GatePipeline as Pipeline,
+} from './support/gate-pipeline';
 import { fmt } from './support/measure';
 
 const TARGET_MS = 10_000;
@@ -71,7 +75,7 @@ export async function run(args: string[] = []): Promise<void> {
   try {
     for (const p of pipelines) await p.start(bundle, dir, baseline);
     console.log(
-      `baseline ${baseline} admitted digests; 2 webhook replicas per deployment; ${describe(TODAY)} | ${describe(NEW)}`,
+      `baseline ${baseline} admitted digests; 2 webhook replicas per deployment; ${describe(TODAY)} | ${describe(NEW)}; load average ${loadavg()[0]?.toFixed(1)} at start`,
     );
 
     // Spread: both deployments at once, each its own exponential gaps (mean 1.2 s).
@@ -121,6 +125,7 @@ export async function run(args: string[] = []): Promise<void> {
         figures[`spread ${label}`]?.p99 ?? Number.NaN,
         figures[`burst ${label}`]?.p99 ?? Number.NaN,
       );
+    console.log(`load average ${loadavg()[0]?.toFixed(1)} at the end`);
     console.log(
       `ratio ${fmt(worst('new') / TARGET_MS)} (new p99 ${fmt(worst('new') / 1000)} s, the worse of spread and burst, / 10 s; today ${fmt(worst('today') / 1000)} s)`,
     );
@@ -178,9 +183,7 @@ function phase(p: Pipeline, since: Mark): PhaseFigures {
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
-  const published = [...p.publications.values()].filter(
-    (x) => !since.publications.has(x.sequence),
-  );
+  const published = [...p.publications.values()].filter((x) => !since.publications.has(x.sequence));
   const reviews = p.replicas.flatMap((r, i) => r.reviewMs.slice(since.reviews[i]));
   reviews.sort((a, b) => a - b);
   return {

@@ -24,6 +24,7 @@ export class LoopbackFifoQueue {
   private readonly seen = new Map<string, { messageId: string; at: number }>();
   private readonly inFlight = new Set<string>();
   private running = false;
+  private loop: Promise<void> = Promise.resolve();
   sent = 0;
   deduplicated = 0;
   url = '';
@@ -106,16 +107,18 @@ export class LoopbackFifoQueue {
         }
       }
     };
-    void loop();
+    this.loop = loop();
   }
 
   get depth(): number {
     return this.held.length;
   }
 
-  stop(): Promise<void> {
+  /** Waits for the invocation in flight, then closes. */
+  async stop(): Promise<void> {
     this.running = false;
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    await this.loop;
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import {
-  createHandler as createAllowlistHandler,
   logger as allowlistLogger,
+  createHandler as createAllowlistHandler,
 } from '../../functions/allowlist/handler';
 import {
   logger as changesLogger,
@@ -164,7 +164,9 @@ export class GatePipeline {
         admitted: new DynamoDbAdmittedImages({ tableName: this.table, client: documents }),
         sequence: new DynamoDbSequenceCounter(this.table, documents),
         signer: this.signer,
-        store: this.recording(new S3AllowlistStore({ bucket: this.s3.bucket, client: this.s3.client })),
+        store: this.recording(
+          new S3AllowlistStore({ bucket: this.s3.bucket, client: this.s3.client }),
+        ),
         policyHash: policyOf().hash,
         validityMs: 86_400_000,
         maxWaitMs: this.settings.debounceMs,
@@ -229,9 +231,9 @@ export class GatePipeline {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.shard.stop();
     for (const r of this.replicas) r.process.kill('SIGKILL');
-    await Promise.all([this.queue.stop(), this.topic.stop(), this.s3.stop()]);
+    await Promise.all([this.shard.stop(), this.queue.stop()]);
+    await Promise.all([this.topic.stop(), this.s3.stop()]);
   }
 
   /** Records each document (sequence, digests, bytes) just before it is written to S3. */
@@ -375,5 +377,4 @@ export class GatePipeline {
       else replica.refused += containers.length;
     }
   }
-
 }

@@ -20,6 +20,7 @@ const BATCH_SIZE = 100;
 export class StreamShard {
   private readonly pending: DynamoDBRecord[] = [];
   private running = false;
+  private loop: Promise<void> = Promise.resolve();
   invocations = 0;
 
   constructor(private readonly windowMs: number) {}
@@ -50,11 +51,13 @@ export class StreamShard {
         if (from >= 0) this.pending.unshift(...batch.slice(from));
       }
     };
-    void loop();
+    this.loop = loop();
   }
 
-  stop(): void {
+  /** Resolves once the invocation in flight returned. */
+  stop(): Promise<void> {
     this.running = false;
+    return this.loop;
   }
 }
 
