@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { isDuration } from './domain/duration';
 import { ConfigError, PolicyError } from './domain/errors';
 import { type Policy, parsePolicy, parsePolicyBytes } from './domain/policy';
 
@@ -12,6 +13,18 @@ export const environment = z.object({
   SCANNING_MODE: z.enum(['basic', 'enhanced']).default('basic'),
   HISTORY_DAYS: z.coerce.number().int().positive().default(400),
   EVALUATE_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** The CISA KEV catalog for `block.exploited`: a file path or s3://bucket/key (docs/policy.md). */
+  KEV_SOURCE: z
+    .string()
+    .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+|[^:]+)$/, {
+      error: 'expected a file path or s3://bucket/key',
+    })
+    .optional(),
+  /** How long a loaded catalog is used before its source is checked again. */
+  KEV_REFRESH: z
+    .string()
+    .refine(isDuration, { error: 'expected a duration such as 1h' })
+    .default('1h'),
 });
 export type Environment = z.infer<typeof environment>;
 

@@ -3,9 +3,13 @@ import * as z from 'zod';
 import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-metrics';
 import { DynamoDbVerdictStore } from '../adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../adapters/aws/ecr';
+import { S3KnownExploited } from '../adapters/aws/s3-known-exploited';
+import { FileKnownExploited } from '../adapters/local/kev-file';
 import { loadPolicy, readEnvironment } from '../config';
-import type { Log } from '../ports';
+import { parseDuration } from '../domain/duration';
+import type { KnownExploitedCatalog, Log } from '../ports';
 import { type EvaluateBatchOptions, evaluateBatch } from '../services/evaluate-batch';
+import { KnownExploitedHolder } from '../services/known-exploited';
 import { signaturePortsFromEnvironment } from './signatures';
 
 /**
@@ -59,5 +63,20 @@ export function evaluateOptionsFromEnvironment(
     concurrency: settings.EVALUATE_CONCURRENCY,
     log,
     ...signaturePortsFromEnvironment(env, { log }),
+    ...(settings.KEV_SOURCE && {
+      knownExploited: new KnownExploitedHolder({
+        catalog: knownExploitedCatalogAt(settings.KEV_SOURCE),
+        refreshMs: parseDuration(settings.KEV_REFRESH),
+        log,
+      }),
+    }),
   };
+}
+
+/** `s3://bucket/key` or a file path (bundled with the function, or `npm start`'s). */
+export function knownExploitedCatalogAt(source: string): KnownExploitedCatalog {
+  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
+  return s3?.[1] && s3[2]
+    ? new S3KnownExploited({ bucket: s3[1], key: s3[2] })
+    : new FileKnownExploited(source);
 }

@@ -2,7 +2,9 @@ import { DAY_MS, parseDuration } from './duration';
 import { compact, type Finding, type ScanFindings } from './findings';
 import { matchesAnyGlob } from './glob';
 import type { ImageKey } from './image-ref';
+import { type KnownExploited, knownExploitedSince } from './known-exploited';
 import {
+  type GraceClass,
   graceMs,
   type Policy,
   type PolicyException,
@@ -49,6 +51,8 @@ export interface EvaluationInput {
   signature?: SignatureResult;
   previous?: PreviousEvaluation;
   policy: Policy;
+  /** Known exploited vulnerabilities (CISA KEV) for `block.exploited`; absent: scanner data only. */
+  knownExploited?: KnownExploited;
   now: Date;
 }
 
@@ -73,6 +77,8 @@ interface ManifestResult {
 interface JudgedFinding {
   finding: Finding;
   blocking: boolean;
+  /** Known exploited: scanner exploit data or the KEV catalog. */
+  exploited?: boolean;
 }
 
 interface Context {
@@ -84,6 +90,7 @@ interface Context {
   previousClock: ReadonlyMap<string, string>;
   /** The previous verdict, when it was judged from a usable scan. */
   judgedBefore?: PreviousEvaluation;
+  knownExploited?: KnownExploited;
   platform?: string;
   now: Date;
 }
@@ -107,6 +114,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
     previousAdmitted: isAdmitted(input.previous?.verdict),
     previousClock: clockOf(input.previous?.findingClock),
     judgedBefore: judgedFromScan(input.previous) ? input.previous : undefined,
+    ...(input.knownExploited && { knownExploited: input.knownExploited }),
     now: input.now,
   };
 
@@ -141,9 +149,10 @@ export function evaluate(input: EvaluationInput): Evaluation {
   for (const m of manifests)
     for (const [s, n] of Object.entries(m.counts)) counts[s as keyof SeverityCounts] += n;
   const judged = allCarried
-    ? (context.judgedBefore?.topFindings ?? []).map(({ blocking, ...finding }) => ({
+    ? (context.judgedBefore?.topFindings ?? []).map(({ blocking, exploited, ...finding }) => ({
         finding,
         blocking,
+        ...(exploited && { exploited }),
       }))
     : manifests.flatMap((m) => m.findings);
   const scanned = manifests.flatMap((m) => (m.scannedAt ? [Date.parse(m.scannedAt)] : []));
@@ -403,7 +412,9 @@ function evaluateManifest(scan: ScanFindings, ctx: Context): ManifestResult {
 
   for (const finding of scan.findings) {
     result.counts[finding.severity] += 1;
-    const rule = blockingRule(finding, settings);
+    const exploited = isKnownExploited(finding, ctx.knownExploited);
+    const rules = blockingRules(finding, exploited, settings);
+    const rule = rules[0];
     let blocking = false;
     if (rule && settings.block.onlyFixable && finding.fixAvailable === false) {
       add(
@@ -416,9 +427,9 @@ function evaluateManifest(scan: ScanFindings, ctx: Context): ManifestResult {
         finding.id,
       );
     } else if (rule) {
-      blocking = judgeBlockingFinding(finding, rule, ctx, result, add);
+      blocking = judgeBlockingFinding(finding, rules, ctx, result, add);
     }
-    result.findings.push({ finding, blocking });
+    result.findings.push({ finding, blocking, ...(exploited && { exploited }) });
   }
   for (const { reason, findings } of groups.values()) {
     const ids = [...findings];
@@ -431,19 +442,69 @@ function evaluateManifest(scan: ScanFindings, ctx: Context): ManifestResult {
   return result;
 }
 
-type BlockingRule = 'VULNERABILITY' | 'CVSS_LIMIT';
+type BlockingRule = 'EXPLOITED' | 'EPSS_LIMIT' | 'VULNERABILITY' | 'CVSS_LIMIT';
 
-function blockingRule(finding: Finding, settings: RuleSettings): BlockingRule | undefined {
-  if (atLeast(finding.severity, settings.block.severity)) return 'VULNERABILITY';
-  const limit = settings.block.maxCvss;
-  if (limit !== undefined && finding.cvss && finding.cvss.score >= limit) return 'CVSS_LIMIT';
-  return undefined;
+/** Scanner exploit data, or the id is in the known-exploited catalog. */
+function isKnownExploited(finding: Finding, catalog: KnownExploited | undefined): boolean {
+  return (
+    finding.exploitAvailable === true ||
+    finding.exploitedAt !== undefined ||
+    knownExploitedSince(catalog, finding.id) !== undefined
+  );
 }
+
+/** Every rule that blocks the finding; the first names the reason (exploitability first). */
+function blockingRules(
+  finding: Finding,
+  exploited: boolean,
+  settings: RuleSettings,
+): BlockingRule[] {
+  const rules: BlockingRule[] = [];
+  const { block } = settings;
+  if (block.exploited && exploited) rules.push('EXPLOITED');
+  if (block.epss !== undefined && finding.epss !== undefined && finding.epss >= block.epss) {
+    rules.push('EPSS_LIMIT');
+  }
+  if (atLeast(finding.severity, block.severity)) rules.push('VULNERABILITY');
+  const limit = block.maxCvss;
+  if (limit !== undefined && finding.cvss && finding.cvss.score >= limit) rules.push('CVSS_LIMIT');
+  return rules;
+}
+
+/**
+ * The grace a blocked finding gets: the shortest over the classes that block it (severity
+ * rules use the finding's severity; `exploited`/`epss` their own entry, else the severity's).
+ * A class without grace means none: the strictest rule wins.
+ */
+function graceOf(finding: Finding, rules: BlockingRule[], settings: RuleSettings) {
+  let best: { ms: number; label: string } | undefined;
+  for (const rule of rules) {
+    const key: GraceClass =
+      rule === 'EXPLOITED' && settings.grace.exploited !== undefined
+        ? 'exploited'
+        : rule === 'EPSS_LIMIT' && settings.grace.epss !== undefined
+          ? 'epss'
+          : finding.severity;
+    const ms = graceMs(settings, key);
+    if (ms === undefined) return undefined;
+    if (!best || ms < best.ms) {
+      best = { ms, label: key === 'exploited' ? 'exploited' : key === 'epss' ? 'high-EPSS' : key };
+    }
+  }
+  return best;
+}
+
+const RULE_MESSAGE: Record<BlockingRule, (settings: RuleSettings) => string> = {
+  EXPLOITED: () => 'findings known to be exploited',
+  EPSS_LIMIT: (s) => `findings with EPSS >= ${s.block.epss}`,
+  VULNERABILITY: (s) => `findings at or above ${s.block.severity}`,
+  CVSS_LIMIT: (s) => `findings with CVSS >= ${s.block.maxCvss}`,
+};
 
 /** Applies exceptions and grace to a finding the policy would block; true if it still counts. */
 function judgeBlockingFinding(
   finding: Finding,
-  rule: BlockingRule,
+  rules: BlockingRule[],
   ctx: Context,
   result: ManifestResult,
   add: (key: string, reason: Omit<Reason, 'findings'>, findingId: string) => void,
@@ -502,26 +563,16 @@ function judgeBlockingFinding(
   }
 
   // Grace is for CVEs discovered on a digest already in use, not for lapsed exceptions.
-  const grace = graceMs(settings, finding.severity);
+  const rule = rules[0] ?? 'VULNERABILITY';
+  const grace = graceOf(finding, rules, settings);
   const graced =
     grace !== undefined && !lapsed && (ctx.previousAdmitted || ctx.previousClock.has(finding.id));
   if (!graced) {
-    add(
-      rule,
-      {
-        code: rule,
-        effect: 'fail',
-        message:
-          rule === 'VULNERABILITY'
-            ? `findings at or above ${settings.block.severity}`
-            : `findings with CVSS >= ${settings.block.maxCvss}`,
-      },
-      finding.id,
-    );
+    add(rule, { code: rule, effect: 'fail', message: RULE_MESSAGE[rule](settings) }, finding.id);
     return true;
   }
   const firstSeen = ctx.previousClock.get(finding.id) ?? now.toISOString();
-  const deadline = Date.parse(firstSeen) + grace;
+  const deadline = Date.parse(firstSeen) + grace.ms;
   const deadlineIso = new Date(deadline).toISOString();
   result.clock.set(finding.id, firstSeen);
   if (now.getTime() < deadline) {
@@ -531,7 +582,7 @@ function judgeBlockingFinding(
       {
         code: 'GRACE_PERIOD',
         effect: 'warn',
-        message: `remediation deadline ${deadlineIso} for ${finding.severity} findings on an admitted digest`,
+        message: `remediation deadline ${deadlineIso} for ${grace.label} findings on an admitted digest`,
         deadline: deadlineIso,
       },
       finding.id,
@@ -591,7 +642,7 @@ function signatureReasons(
   ];
 }
 
-function summarise(finding: Finding, blocking: boolean): FindingSummary {
+function summarise({ finding, blocking, exploited }: JudgedFinding): FindingSummary {
   return compact({
     id: finding.id,
     severity: finding.severity,
@@ -600,6 +651,8 @@ function summarise(finding: Finding, blocking: boolean): FindingSummary {
     fixedIn: finding.fixedIn,
     fixAvailable: finding.fixAvailable,
     exploitAvailable: finding.exploitAvailable,
+    exploited: exploited || undefined,
+    epss: finding.epss,
     link: finding.link,
     blocking,
   });
@@ -621,7 +674,7 @@ function topFindings(judged: JudgedFinding[]): FindingSummary[] {
         (a.finding.id < b.finding.id ? -1 : a.finding.id > b.finding.id ? 1 : 0),
     )
     .slice(0, TOP_FINDINGS)
-    .map((j) => summarise(j.finding, j.blocking));
+    .map(summarise);
 }
 
 function listIds(ids: string[]): string {

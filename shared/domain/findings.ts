@@ -13,7 +13,11 @@ export interface Finding {
   fixedIn?: string;
   /** undefined when the scanner does not say (ECR basic scanning). */
   fixAvailable?: boolean;
+  /** The scanner knows a public exploit (Inspector `exploitAvailable: YES`). */
   exploitAvailable?: boolean;
+  /** Last exploitation the scanner has seen (Inspector `exploitabilityDetails.lastKnownExploitAt`). */
+  exploitedAt?: string;
+  /** Probability of exploitation within 30 days, 0..1 (FIRST EPSS, as Inspector reports it). */
   epss?: number;
   inspectorScore?: number;
   link?: string;
@@ -106,6 +110,7 @@ export const inspectorFindingSchema = z.looseObject({
   firstObservedAt: timestamp,
   fixAvailable: z.string().optional(),
   exploitAvailable: z.string().optional(),
+  exploitabilityDetails: z.looseObject({ lastKnownExploitAt: timestamp }).optional(),
   epss: z.looseObject({ score: z.number().optional() }).optional(),
   scoreDetails: z
     .looseObject({
@@ -199,7 +204,12 @@ export function normaliseInspectorFinding(raw: z.infer<typeof inspectorFindingSc
     fixAvailable: raw.fixAvailable === undefined ? undefined : raw.fixAvailable !== 'NO',
     exploitAvailable:
       raw.exploitAvailable === undefined ? undefined : raw.exploitAvailable === 'YES',
-    epss: raw.epss?.score,
+    exploitedAt: raw.exploitabilityDetails?.lastKnownExploitAt,
+    // A score outside 0..1 is not an EPSS probability: dropped rather than trusted.
+    epss:
+      raw.epss?.score !== undefined && raw.epss.score >= 0 && raw.epss.score <= 1
+        ? raw.epss.score
+        : undefined,
     inspectorScore: raw.inspectorScore ?? raw.score,
     link: details.sourceUrl ?? details.referenceUrls?.[0],
     firstObservedAt: raw.firstObservedAt,

@@ -17,7 +17,23 @@ const block = z.strictObject({
   severity: severity.optional(),
   onlyFixable: z.boolean().optional(),
   maxCvss: z.number().min(0).max(10).optional(),
+  /** Block findings known to be exploited (scanner exploit data, or the KEV catalog). */
+  exploited: z.boolean().optional(),
+  /** Block findings whose EPSS score (probability of exploitation in 30 days) is at least this. */
+  epss: z.number().min(0).max(1).optional(),
 });
+
+/** Grace is keyed by severity, or by the exploitability class that blocks the finding. */
+export const GRACE_CLASSES = ['exploited', 'epss'] as const;
+const graceKey = z.enum(
+  [...SEVERITIES.filter((s) => s !== 'UNDEFINED'), ...GRACE_CLASSES] as unknown as [
+    string,
+    ...string[],
+  ],
+  {
+    error: `expected one of ${[...SEVERITIES.filter((s) => s !== 'UNDEFINED'), ...GRACE_CLASSES].join(', ')}`,
+  },
+);
 
 const publicKey = z.string().refine((pem) => pem.includes('-----BEGIN PUBLIC KEY-----'), {
   error: 'expected a PEM public key (-----BEGIN PUBLIC KEY-----)',
@@ -76,7 +92,7 @@ const settings = {
   block: block.optional(),
   unscanned: z.enum(['deny', 'warn', 'allow']).optional(),
   maxScanAge: duration.optional(),
-  grace: z.partialRecord(severity, duration).optional(),
+  grace: z.partialRecord(graceKey, duration).optional(),
   signatures: signatures.optional(),
 };
 

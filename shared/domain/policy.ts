@@ -5,7 +5,12 @@ import { DAY_MS, parseDuration } from './duration';
 import { PolicyError, type PolicyIssue } from './errors';
 import { matchesAnyGlob } from './glob';
 import { checkExpansion, decodeUtf8, POLICY_LIMITS } from './policy-bounds';
-import { type PolicyDocument, policyDocumentSchema, type SettingsDocument } from './policy-schema';
+import {
+  type GRACE_CLASSES,
+  type PolicyDocument,
+  policyDocumentSchema,
+  type SettingsDocument,
+} from './policy-schema';
 import type { Severity } from './severity';
 import type { IdentityRule } from './signed-identity';
 
@@ -30,11 +35,21 @@ export interface SignatureTrust {
 }
 
 /** The settings that apply to one repository, with every default filled in. */
+export type GraceClass = Severity | (typeof GRACE_CLASSES)[number];
+
 export interface RuleSettings {
-  block: { severity: Severity; onlyFixable: boolean; maxCvss?: number };
+  block: {
+    severity: Severity;
+    onlyFixable: boolean;
+    maxCvss?: number;
+    /** Block findings known to be exploited (scanner exploit data or the KEV catalog). */
+    exploited?: boolean;
+    /** Block findings with an EPSS score at or above this (0..1). */
+    epss?: number;
+  };
   unscanned: UnscannedAction;
   maxScanAge: string;
-  grace: Partial<Record<Severity, string>>;
+  grace: Partial<Record<GraceClass, string>>;
   signatures: SignatureTrust;
 }
 
@@ -131,8 +146,8 @@ export function settingsFor(policy: Policy, repository: string): RuleSettings {
   );
 }
 
-export function graceMs(settings: RuleSettings, severity: Severity): number | undefined {
-  const value = settings.grace[severity];
+export function graceMs(settings: RuleSettings, key: GraceClass): number | undefined {
+  const value = settings.grace[key];
   return value === undefined ? undefined : parseDuration(value);
 }
 

@@ -55,6 +55,8 @@ const findingSummary = z.object({
   fixedIn: z.string().optional(),
   fixAvailable: z.boolean().optional(),
   exploitAvailable: z.boolean().optional(),
+  exploited: z.boolean().optional(),
+  epss: z.number().optional(),
   link: z.string().optional(),
   blocking: z.boolean(),
 });

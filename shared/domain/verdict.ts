@@ -37,6 +37,8 @@ export function verdictOfReasons(reasons: readonly Reason[]): VerdictValue {
 export const REASON_CODES = [
   'VULNERABILITY',
   'CVSS_LIMIT',
+  'EXPLOITED',
+  'EPSS_LIMIT',
   'GRACE_PERIOD',
   'GRACE_EXPIRED',
   'UNFIXED_IGNORED',
@@ -81,8 +83,20 @@ export interface SignatureResult {
 /** Compact finding carried in verdicts, events and alerts. */
 export type FindingSummary = Pick<
   Finding,
-  'id' | 'severity' | 'cvss' | 'package' | 'fixedIn' | 'fixAvailable' | 'exploitAvailable' | 'link'
-> & { blocking: boolean };
+  | 'id'
+  | 'severity'
+  | 'cvss'
+  | 'package'
+  | 'fixedIn'
+  | 'fixAvailable'
+  | 'exploitAvailable'
+  | 'epss'
+  | 'link'
+> & {
+  blocking: boolean;
+  /** Known exploited when judged: scanner exploit data or the KEV catalog. */
+  exploited?: boolean;
+};
 
 /** The pure result of judging one image. */
 export interface Evaluation {

@@ -1,6 +1,7 @@
 import type { ScanFindings } from '../domain/findings';
 import type { ImageFacts } from '../domain/image-facts';
 import type { ImageKey } from '../domain/image-ref';
+import type { KnownExploited } from '../domain/known-exploited';
 import type { SignatureTrust } from '../domain/policy';
 import type { SignatureResult } from '../domain/verdict';
 import type { VerdictRecord, WritePlan } from '../domain/verdict-record';
@@ -53,3 +54,15 @@ export interface Log {
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A version of the known-exploited catalog and the tag that identifies it (ETag, mtime). */
+export interface KnownExploitedVersion {
+  catalog: KnownExploited;
+  tag: string;
+}
+
+/** Where the known-exploited catalog (CISA KEV JSON) is kept: a file, an S3 object. */
+export interface KnownExploitedCatalog {
+  /** The catalog; 'unchanged' when it still carries `tag` (cheap conditional read). */
+  load(tag?: string): Promise<KnownExploitedVersion | 'unchanged'>;
+}

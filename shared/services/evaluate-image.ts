@@ -5,6 +5,7 @@ import type { EvaluateRequest } from '../domain/events';
 import type { ScanFindings } from '../domain/findings';
 import { type ImageFacts, isSupplyChainArtifact } from '../domain/image-facts';
 import { imageId } from '../domain/image-ref';
+import type { KnownExploited } from '../domain/known-exploited';
 import { type Policy, settingsFor } from '../domain/policy';
 import type { SignatureResult } from '../domain/verdict';
 import {
@@ -41,6 +42,8 @@ export interface EvaluateImageOptions {
   log?: Log;
   /** Attempts when a concurrent evaluation wrote first (each re-reads all facts). */
   maxAttempts?: number;
+  /** The KEV catalog, asked only for repositories whose rule sets `block.exploited`. */
+  knownExploited?: { current(now: Date): Promise<KnownExploited> };
 }
 
 export interface EvaluateImageResult {
@@ -97,12 +100,17 @@ async function evaluateOnce(
   }
   const { scan, platforms } = await readFindings(facts, opts.findings);
   const signature = await verifySignature(facts, opts);
+  const knownExploited =
+    opts.knownExploited && settingsFor(opts.policy, facts.key.repository).block.exploited
+      ? await opts.knownExploited.current(now)
+      : undefined;
   const evaluation = evaluate({
     image: facts.key,
     ...(platforms ? { platforms } : { scan }),
     ...(signature && { signature }),
     previous: previousEvaluation(previous),
     policy: opts.policy,
+    ...(knownExploited && { knownExploited }),
     now,
   });
   const { findings: _omit, ...scanSummary } = scan;

@@ -1,4 +1,5 @@
 import { type EvaluationInput, evaluate } from '../../shared/domain/evaluate';
+import { parseKnownExploited } from '../../shared/domain/known-exploited';
 import { REASON_CODES, type ReasonCode, worstVerdict } from '../../shared/domain/verdict';
 import { completeScan, finding, keyOf, policyOf, scanIn } from '../support/builders';
 
@@ -507,6 +508,161 @@ describe('evaluate: determinism and admission', () => {
     expect(worstVerdict(['ERROR', 'PENDING'])).toBe('ERROR');
     expect(worstVerdict(['ERROR', 'FAIL'])).toBe('FAIL');
     expect(worstVerdict([])).toBe('PASS');
+  });
+});
+
+describe('evaluate: exploitability (block.exploited, block.epss)', () => {
+  const kev = parseKnownExploited(
+    JSON.stringify({
+      catalogVersion: '2026.11.20',
+      dateReleased: '2026-11-20T18:00:00.000Z',
+      count: 1,
+      vulnerabilities: [{ cveID: 'CVE-2023-44487', dateAdded: '2023-10-10' }],
+    }),
+    'kev.json',
+  );
+  const exploitedPolicy = policyOf('defaults: { block: { severity: CRITICAL, exploited: true } }');
+
+  it.each([
+    [
+      'Inspector exploitAvailable YES',
+      { exploitAvailable: true },
+      undefined,
+      'FAIL',
+      ['EXPLOITED'],
+    ],
+    [
+      'Inspector lastKnownExploitAt',
+      { exploitedAt: '2026-11-12T04:27:51.000Z' },
+      undefined,
+      'FAIL',
+      ['EXPLOITED'],
+    ],
+    ['exploitAvailable NO', { exploitAvailable: false }, undefined, 'PASS', []],
+    ['no exploit data, no catalog', {}, undefined, 'PASS', []],
+    ['listed in KEV (basic scanning: only the id)', {}, kev, 'FAIL', ['EXPLOITED']],
+  ] as const)('%s → %s', (_name, extra, knownExploited, verdict, expected) => {
+    const e = run({
+      scan: completeScan([finding('CVE-2023-44487', 'MEDIUM', { ...extra })]),
+      policy: exploitedPolicy,
+      ...(knownExploited && { knownExploited }),
+    });
+    expect(e.verdict).toBe(verdict);
+    expectCodes(e, [...expected]);
+  });
+
+  it('matches KEV ids whatever their case, and marks the finding exploited in topFindings', () => {
+    const e = run({
+      scan: completeScan([finding('cve-2023-44487', 'LOW'), finding('CVE-2024-1', 'LOW')]),
+      policy: exploitedPolicy,
+      knownExploited: kev,
+    });
+    expect(e.reasons[0]).toMatchObject({ code: 'EXPLOITED', findings: ['cve-2023-44487'] });
+    expect(e.topFindings.map((f) => [f.id, f.blocking, f.exploited])).toEqual([
+      ['cve-2023-44487', true, true],
+      ['CVE-2024-1', false, undefined],
+    ]);
+  });
+
+  it('without block.exploited, exploit data blocks nothing', () => {
+    const e = run({
+      scan: completeScan([finding('CVE-2023-44487', 'MEDIUM', { exploitAvailable: true })]),
+      knownExploited: kev,
+    });
+    expect(e.verdict).toBe('PASS');
+  });
+
+  it.each([
+    [0.5, 'FAIL', ['EPSS_LIMIT']],
+    [0.4999, 'PASS', []],
+    [undefined, 'PASS', []],
+  ] as const)('epss %s against block.epss 0.5 → %s', (epss, verdict, expected) => {
+    const e = run({
+      scan: completeScan([finding('CVE-1', 'LOW', epss === undefined ? {} : { epss })]),
+      policy: policyOf('defaults: { block: { epss: 0.5 } }'),
+    });
+    expect(e.verdict).toBe(verdict);
+    expectCodes(e, [...expected]);
+    if (epss !== undefined) expect(e.topFindings[0]?.epss).toBe(epss);
+  });
+
+  it('names the exploitability rule when a finding is also over the severity threshold', () => {
+    const e = run({
+      scan: completeScan([finding('CVE-1', 'CRITICAL', { exploitAvailable: true, epss: 0.9 })]),
+      policy: policyOf('defaults: { block: { exploited: true, epss: 0.5 } }'),
+    });
+    expect(codes(e)).toEqual(['EXPLOITED']);
+  });
+
+  it('onlyFixable ignores an unfixable exploited finding as it ignores any other', () => {
+    const e = run({
+      scan: completeScan([
+        finding('CVE-1', 'LOW', { exploitAvailable: true, fixAvailable: false }),
+      ]),
+      policy: policyOf('defaults: { block: { exploited: true, onlyFixable: true } }'),
+    });
+    expect(codes(e)).toEqual(['UNFIXED_IGNORED']);
+  });
+
+  describe('grace per class on an admitted digest', () => {
+    const admittedUnder = (body: string) => {
+      const policy = policyOf(body);
+      return { policy, previous: run({ policy, now: new Date('2026-11-20T00:00:00Z') }) };
+    };
+    const exploitedHigh = completeScan([finding('CVE-1', 'HIGH', { exploitAvailable: true })]);
+
+    it('grace.exploited shortens the severity grace of an exploited finding', () => {
+      const { policy, previous } = admittedUnder(
+        'defaults: { block: { exploited: true }, grace: { HIGH: 7d, exploited: 1d } }',
+      );
+      const e = run({ scan: exploitedHigh, policy, previous });
+      expect(e.verdict).toBe('WARN');
+      expect(e.deadline).toBe('2026-11-24T12:00:00.000Z');
+      expect(e.reasons[0]?.message).toContain('for exploited findings');
+    });
+
+    it('without grace.exploited an exploited finding keeps its severity grace', () => {
+      const { policy, previous } = admittedUnder(
+        'defaults: { block: { exploited: true }, grace: { HIGH: 7d } }',
+      );
+      expect(run({ scan: exploitedHigh, policy, previous }).deadline).toBe(
+        '2026-11-30T12:00:00.000Z',
+      );
+    });
+
+    it('grace.exploited 0d fails at once where HIGH alone would give 7 days', () => {
+      const { policy, previous } = admittedUnder(
+        'defaults: { block: { exploited: true }, grace: { HIGH: 7d, exploited: 0d } }',
+      );
+      const e = run({ scan: exploitedHigh, policy, previous });
+      expect(e.verdict).toBe('FAIL');
+      expect(codes(e)).toEqual(['GRACE_EXPIRED']);
+    });
+
+    it('grace.epss applies to a finding blocked by EPSS only', () => {
+      const { policy, previous } = admittedUnder(
+        'defaults: { block: { epss: 0.5 }, grace: { epss: 3d } }',
+      );
+      const e = run({
+        scan: completeScan([finding('CVE-1', 'LOW', { epss: 0.7 })]),
+        policy,
+        previous,
+      });
+      expect(e.verdict).toBe('WARN');
+      expect(e.deadline).toBe('2026-11-26T12:00:00.000Z');
+    });
+
+    it('a finding blocked by a class without grace gets none, whatever the other classes give', () => {
+      const { policy, previous } = admittedUnder(
+        'defaults: { block: { epss: 0.5 }, grace: { epss: 3d } }',
+      );
+      const e = run({
+        scan: completeScan([finding('CVE-1', 'HIGH', { epss: 0.7 })]),
+        policy,
+        previous,
+      });
+      expect(e.verdict).toBe('FAIL');
+    });
   });
 });
 

@@ -75,7 +75,15 @@ describe('Inspector2 Finding events', () => {
       exploitAvailable: true,
       fixedIn: '0:1.52.0-1+deb12u1',
       firstObservedAt: '2026-11-20T09:16:19.804Z',
+      exploitedAt: '2026-11-12T04:27:51.000Z',
     });
+  });
+
+  it('drops an EPSS score outside 0..1 rather than trusting it', () => {
+    const { detail } = loadFixture('eventbridge/inspector2-finding-ecr');
+    const finding = parseInspectorFinding({ ...detail, epss: { score: 94.4 } });
+    expect(finding.epss).toBeUndefined();
+    expect(parseInspectorFinding({ ...detail, epss: { score: 0 } }).epss).toBe(0);
   });
 });
 

@@ -74,6 +74,41 @@ repositories:
   });
 });
 
+describe('exploitability rules (block.exploited, block.epss, grace per class)', () => {
+  it('reads them, and inherits them into repository rules', () => {
+    const policy = parsePolicy(
+      `${minimal}defaults:\n  block: { exploited: true, epss: 0.5 }\n  grace: { HIGH: 7d, exploited: 1d, epss: 3d }\nrepositories:\n  - match: "dev/*"\n    block: { exploited: false }\n`,
+    );
+    expect(policy.defaults.block).toMatchObject({ exploited: true, epss: 0.5 });
+    expect(policy.defaults.grace).toEqual({ HIGH: '7d', exploited: '1d', epss: '3d' });
+    expect(settingsFor(policy, 'dev/x').block).toMatchObject({ exploited: false, epss: 0.5 });
+  });
+
+  it('leaves the hash of a policy without them unchanged', () => {
+    // Absent keys stay absent (canonical JSON drops undefined), so existing hashes hold.
+    expect(Object.keys(parsePolicy(minimal).defaults.block).sort()).toEqual([
+      'onlyFixable',
+      'severity',
+    ]);
+    expect(parsePolicy(`${minimal}defaults: { block: { epss: 0.5 } }\n`).hash).not.toBe(
+      parsePolicy(minimal).hash,
+    );
+  });
+
+  it.each([
+    ['an EPSS over 1', 'block: { epss: 1.5 }', /epss/],
+    ['exploited not a boolean', 'block: { exploited: "yes" }', /exploited/],
+    [
+      'an unknown grace class',
+      'grace: { exploitd: 1d }',
+      /defaults.grace: unknown field "exploitd"/,
+    ],
+  ])('rejects %s', (_name, body, message) => {
+    const issues = issuesOf(`${minimal}defaults: { ${body} }\n`);
+    expect(issues.map((i) => `${i.path}: ${i.message}`).join('\n')).toMatch(message);
+  });
+});
+
 describe('policy errors carry file, line and column', () => {
   it.each([
     ['YAML syntax', `${minimal}defaults:\n  block: [unclosed\n`, 5, 'p.yaml:'],
