@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
 import { type AdmitOptions, admit } from '../../cluster/webhook/admit';
 import { indexAllowlist } from '../../cluster/webhook/allowlist-index';
 import { loadFixture } from '../../events';
+import { MARSHALL_OPTIONS, recordItem, recordOfItem } from '../../shared/adapters/aws/verdict-item';
 import { buildAllowlist } from '../../shared/domain/allowlist';
 import { RegistryWatcherError } from '../../shared/domain/errors';
 import { evaluate } from '../../shared/domain/evaluate';
@@ -12,6 +14,7 @@ import { parsePreviousEvaluation } from '../../shared/domain/previous-schema';
 import { completeScan, finding, keyOf, policyOf } from '../support/builders';
 import { runCli } from '../support/cli';
 import { admitted, ECR } from '../support/cluster';
+import { hostileRecord } from '../support/hostile-record';
 
 fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261203) });
 
@@ -256,5 +259,62 @@ describe('CLI: --previous and policy check with hostile keys', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('verdict store items: finding ids, packages, repository, tags and exception named like prototype members', () => {
+  /** What documentClient does to an item on the way out and back in (marshall, unmarshall). */
+  const throughSdk = (item: Record<string, unknown>) =>
+    unmarshall(marshall(item, MARSHALL_OPTIONS));
+  const TARGET = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString'];
+
+  it('the five target names survive the item codec and the SDK marshalling, as own keys', () => {
+    const record = hostileRecord(TARGET, NOW);
+    const back = recordOfItem(throughSdk({ pk: 'IMG#x', sk: 'CURRENT', ...recordItem(record) }));
+    expect(Object.entries(back.findingClock)).toEqual(Object.entries(record.findingClock));
+    expect(Object.keys(back.findingClock)).toEqual(TARGET);
+    expect(Object.getPrototypeOf(back.findingClock)).toBe(Object.prototype);
+    expect(back).toEqual(record);
+  });
+
+  it('without the codec the SDK refuses a `constructor` finding id and drops a `__proto__` one', () => {
+    const refused = hostileRecord(['constructor'], NOW);
+    expect(() => throughSdk({ ...refused })).toThrow(/Unsupported type passed/);
+    const dropped = hostileRecord(['__proto__'], NOW);
+    expect(Object.keys(throughSdk({ ...dropped }).findingClock)).toEqual([]);
+  });
+
+  it('300 records with prototype-named ids, packages, repositories and tags round-trip whole', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(key, { minLength: 1, maxLength: 5 }), (names) => {
+        const record = hostileRecord(names, NOW);
+        const back = recordOfItem(throughSdk(recordItem(record)));
+        expect(Object.entries(back.findingClock)).toEqual(Object.entries(record.findingClock));
+        expect(back.tags).toEqual(record.tags);
+        expect(back.topFindings).toEqual(record.topFindings);
+        expect(back).toEqual(record);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a map key the SDK would lose, anywhere in a record, is refused by name before the write', () => {
+    for (const name of ['__proto__', 'constructor']) {
+      const record = { ...hostileRecord(['CVE-1'], NOW), signature: asJson({ [name]: 'x' }) };
+      expect(() => recordItem(record)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_VERDICT',
+          message: expect.stringContaining(`${JSON.stringify(name)} at signature.${name}`),
+        }),
+      );
+    }
+  });
+
+  it('a clock stored as a map (items written before the list form) is read through own entries', () => {
+    const record = recordOfItem({
+      findingClock: asJson({ toString: '2026-12-01T00:00:00Z', hasOwnProperty: 7 }),
+    });
+    expect(Object.entries(record.findingClock)).toEqual([['toString', '2026-12-01T00:00:00Z']]);
+    expect(recordOfItem({}).findingClock).toEqual({});
   });
 });

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb
 import type { VerdictRecord } from '../../domain/verdict-record';
 import type { CurrentVerdicts } from '../../ports/publishing';
 import { documentClient } from './dynamodb-verdict-store';
+import { recordOfItem } from './verdict-item';
 import { VERDICT_TABLE as T } from './verdict-table';
 
 export interface DynamoDbCurrentVerdictsOptions {
@@ -41,10 +42,7 @@ export class DynamoDbCurrentVerdicts implements CurrentVerdicts {
         },
       );
       for await (const page of pages) {
-        yield (page.Items ?? []).map((item) => {
-          const { pk: _pk, sk: _sk, admitted: _admitted, ...record } = item;
-          return record as VerdictRecord;
-        });
+        yield (page.Items ?? []).map(recordOfItem);
       }
     }
   }

@@ -13,6 +13,7 @@ import type { VerdictRecord, WritePlan } from '../../domain/verdict-record';
 import type { VerdictStore } from '../../ports';
 import { withRetry } from '../../retry';
 import { sharedClient } from './clients';
+import { MARSHALL_OPTIONS, recordItem, recordOfItem } from './verdict-item';
 import { admittedShard, imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
 import { isConditionFailure, versionCondition } from './version-lock';
 
@@ -28,9 +29,7 @@ export function documentClient(client?: DynamoDBClient): DynamoDBDocumentClient 
     sharedDocuments ??= documentClient(sharedClient(DynamoDBClient));
     return sharedDocuments;
   }
-  return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { ...MARSHALL_OPTIONS } });
 }
 
 /** What every DynamoDB adapter built without a client shares, one per container. */
@@ -62,14 +61,7 @@ export class DynamoDbVerdictStore implements VerdictStore {
       ),
     );
     if (!out.Item) return undefined;
-    const {
-      pk: _pk,
-      sk: _sk,
-      admitted: _admitted,
-      historyPending: _pending,
-      ...record
-    } = out.Item as Item;
-    return record;
+    return recordOfItem(out.Item);
   }
 
   /**
@@ -161,7 +153,7 @@ export class DynamoDbVerdictStore implements VerdictStore {
   private item(pk: string, record: VerdictRecord, historyPending: boolean): Item {
     const admitted = isAdmitted(record.verdict) && !record.deletedAt;
     return {
-      ...record,
+      ...(recordItem(record) as unknown as VerdictRecord),
       pk,
       sk: T.currentSortKey,
       ...(admitted && { admitted: admittedShard(pk) }),
