@@ -206,10 +206,15 @@ describe('peers sign, we verify: cosign and skopeo .sig signatures', () => {
       sig,
       manifestBytes({ ...manifest, layers: [{ ...layer, ...pushed }] }),
     );
-    await expect(verifier.verify(signed.facts, trustOf('alice').trust)).resolves.toMatchObject({
-      status: 'invalid',
-      format: 'cosign-legacy',
-    });
+    // cosign writes no key hint: the .sig config's diff_id (the sha256 cosign signed) tells
+    // a changed payload from a wrong key
+    const changedRead = await verifier.verify(signed.facts, trustOf('alice').trust);
+    expect(changedRead).toMatchObject({ status: 'invalid', format: 'cosign-legacy' });
+    expect(changedRead.reason).toBe(
+      `${sig} layer 0: SIGNATURE_INVALID: the payload was changed after signing: alice signed ${layer.digest} (recorded in the .sig config), the layer now holds ${pushed.digest}`,
+    );
+    const otherKey = await verifier.verify(signed.facts, trustOf('bob').trust);
+    expect(otherKey.reason).toMatch(/^sha256-[a-f0-9]{64}\.sig layer 0: KEY_UNTRUSTED: /);
 
     // cosign's untouched signature of another image, put beside ours
     const other = await newImage();
@@ -225,6 +230,28 @@ describe('peers sign, we verify: cosign and skopeo .sig signatures', () => {
     const moved = await verifier.verify(other.facts, trustOf('alice').trust);
     expect(moved).toMatchObject({ status: 'invalid' });
     expect(moved.reason).toMatch(/DIGEST_MISMATCH/);
+  });
+
+  it("a skopeo signature whose payload changed reads SIGNATURE_INVALID too (skopeo's .sig config records the digest as cosign's does)", async () => {
+    const { repository, image, facts } = await newImage('docker');
+    await skopeoSign(repository);
+    const sig = digestTag(image.digest, '.sig');
+    const manifest = parseImageManifest((await client.getManifest(repository, sig)).json);
+    const [layer] = manifest?.layers ?? [];
+    if (!manifest || !layer) throw new Error('skopeo wrote no signature layer');
+    const payload = (await client.getBlob(repository, layer.digest)).toString();
+    const changed = Buffer.from(payload.replace('"optional":{', '"optional":{"approved":"yes",'));
+    expect(changed.toString()).not.toBe(payload);
+    const pushed = await client.pushBlob(repository, changed, layer.mediaType);
+    await client.putManifest(
+      repository,
+      sig,
+      manifestBytes({ ...manifest, layers: [{ ...layer, ...pushed }] }),
+    );
+    const read = await verifier.verify(facts, trustOf('alice', 'skopeo').trust);
+    expect(read.reason).toBe(
+      `${sig} layer 0: SIGNATURE_INVALID: the payload was changed after signing: skopeo signed ${layer.digest} (recorded in the .sig config), the layer now holds ${pushed.digest}`,
+    );
   });
 
   it('evaluate path: signatures.required with a cosign key admits the signed image only', async () => {

@@ -20,6 +20,7 @@ import {
 } from './bundles';
 import { checkSimpleSigningPayload, legacySignatureBundle, signedReference } from './cosign-legacy';
 import type { KeyResolver } from './trust';
+import { diffIds, explainUnhinted, MAX_EXPLAIN_TRIES } from './unhinted';
 import { type SignedArtifact, verifyBundleWithTrust } from './verify';
 
 export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
@@ -35,6 +36,11 @@ export interface SignatureCandidate {
   problem?: SignatureVerificationError;
   /** The image the signer named (`critical.identity.docker-reference`), if the format has one. */
   signedReference?: string;
+  /**
+   * A `.sig` layer's digest as its manifest's config recorded it (`rootfs.diff_ids`): the
+   * sha256 cosign signed, read only to explain a failure (unhinted.ts).
+   */
+  recordedDigest?: () => Promise<string | undefined>;
 }
 
 async function bundleReferrers(
@@ -122,6 +128,11 @@ async function legacySignatures(
   const manifest = found && parseImageManifest(found.json);
   if (!manifest) return [];
   const candidates: SignatureCandidate[] = [];
+  let config: Promise<string[]> | undefined;
+  const recorded = (i: number) => async () => {
+    config ??= client.getBlob(repository, manifest.config.digest).then(diffIds, () => []);
+    return (await config)[i];
+  };
   for (const [i, layer] of manifest.layers.entries()) {
     if (layer.mediaType !== COSIGN_SIMPLESIGNING) continue;
     const source = `${tag} layer ${i}`;
@@ -135,6 +146,7 @@ async function legacySignatures(
         bundle,
         artifact: { bytes: payload },
         ...(reference !== undefined && { signedReference: reference }),
+        recordedDigest: recorded(i),
       });
     } catch (error) {
       if (!isSignatureVerificationError(error)) throw error;
@@ -203,6 +215,7 @@ export class RegistrySignatureVerifier implements SignatureVerifier {
         this.options.trustedRoot && { trustedRoot: await this.options.trustedRoot() }),
     };
     const failures: string[] = [];
+    const budget = { tries: MAX_EXPLAIN_TRIES };
     for (const candidate of candidates) {
       if (candidate.problem || !candidate.bundle) {
         failures.push(
@@ -229,7 +242,12 @@ export class RegistrySignatureVerifier implements SignatureVerifier {
         return { status: 'verified', format: candidate.format, ...verified };
       } catch (error) {
         if (!isSignatureVerificationError(error)) throw error;
-        failures.push(`${candidate.source}: ${error.code}: ${error.message}`);
+        const explained =
+          error.code === 'KEY_UNTRUSTED'
+            ? await explainUnhinted(candidate, resolved.keys, budget)
+            : undefined;
+        const reason = explained ?? error;
+        failures.push(`${candidate.source}: ${reason.code}: ${reason.message}`);
       }
     }
     (this.options.log ?? silentLog).info('no signature verified', {
