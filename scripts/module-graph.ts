@@ -17,6 +17,8 @@ export interface ImportEdge {
   module?: string;
   /** Names imported; `*` for a namespace import, `export *`, `import()` or `require()`. */
   names: string[] | '*';
+  /** The names imported as values (`import type`, `{ type X }` and `import('x').T` left out). */
+  values: string[] | '*';
   line: number;
 }
 
@@ -75,7 +77,12 @@ export function readModule(file: string, text: string, options: ts.CompilerOptio
   const source = ts.createSourceFile(absolute, text, ts.ScriptTarget.Latest, true);
   const imports: ImportEdge[] = [];
   const exports: string[] = [];
-  const edge = (node: ts.Node, specifier: string, names: string[] | '*') => {
+  const edge = (
+    node: ts.Node,
+    specifier: string,
+    names: string[] | '*',
+    values: string[] | '*' = names,
+  ) => {
     const resolved = ts.resolveModuleName(specifier, absolute, options, ts.sys).resolvedModule;
     const own =
       resolved &&
@@ -87,6 +94,7 @@ export function readModule(file: string, text: string, options: ts.CompilerOptio
         ? { file: relative(ROOT, resolved.resolvedFileName).split('\\').join('/') }
         : { module: moduleName(specifier) }),
       names,
+      values,
       line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1,
     });
   };
@@ -103,16 +111,32 @@ export function readModule(file: string, text: string, options: ts.CompilerOptio
                 ? bindings.elements.map((e) => (e.propertyName ?? e.name).text)
                 : []),
             ];
-      edge(node, node.moduleSpecifier.text, names);
+      const values: string[] | '*' = clause?.isTypeOnly
+        ? []
+        : names === '*'
+          ? '*'
+          : [
+              ...(clause?.name ? ['default'] : []),
+              ...(bindings && ts.isNamedImports(bindings)
+                ? bindings.elements
+                    .filter((e) => !e.isTypeOnly)
+                    .map((e) => (e.propertyName ?? e.name).text)
+                : []),
+            ];
+      edge(node, node.moduleSpecifier.text, names, values);
     } else if (ts.isExportDeclaration(node)) {
       const clause = node.exportClause;
       if (node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+        const named = clause && ts.isNamedExports(clause) ? clause.elements : undefined;
         edge(
           node,
           node.moduleSpecifier.text,
-          clause && ts.isNamedExports(clause)
-            ? clause.elements.map((e) => (e.propertyName ?? e.name).text)
-            : '*',
+          named ? named.map((e) => (e.propertyName ?? e.name).text) : '*',
+          node.isTypeOnly
+            ? []
+            : named
+              ? named.filter((e) => !e.isTypeOnly).map((e) => (e.propertyName ?? e.name).text)
+              : '*',
         );
       }
       if (clause && ts.isNamedExports(clause))
@@ -125,7 +149,7 @@ export function readModule(file: string, text: string, options: ts.CompilerOptio
       ts.isExternalModuleReference(node.moduleReference) &&
       ts.isStringLiteral(node.moduleReference.expression)
     ) {
-      edge(node, node.moduleReference.expression.text, '*');
+      edge(node, node.moduleReference.expression.text, '*', node.isTypeOnly ? [] : '*');
     } else if (ts.isCallExpression(node)) {
       const [first] = node.arguments;
       const callee = node.expression;
@@ -138,7 +162,7 @@ export function readModule(file: string, text: string, options: ts.CompilerOptio
       ts.isLiteralTypeNode(node.argument) &&
       ts.isStringLiteral(node.argument.literal)
     ) {
-      edge(node, node.argument.literal.text, '*');
+      edge(node, node.argument.literal.text, '*', []);
     }
     if (node.parent === source && hasExportModifier(node)) exports.push(...declaredNames(node));
     ts.forEachChild(node, visit);

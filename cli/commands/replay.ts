@@ -1,10 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { SqsRebuildTrigger } from '../../shared/adapters/aws/allowlist-trigger';
-import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
-import { keptObjects } from '../../shared/adapters/aws/s3-kept-objects';
-import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
-import { keptRecordsOf, streamChangesOf } from '../../shared/adapters/aws/stream-records';
 import { withExamples } from '../../shared/command-line/help';
 import {
   formatOf,
@@ -12,7 +6,8 @@ import {
   renderEach,
   withOutput,
 } from '../../shared/command-line/output';
-import { type ReplayOutcome, replayRecords } from '../../shared/services/replay-records';
+import { replayKeptRecords } from '../../shared/composition/replay';
+import type { ReplayOutcome } from '../../shared/services/replay-records';
 import { CliFailure, type CliIo } from '../io';
 
 interface ReplayFlags extends OutputFlags {
@@ -71,14 +66,13 @@ export function registerReplay(program: Command, io: CliIo): void {
       '--rebuild-queue-url',
       'ALLOWLIST_QUEUE_URL',
     );
-    // A custom endpoint (s3rver, MinIO) is addressed path-style.
-    const s3 = new S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined });
-    const objects = keptObjects(s3, bucket, flags.prefix.length > 0 ? flags.prefix : undefined);
-    const outcomes = await replayRecords(objects, {
-      publisher: new SnsPublisher(topic),
-      markers: new DeliveryMarkers({ tableName: table, channel: 'SNS' }),
-      trigger: new SqsRebuildTrigger(queue),
-      read: (object) => streamChangesOf(keptRecordsOf(object.text, object.name)),
+    const outcomes = await replayKeptRecords({
+      bucket,
+      ...(flags.prefix.length > 0 && { prefixes: flags.prefix }),
+      pathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined,
+      tableName: table,
+      topicArn: topic,
+      rebuildQueueUrl: queue,
     });
     for (const outcome of outcomes) io.out(renderEach(format, outcome, line));
     const failed = outcomes.filter((o) => o.error || o.failed.length > 0).length;

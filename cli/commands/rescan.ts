@@ -1,10 +1,5 @@
 import { hostname } from 'node:os';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
-import { awsClient } from '../../shared/adapters/aws/clients';
-import { ecrClientCache } from '../../shared/adapters/aws/ecr-calls';
-import { EcrRepositorySource } from '../../shared/adapters/aws/ecr-repositories';
 import { withExamples } from '../../shared/command-line/help';
 import {
   formatOf,
@@ -12,7 +7,13 @@ import {
   renderOne,
   withOutput,
 } from '../../shared/command-line/output';
-import { plannerSetup, type RescanSettings } from '../../shared/composition/rescan-planner';
+import {
+  accountRegistry,
+  configuredRegion,
+  plannerSetup,
+  type RescanSettings,
+  rescanClients,
+} from '../../shared/composition/rescan-planner';
 import { loadPolicyFile } from '../../shared/config';
 import { isDuration, parseDuration } from '../../shared/domain/duration';
 import { parseEcrRegistry } from '../../shared/domain/image-ref';
@@ -133,11 +134,11 @@ async function settingsOf(flags: RescanFlags): Promise<RescanSettings> {
     }
   }
   const region = flags.region;
-  const ecrFor = ecrClientCache();
+  const clients = rescanClients(region);
   const registries =
     flags.registry.length > 0
       ? flags.registry
-      : await ownRegistry(region ?? (await defaultRegion()), ecrFor);
+      : await ownRegistry(region ?? (await defaultRegion()), clients);
   return {
     tableName,
     ...(queueUrl && { evaluateQueueUrl: queueUrl }),
@@ -153,27 +154,21 @@ async function settingsOf(flags: RescanFlags): Promise<RescanSettings> {
     renewAheadMs: parseDuration(flags.renewAhead),
     ...(flags.digestTopic && { verdictTopicArn: flags.digestTopic }),
     ...(flags.dryRun && { dryRun: true }),
-    clients: {
-      ecrFor,
-      dynamo: awsClient(DynamoDBClient, region ? { region } : {}),
-      sqs: awsClient(SQSClient, region ? { region } : {}),
-    },
+    clients,
   };
 }
 
 async function defaultRegion(): Promise<string> {
-  const region = await awsClient(SQSClient)
-    .config.region()
-    .catch(() => undefined);
+  const region = await configuredRegion();
   if (!region) throw new CliFailure('no AWS region configured: pass --region or set AWS_REGION', 2);
   return region;
 }
 
 async function ownRegistry(
   region: string,
-  ecrFor: ReturnType<typeof ecrClientCache>,
+  clients: Parameters<typeof accountRegistry>[1],
 ): Promise<string[]> {
-  const registry = await new EcrRepositorySource({ clientFor: ecrFor }).defaultRegistry(region);
+  const registry = await accountRegistry(region, clients);
   if (!registry) {
     throw new CliFailure(
       `this account has no ECR repository in ${region}; pass --registry to name one`,

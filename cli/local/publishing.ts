@@ -1,80 +1,28 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import S3rver from 's3rver';
-import { DynamoDbAdmittedImages } from '../../shared/adapters/aws/admitted-images';
-import { DynamoDbSequenceCounter } from '../../shared/adapters/aws/allowlist-sequence';
-import { awsClient } from '../../shared/adapters/aws/clients';
-import { DynamoDbCurrentVerdicts } from '../../shared/adapters/aws/current-verdicts';
-import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
-import { allowlistKeys, S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
-import { imagePartitionKey, VERDICT_TABLE } from '../../shared/adapters/aws/verdict-table';
-import { FileSigner } from '../../shared/adapters/local/file-signer';
-import { FolderAllowlistStore } from '../../shared/adapters/local/folder-allowlist-store';
-import { SlackWebhook } from '../../shared/adapters/slack/webhook';
-import { staticWebhookUrl } from '../../shared/adapters/slack/webhook-url';
+import { allowlistSources } from '../../shared/composition/allowlist';
+import { verdictEventMarkers } from '../../shared/composition/changes';
+import {
+  currentVerdictsIn,
+  folderAllowlistTarget,
+  type LocalAllowlistTarget,
+  localAllowlistSigner,
+  type PublishedFile,
+  s3AllowlistTarget,
+} from '../../shared/composition/local';
+import { slackDeliveryMarkers, slackWebhookAt } from '../../shared/composition/notify';
 import type { Allowlist } from '../../shared/domain/allowlist';
 import type { SlackMessage } from '../../shared/domain/slack-message';
-import type { WritePlan } from '../../shared/domain/verdict-record';
-import { type Clock, systemClock, type VerdictStore } from '../../shared/ports';
-import type { AlertSink, AllowlistStore, MessagePublisher } from '../../shared/ports/publishing';
-import { announceChanges, type StreamChange } from '../../shared/services/announce-changes';
+import { type Clock, systemClock } from '../../shared/ports';
+import type { AlertSink, MessagePublisher, StreamChange } from '../../shared/ports/publishing';
+import { announceChanges } from '../../shared/services/announce-changes';
 import { publishDailyDigest } from '../../shared/services/daily-digest';
 import { notifySlack } from '../../shared/services/notify-slack';
 import { publishAllowlist } from '../../shared/services/publish-allowlist';
 import { verifyAllowlist } from '../../shared/services/verify-allowlist';
 import type { CliIo } from '../io';
-
-/**
- * dynalite has no streams: this store records each write's CURRENT item before and after,
- * which is exactly what a NEW_AND_OLD_IMAGES stream record carries.
- */
-export class ChangeRecorder implements VerdictStore {
-  private readonly changes: StreamChange[] = [];
-
-  constructor(
-    private readonly store: VerdictStore,
-    private readonly documents: DynamoDBDocumentClient,
-    private readonly table: string,
-  ) {}
-
-  get: VerdictStore['get'] = (key) => this.store.get(key);
-
-  async write(plan: WritePlan): Promise<void> {
-    const before = await this.item(plan);
-    await this.store.write(plan);
-    const after = await this.item(plan);
-    this.changes.push({
-      id: String(this.changes.length + 1),
-      ...(before && { oldItem: before }),
-      ...(after && { newItem: after }),
-    });
-  }
-
-  /**
-   * The recorded changes, grouped by image and in write order within each (as a stream
-   * orders them per key), so a run prints the same messages in the same order each time;
-   * the recorder starts empty again.
-   */
-  drain(): StreamChange[] {
-    const image = (c: StreamChange) => String((c.newItem ?? c.oldItem)?.pk ?? '');
-    return this.changes
-      .splice(0)
-      .sort((a, b) => (image(a) < image(b) ? -1 : image(a) > image(b) ? 1 : 0));
-  }
-
-  private async item(plan: WritePlan) {
-    const out = await this.documents.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: imagePartitionKey(plan.record), sk: VERDICT_TABLE.currentSortKey },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item;
-  }
-}
 
 export interface LocalPublishingOptions {
   dataDir: string;
@@ -102,18 +50,9 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
   const { io, documents, table } = options;
   const clock = options.now ?? systemClock;
   const sink: AlertSink = options.slackWebhookUrl
-    ? new SlackWebhook({
-        urls: staticWebhookUrl(options.slackWebhookUrl),
-        ...(options.slackMinIntervalMs !== undefined && {
-          minIntervalMs: options.slackMinIntervalMs,
-        }),
-      })
+    ? slackWebhookAt(options.slackWebhookUrl, options.slackMinIntervalMs)
     : printingSink(io);
-  const slackMarkers = new DeliveryMarkers({
-    tableName: table,
-    channel: 'SLACK',
-    client: documents,
-  });
+  const slackMarkers = slackDeliveryMarkers({ tableName: table, documents });
   // In-process SNS: every published message goes straight to notify.
   const sns: MessagePublisher = {
     async publish(message) {
@@ -129,7 +68,7 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
   let rebuilds = 0;
   const outcome = await announceChanges(options.changes, {
     publisher: sns,
-    markers: new DeliveryMarkers({ tableName: table, channel: 'SNS', client: documents }),
+    markers: verdictEventMarkers({ tableName: table, documents }),
     trigger: {
       async requestRebuild() {
         rebuilds += 1;
@@ -143,7 +82,7 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
 
   io.out('\n» daily digest (what the nightly rescan sends)');
   await publishDailyDigest({
-    verdicts: new DynamoDbCurrentVerdicts({ tableName: table, client: documents }),
+    verdicts: currentVerdictsIn(table, documents),
     publisher: sns,
     now: clock(),
     id: `local-digest-${clock().toISOString()}`,
@@ -152,11 +91,9 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
   const target = await allowlistTarget(options);
   try {
     io.out(`\n» allowlist: admitted index → signed document → ${target.where}`);
-    const signer = FileSigner.loadOrCreate(join(options.dataDir, 'allowlist-signing-key.pem'));
     const result = await publishAllowlist({
-      admitted: new DynamoDbAdmittedImages({ tableName: table, client: documents }),
-      sequence: new DynamoDbSequenceCounter(table, documents),
-      signer,
+      ...allowlistSources(table, documents),
+      signer: localAllowlistSigner(options.dataDir),
       store: target.store,
       policyHash: options.policyHash,
       validityMs: 86_400_000,
@@ -174,7 +111,7 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
 /** Verifies the published files the way enforcement does, remembering the last sequence. */
 async function verifyAsConsumer(
   options: LocalPublishingOptions,
-  read: (name: keyof ReturnType<typeof allowlistKeys>) => Promise<Buffer>,
+  read: (name: PublishedFile) => Promise<Buffer>,
   now: Date,
 ): Promise<Allowlist> {
   const seenFile = join(options.dataDir, 'allowlist-consumer.json');
@@ -199,23 +136,15 @@ async function verifyAsConsumer(
   return allowlist;
 }
 
-interface Target {
+interface Target extends LocalAllowlistTarget {
   where: string;
-  store: AllowlistStore;
-  read(name: keyof ReturnType<typeof allowlistKeys>): Promise<Buffer>;
   close(): Promise<void>;
 }
 
 async function allowlistTarget(options: LocalPublishingOptions): Promise<Target> {
   const spec = options.allowlist ?? join(options.dataDir, 'allowlist');
   if (!spec.startsWith('s3://')) {
-    const store = new FolderAllowlistStore(spec);
-    return {
-      where: `${spec}/`,
-      store,
-      read: async (name) => readFileSync(store.paths[name]),
-      close: async () => {},
-    };
+    return { ...folderAllowlistTarget(spec), where: `${spec}/`, close: async () => {} };
   }
   const [bucket = '', ...rest] = spec.slice('s3://'.length).split('/');
   const prefix =
@@ -234,22 +163,12 @@ async function allowlistTarget(options: LocalPublishingOptions): Promise<Target>
     });
     endpoint = `http://127.0.0.1:${(await server.run()).port}`;
   }
-  const client = awsClient(S3Client, {
-    endpoint,
-    region: 'eu-west-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  const keys = allowlistKeys(prefix);
+  const target = s3AllowlistTarget(endpoint, bucket, prefix);
   return {
+    ...target,
     where: `${spec} at ${endpoint}${server ? ` (s3rver, data in ${options.dataDir}/s3)` : ''}`,
-    store: new S3AllowlistStore({ bucket, prefix, client }),
-    async read(name) {
-      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keys[name] }));
-      return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
-    },
     async close() {
-      client.destroy();
+      target.close();
       await server?.close();
     },
   };

@@ -1,18 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { loadFixture } from '../../events';
 import type { BatchMetrics } from '../../shared/adapters/aws/batch-metrics';
-import { awsClient } from '../../shared/adapters/aws/clients';
-import { createVerdictTable } from '../../shared/adapters/aws/create-verdict-table';
-import {
-  DynamoDbVerdictStore,
-  documentClient,
-} from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { createEvaluateHandler } from '../../shared/composition/evaluate';
+import { openLocalTable } from '../../shared/composition/local';
 import { loadPolicyFile } from '../../shared/config';
 import { evaluateRequestEvent } from '../../shared/domain/events';
 import { type ImageKey, imageId } from '../../shared/domain/image-ref';
@@ -20,7 +14,7 @@ import type { WritePlan } from '../../shared/domain/verdict-record';
 import { type Log, systemClock, type VerdictStore } from '../../shared/ports';
 import type { CliIo } from '../io';
 import { showAdmission } from './admission-demo';
-import { ChangeRecorder, runLocalPublishing } from './publishing';
+import { runLocalPublishing } from './publishing';
 import {
   CLEAN_IMAGE,
   DELETED_IMAGE,
@@ -62,23 +56,19 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
   mkdirSync(options.dataDir, { recursive: true });
   const server = dynalite({ path: join(options.dataDir, 'dynamodb'), createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const client = awsClient(DynamoDBClient, {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  let table: Awaited<ReturnType<typeof openLocalTable>> | undefined;
   try {
-    await createVerdictTable(client, LOCAL_TABLE);
+    table = await openLocalTable(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      LOCAL_TABLE,
+    );
+    const { documents } = table;
     const policyFile = options.policyFile ?? 'infra/policy.yaml';
     const policy = loadPolicyFile(policyFile);
     const world = sampleWorld();
     const judgeAt = options.judgeAt ?? (() => SAMPLE_NOW);
-    const documents = documentClient(client);
-    const printed = printing(
-      new DynamoDbVerdictStore({ tableName: LOCAL_TABLE, client: documents }),
-      io,
-    );
-    const store = new ChangeRecorder(printed.store, documents, LOCAL_TABLE);
+    const printed = printing(table.store, io);
+    const store = table.recorder(printed.store);
     const log = quietLog(io);
     const handler = createEvaluateHandler(
       () => ({ images: world, findings: world, store, policy, log, clock: judgeAt }),
@@ -157,7 +147,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       `\nDone. Run again: evaluations repeat from the same facts and change nothing but evaluatedAt.`,
     );
   } finally {
-    client.destroy();
+    table?.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -1,3 +1,8 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { awsClient } from '../adapters/aws/clients';
+import { ecrClientCache } from '../adapters/aws/ecr-calls';
+import { EcrRepositorySource } from '../adapters/aws/ecr-repositories';
 import type { ApiCallStats } from '../adapters/aws/paced-client';
 import { SnsPublisher } from '../adapters/aws/sns-publisher';
 import type { Policy } from '../domain/policy';
@@ -83,4 +88,31 @@ export function plannerSetup(settings: RescanSettings, log: Log = silentLog): Pl
       }),
     },
   };
+}
+
+type RescanClients = NonNullable<RescanSettings['clients']>;
+
+/** The CLI's clients, in the region it was given (ECR: one client per registry's region). */
+export function rescanClients(region?: string): Required<RescanClients> {
+  const options = region ? { region } : {};
+  return {
+    ecrFor: ecrClientCache(),
+    dynamo: awsClient(DynamoDBClient, options),
+    sqs: awsClient(SQSClient, options),
+  };
+}
+
+/** The region the SDK would use (AWS_REGION, profile), if one is configured. */
+export function configuredRegion(): Promise<string | undefined> {
+  return awsClient(SQSClient)
+    .config.region()
+    .catch(() => undefined);
+}
+
+/** The calling account's ECR registry in a region, when it has a repository there. */
+export function accountRegistry(
+  region: string,
+  clients: Pick<Required<RescanClients>, 'ecrFor'>,
+): Promise<string | undefined> {
+  return new EcrRepositorySource({ clientFor: clients.ecrFor }).defaultRegistry(region);
 }

@@ -21,13 +21,57 @@ interface Boundary {
   /** The files the boundary holds for. */
   applies: (file: string) => boolean;
   /** Why the import crosses the boundary, or undefined when it does not. */
-  crosses: (edge: ImportEdge) => string | undefined;
+  crosses: (edge: ImportEdge, file: string) => string | undefined;
 }
 
 const under =
   (...folders: string[]) =>
   (file: string | undefined) =>
     file !== undefined && folders.some((folder) => file.startsWith(folder));
+
+/**
+ * Adapter values an entry point may still import itself, and why: none of them builds a
+ * hop's ports (those come from shared/composition). An allowance nothing uses fails too.
+ */
+const ENTRY_ALLOWANCES: { entry: string; adapter: string; names: string[]; why: string }[] = [
+  {
+    entry: 'functions/',
+    adapter: 'shared/adapters/aws/batch-metrics.ts',
+    names: ['watcherMetrics', 'BATCH_ITEM_FAILURES', 'METRICS_NAMESPACE'],
+    why: "the function's own metrics sink and its metric names, as its Logger",
+  },
+  {
+    entry: 'cli/commands/verify-bundle.ts',
+    adapter: 'shared/adapters/sigstore/',
+    names: [
+      'isSignatureVerificationError',
+      'parseBundle',
+      'readStatement',
+      'SignatureVerificationError',
+      'parseTrustedRoot',
+      'verifyBundleWithTrust',
+    ],
+    why: 'verifying a bundle file offline is the command itself: no hop, no port to choose',
+  },
+  {
+    entry: 'cli/commands/allowlist.ts',
+    adapter: 'shared/adapters/sigstore/bundles.ts',
+    names: ['keyHint'],
+    why: "prints the key hint of the key it was given, as the bundle's own format writes it",
+  },
+  {
+    entry: 'cli/local/sample-world.ts',
+    adapter: 'shared/adapters/',
+    names: ['factsOf', 'platformManifests', 'MemoryRegistry'],
+    why: "npm start's sample registry: the events/ fixtures read as the ECR adapter reads them",
+  },
+];
+
+const allowed = (edge: ImportEdge, file: string, name: string) =>
+  ENTRY_ALLOWANCES.some(
+    (a) =>
+      file.startsWith(a.entry) && edge.file?.startsWith(a.adapter) && a.names.includes(name),
+  );
 
 const BOUNDARIES: Boundary[] = [
   {
@@ -57,6 +101,18 @@ const BOUNDARIES: Boundary[] = [
         : undefined,
   },
   {
+    name: 'entry points (functions/, cli/) take their adapters from a composition root',
+    applies: under('functions/', 'cli/'),
+    crosses: (edge, file) => {
+      if (!under('shared/adapters/')(edge.file)) return undefined;
+      const values = edge.values === '*' ? ['*'] : edge.values;
+      const own = values.filter((name) => !allowed(edge, file, name));
+      return own.length > 0
+        ? `${own.join(', ')} from ${edge.file}: wire it in shared/composition/`
+        : undefined;
+    },
+  },
+  {
     name: 'cli/ imports nothing from functions/',
     applies: under('cli/'),
     crosses: (edge) => (under('functions/')(edge.file) ? `${edge.file}` : undefined),
@@ -73,7 +129,7 @@ function crossings(boundary: Boundary, modules: Iterable<SourceModule>): string[
   for (const module of modules) {
     if (!boundary.applies(module.file)) continue;
     for (const edge of module.imports) {
-      const why = boundary.crosses(edge);
+      const why = boundary.crosses(edge, module.file);
       if (why) found.push(`${module.file}:${edge.line} imports '${edge.specifier}': ${why}`);
     }
   }
@@ -130,6 +186,46 @@ describe('the import graph', () => {
     expect(importCycles(loop)).toEqual([
       ['cluster/webhook/decide.ts', 'cluster/webhook/messages.ts'],
     ]);
+  });
+
+  it('THEN an entry point that builds an adapter itself crosses; a type from one does not', () => {
+    const options = { module: 100, moduleResolution: 3 };
+    const entry = BOUNDARIES.find((b) => b.name.startsWith('entry points')) as Boundary;
+    const module = readModule(
+      'functions/notify/handler.ts',
+      [
+        "import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';",
+        "import type { SlackWebhook } from '../../shared/adapters/slack/webhook';",
+        "import { type BatchMetrics, watcherMetrics } from '../../shared/adapters/aws/batch-metrics';",
+        "export { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';",
+        "const lazy = () => import('../../shared/adapters/aws/kms-signer');",
+        "import { createNotifyHandler } from '../../shared/composition/notify';",
+      ].join('\n'),
+      options,
+    );
+    expect(crossings(entry, [module])).toEqual([
+      "functions/notify/handler.ts:1 imports '../../shared/adapters/aws/delivery-markers': DeliveryMarkers from shared/adapters/aws/delivery-markers.ts: wire it in shared/composition/",
+      "functions/notify/handler.ts:4 imports '../../shared/adapters/aws/sns-publisher': SnsPublisher from shared/adapters/aws/sns-publisher.ts: wire it in shared/composition/",
+      "functions/notify/handler.ts:5 imports '../../shared/adapters/aws/kms-signer': * from shared/adapters/aws/kms-signer.ts: wire it in shared/composition/",
+    ]);
+  });
+
+  it('THEN every allowance an entry point has is still used', () => {
+    const used = ENTRY_ALLOWANCES.map((a) => ({
+      entry: a.entry,
+      unused: a.names.filter(
+        (name) =>
+          ![...graph.values()].some(
+            (m) =>
+              m.file.startsWith(a.entry) &&
+              m.imports.some(
+                (e) =>
+                  e.file?.startsWith(a.adapter) && e.values !== '*' && e.values.includes(name),
+              ),
+          ),
+      ),
+    }));
+    expect(used.filter((u) => u.unused.length > 0)).toEqual([]);
   });
 
   it.each(BOUNDARIES.map((b) => [b.name, b] as const))('THEN %s', (_name, boundary) => {

@@ -1,0 +1,100 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { DynamoDbAdmittedImages } from '../adapters/aws/admitted-images';
+import { DynamoDbSequenceCounter } from '../adapters/aws/allowlist-sequence';
+import { ALLOWLIST_PUBLISHED, type BatchMetrics } from '../adapters/aws/batch-metrics';
+import { KmsSigner } from '../adapters/aws/kms-signer';
+import { S3AllowlistStore } from '../adapters/aws/s3-allowlist-store';
+import { loadPolicy } from '../config';
+import { type Clock, type Log, systemClock } from '../ports';
+import type { AdmittedImages, SequenceCounter } from '../ports/publishing';
+import { allowlistEnvironment, readEnvironmentOf } from '../publishing-config';
+import { sleep } from '../retry';
+import { type PublishAllowlistOptions, publishAllowlist } from '../services/publish-allowlist';
+
+/**
+ * The allowlist hop's composition root: the Lambda (functions/allowlist) and `npm start`
+ * (cli/local) build, sign and write the allowlist through this handler and these ports.
+ */
+
+/** SQS FIFO rebuild requests; anything else (the schedule) is a scheduled rebuild. */
+const rebuildRequests = z.object({
+  Records: z.array(
+    z.looseObject({
+      eventSource: z.literal('aws:sqs'),
+      body: z.string(),
+    }),
+  ),
+});
+const requestBody = z.looseObject({ notBefore: z.iso.datetime({ offset: true }) });
+
+export interface AllowlistHandlerOptions extends PublishAllowlistOptions {
+  /** Longest wait for a debounce window to close (the queue's delivery delay should cover it). */
+  maxWaitMs: number;
+  wait?: (ms: number) => Promise<void>;
+}
+
+/** The latest `notBefore` of the requests: the build must not read the index before it. */
+export function notBeforeOf(event: unknown): number | undefined {
+  const parsed = rebuildRequests.safeParse(event);
+  if (!parsed.success) return undefined;
+  const times = parsed.data.Records.flatMap((r) => {
+    try {
+      const body = requestBody.safeParse(JSON.parse(r.body));
+      return body.success ? [Date.parse(body.data.notBefore)] : [];
+    } catch {
+      return [];
+    }
+  });
+  return times.length > 0 ? Math.max(...times) : undefined;
+}
+
+export function createAllowlistHandler(options: () => AllowlistHandlerOptions, sink: BatchMetrics) {
+  let resolved: AllowlistHandlerOptions | undefined;
+  return async (event: unknown) => {
+    resolved ??= options();
+    const clock: Clock = resolved.clock ?? systemClock;
+    const notBefore = notBeforeOf(event);
+    const early = notBefore === undefined ? 0 : notBefore - clock().getTime();
+    if (early > 0) await (resolved.wait ?? sleep)(Math.min(early, resolved.maxWaitMs));
+    // One build per batch, however many requests it holds. A failure throws: the FIFO
+    // batch returns to the queue and the rebuild is retried (then the DLQ).
+    const result = await publishAllowlist(resolved);
+    // Its absence for hours is the allowlist-age alarm (docs/hops.md).
+    sink.addMetric(ALLOWLIST_PUBLISHED, MetricUnit.Count, 1);
+    sink.publishStoredMetrics();
+    return { sequence: result.allowlist.sequence, digests: result.digests, bytes: result.bytes };
+  };
+}
+
+/** The admitted index and the sequence counter, both in the verdict table. */
+export function allowlistSources(
+  tableName: string,
+  documents?: DynamoDBDocumentClient,
+): { admitted: AdmittedImages; sequence: SequenceCounter } {
+  return {
+    admitted: new DynamoDbAdmittedImages({ tableName, ...(documents && { client: documents }) }),
+    sequence: new DynamoDbSequenceCounter(tableName, documents),
+  };
+}
+
+/** The function environment → index, counter, KMS signer, S3 store, the policy's hash. */
+export function allowlistOptionsFromEnvironment(
+  env: NodeJS.ProcessEnv,
+  log: Log,
+): AllowlistHandlerOptions {
+  const settings = readEnvironmentOf(allowlistEnvironment, env);
+  return {
+    ...allowlistSources(settings.TABLE_NAME),
+    signer: new KmsSigner(settings.ALLOWLIST_KMS_KEY_ID),
+    store: new S3AllowlistStore({
+      bucket: settings.ALLOWLIST_BUCKET,
+      prefix: settings.ALLOWLIST_PREFIX,
+    }),
+    policyHash: loadPolicy(settings).hash,
+    validityMs: settings.ALLOWLIST_VALIDITY,
+    maxWaitMs: settings.REBUILD_DEBOUNCE,
+    log,
+  };
+}
