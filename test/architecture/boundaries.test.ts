@@ -69,8 +69,7 @@ const ENTRY_ALLOWANCES: { entry: string; adapter: string; names: string[]; why: 
 
 const allowed = (edge: ImportEdge, file: string, name: string) =>
   ENTRY_ALLOWANCES.some(
-    (a) =>
-      file.startsWith(a.entry) && edge.file?.startsWith(a.adapter) && a.names.includes(name),
+    (a) => file.startsWith(a.entry) && edge.file?.startsWith(a.adapter) && a.names.includes(name),
   );
 
 const BOUNDARIES: Boundary[] = [
@@ -219,8 +218,7 @@ describe('the import graph', () => {
             (m) =>
               m.file.startsWith(a.entry) &&
               m.imports.some(
-                (e) =>
-                  e.file?.startsWith(a.adapter) && e.values !== '*' && e.values.includes(name),
+                (e) => e.file?.startsWith(a.adapter) && e.values !== '*' && e.values.includes(name),
               ),
           ),
       ),
