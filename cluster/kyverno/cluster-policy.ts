@@ -6,6 +6,22 @@ import type { CheckedOptions } from './options';
 const NO_EXPIRY = '9999-12-31T23:59:59Z';
 
 /**
+ * The Pod's images as Kyverno reads them by default (pkg/utils/api/image.go at v1.19.0,
+ * BuildStandardExtractors), plus image volumes. A kind listed here replaces the defaults
+ * (lookupImageExtractor), so the three container lists are spelled out again. mutateDigest
+ * pins image volumes too: it patches each image's JSON pointer.
+ */
+const POD_IMAGES = [
+  ...['initContainers', 'containers', 'ephemeralContainers'].map((list) => ({
+    name: list,
+    path: `/spec/${list}/*`,
+    value: 'image',
+    key: 'name',
+  })),
+  { name: 'imageVolumes', path: '/spec/volumes/*/image', value: 'reference' },
+];
+
+/**
  * A `kyverno.io/v1` ClusterPolicy (Kyverno 1.13 to 1.16; deprecated from 1.17) that enforces
  * what the webhook enforces, from the signed verdict attestations instead of the allowlist:
  * the attestation must verify with our key (offline: no Rekor, no CT log, as our KMS
@@ -30,6 +46,7 @@ export function clusterPolicy(options: CheckedOptions): Record<string, unknown> 
         {
           name: 'verdict-attestation',
           match: { any: [{ resources: { kinds: ['Pod'] } }] },
+          imageExtractors: { Pod: POD_IMAGES },
           verifyImages: [
             {
               imageReferences: options.imageGlobs,

@@ -6,7 +6,17 @@ import type { CheckedOptions } from './options';
 const ATTESTOR = 'watcher';
 const ATTESTATION = 'verdict';
 
-/** Every image of every kind of container: `images` holds only what matchImageReferences matched. */
+/**
+ * Image volumes (`spec.volumes[].image.reference`, Kubernetes ≥ 1.31), which Kyverno's
+ * built-in extractors leave out (containers, initContainers, ephemeralContainers only:
+ * pkg/cel/compiler/images.go at v1.19.0); spec.images adds to them. Written for the Pod:
+ * autogen rewrites `object.spec` for controllers (pkg/cel/autogen/data.go). Tags in image
+ * volumes are not pinned (MutateDigest only rewrites containers), so verifyDigest denies them.
+ */
+const IMAGE_VOLUMES =
+  'has(object.spec.volumes) ? object.spec.volumes.filter(v, has(v.image)).map(v, v.image.reference) : []';
+
+/** Every image of every list: `images` holds only what matchImageReferences matched. */
 const everyImage = (condition: string) => `images.all(c, images[c].all(image, ${condition}))`;
 const result = `extractPayload(image, attestations.${ATTESTATION}).predicate.scanner.result`;
 
@@ -42,6 +52,7 @@ export function imageValidatingPolicy(options: CheckedOptions): Record<string, u
         ],
       },
       matchImageReferences: options.imageGlobs.map((glob) => ({ glob })),
+      images: [{ name: 'imageVolumes', expression: IMAGE_VOLUMES }],
       // As for the ClusterPolicy: an audit-only policy must not rewrite what it reports on.
       validationConfigurations: { mutateDigest: !audit, verifyDigest: true, required: true },
       attestors: [

@@ -180,6 +180,21 @@ export const CLUSTER_POLICY_RULES: KyvernoRule[] = [
           .map(() => `verifyImages[${i}]: predicateType has been deprecated`),
       ),
   },
+  {
+    id: 'imageExtractors-jmesPath',
+    source: 'pkg/validation/policy/validate.go:336-338, 1341-1374',
+    says: 'jmespath may not be used in an image extractor when mutating digests with verify images',
+    check: (policy) =>
+      list(policy?.spec?.rules).flatMap((rule: Json, i: number) => {
+        const mutates = list(rule?.verifyImages).some((iv: Json) => iv.mutateDigest === true);
+        const extractors = Object.values(rule?.imageExtractors ?? {}).flatMap(list);
+        return mutates && extractors.some((e: Json) => e.jmesPath)
+          ? [
+              `spec.rules[${i}]: jmespath may not be used in an image extractor when mutating digests`,
+            ]
+          : [];
+      }),
+  },
 ];
 
 /** api/kyverno/v1/common_types.go:337-356, ConditionOperators. */

@@ -14,6 +14,8 @@
  * Admitted means every validation evaluates to true, as Kyverno's validations do.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CelScalar,
   type CelValue,
@@ -94,6 +96,7 @@ function kyvernoFunctions(registry: Registry, declared: Set<string>, verified: S
 interface Images {
   containers: string[];
   initContainers?: string[];
+  [list: string]: string[] | undefined;
 }
 
 /** The failed validations' messages (an error counts as failed), as Kyverno reports them. */
@@ -103,11 +106,7 @@ function evaluate(policy: Json, images: Images, registry: Registry): string[] {
   const verified = new Set<string>();
   const funcs = kyvernoFunctions(registry, declared, verified);
   const bindings = {
-    images: {
-      containers: images.containers,
-      initContainers: images.initContainers ?? [],
-      ephemeralContainers: [],
-    },
+    images: { initContainers: [], ephemeralContainers: [], ...images },
     attestations: Object.fromEntries([...declared].map((n) => [n, n])),
     attestors: Object.fromEntries(spec.attestors.map((a: Json) => [a.name, a])),
   };
@@ -174,5 +173,103 @@ describe('ImageValidatingPolicy validations, evaluated', () => {
 
   it('a Pod with no matched image passes (other images are not this policy’s)', () => {
     expect(evaluate(policy(), { containers: [] }, new Map())).toEqual([]);
+  });
+});
+
+/**
+ * `images` as Kyverno v1.19.0 builds it for a policy: its built-in extractors for the kind
+ * (pkg/cel/compiler/images.go; written here with has() for the `.?x.orValue([])` optionals
+ * @bufbuild/cel lacks) plus the policy's spec.images (CompileImageExtractors appends them),
+ * each list keeping only what matchImageReferences matched (evaluator/policy.go:146-157),
+ * by gobwas/glob without separators, where `*` also crosses `/` (compiler/image.go).
+ */
+function extractImages(spec: Json, object: Json, builtIn: string): Record<string, string[]> {
+  const builtIns = ['containers', 'initContainers', 'ephemeralContainers'].map((name) => ({
+    name,
+    expression: `has(${builtIn}.${name}) ? ${builtIn}.${name}.map(e, e.image) : []`,
+  }));
+  const globs = spec.matchImageReferences.map(
+    (m: Json) =>
+      new RegExp(`^${m.glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`),
+  );
+  return Object.fromEntries(
+    [...builtIns, ...(spec.images ?? [])].map((e: Json) => {
+      const out = run(e.expression, { object }, {});
+      if (isCelError(out)) throw out;
+      const all = [...(out as Iterable<string>)];
+      return [e.name, all.filter((image) => globs.some((g: RegExp) => g.test(image)))];
+    }),
+  );
+}
+
+/** Kyverno's autogen for Deployments: `object.spec` → `object.spec.template.spec` in the spec's JSON (pkg/cel/autogen/replacement.go, data.go). */
+const autogenForControllers = (spec: Json): Json =>
+  JSON.parse(JSON.stringify(spec).replaceAll('object.spec', 'object.spec.template.spec'));
+
+const fixture = (name: string): Json =>
+  JSON.parse(readFileSync(join(__dirname, '../../events/k8s', `${name}.json`), 'utf8')).request
+    .object;
+
+describe('image volumes (spec.volumes[].image.reference, Kubernetes ≥ 1.31)', () => {
+  const pod = fixture('admission-review-pod');
+  const spec: Json = policy().spec;
+  const fresh = { verdict: 'PASS', evaluatedAt: hoursAgo(1) };
+  const volume: string = pod.spec.volumes.find((v: Json) => v.image).image.reference;
+  const others: string[] = [...pod.spec.containers, ...pod.spec.initContainers].map(
+    (c: Json) => c.image,
+  );
+  const registryWith = (volumeResult: Attested | undefined): Registry =>
+    new Map([
+      ...others.map((i) => [i, attested(fresh)] as const),
+      ...(volumeResult ? [[volume, volumeResult] as const] : []),
+    ]);
+
+  it('the fixture Pod’s image volume is among the images the policy checks', () => {
+    const images = extractImages(spec, pod, 'object.spec');
+    expect(images.imageVolumes).toEqual([volume]);
+    expect(images.containers).toEqual(pod.spec.containers.map((c: Json) => c.image));
+  });
+
+  it('every image PASS, the volume too: admitted', () => {
+    const images = extractImages(spec, pod, 'object.spec');
+    expect(evaluate(policy(), images as Images, registryWith(attested(fresh)))).toEqual([]);
+  });
+
+  it.each([
+    ['a FAIL verdict', attested({ ...fresh, verdict: 'FAIL' }), ['is not one of PASS, WARN']],
+    ['no attestation', undefined, ['no verdict attestation signed']],
+    ['signed with another key', attested(fresh, OTHER_KEY), ['no verdict attestation signed']],
+  ] as const)('the image volume with %s: denied', (_name, result, first) => {
+    const images = extractImages(spec, pod, 'object.spec');
+    const failed = evaluate(policy(), images as Images, registryWith(result));
+    expect(failed[0]).toEqual(expect.stringContaining(first[0]));
+  });
+
+  it('without spec.images the volume would go unchecked (what the extractor is for)', () => {
+    const images = extractImages({ ...spec, images: [] }, pod, 'object.spec');
+    expect(images.imageVolumes).toBeUndefined();
+    const failing = registryWith(attested({ ...fresh, verdict: 'FAIL' }));
+    expect(evaluate(policy(), images as Images, failing)).toEqual([]);
+  });
+
+  it('a Deployment, through autogen: its template’s image volume is checked', () => {
+    const deployment = fixture('admission-review-deployment');
+    const template = deployment.spec.template.spec;
+    const images = extractImages(
+      autogenForControllers(spec),
+      deployment,
+      'object.spec.template.spec',
+    );
+    const reference = template.volumes.find((v: Json) => v.image).image.reference;
+    expect(images.imageVolumes).toEqual([reference]);
+    const registry: Registry = new Map(
+      [...template.containers, ...(template.initContainers ?? [])].map(
+        (c: Json) => [c.image, attested(fresh)] as const,
+      ),
+    );
+    registry.set(reference, attested({ ...fresh, verdict: 'FAIL' }));
+    expect(evaluate(policy(), images as Images, registry)).toEqual([
+      'the registry-watcher verdict is not one of PASS, WARN',
+    ]);
   });
 });

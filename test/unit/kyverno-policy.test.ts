@@ -1,4 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { kyvernoClusterPolicy, kyvernoPolicy } from '../../cluster/kyverno/policy';
 import {
   CLUSTER_POLICY_RULES,
@@ -60,6 +62,9 @@ const BREAKERS: Record<string, (p: Json) => void> = {
   },
   'deprecated-operators': (p) => {
     firstVerify(p).attestations[0].conditions[0].all[0].operator = 'In';
+  },
+  'imageExtractors-jmesPath': (p) => {
+    p.spec.rules[0].imageExtractors.Pod[3].jmesPath = "trim_prefix(@, 'docker://')";
   },
   'deprecated-predicateType': (p) => {
     firstVerify(p).attestations[0].predicateType = firstVerify(p).attestations[0].type;
@@ -169,5 +174,79 @@ describe('policies.kyverno.io/v1 ImageValidatingPolicy against Kyverno v1.19.0',
         verdicts: ["PASS'] || true"],
       }),
     ).toThrow(/--verdicts: use some of PASS, WARN, FAIL, PENDING, ERROR/);
+  });
+});
+
+/**
+ * Kyverno v1.19.0's image extraction for a verifyImages rule (pkg/utils/api/image.go:
+ * lookupImageExtractor, extract): a kind listed in imageExtractors replaces the built-in
+ * extractors; a path is split on `/`, `*` walks every item, a missing field yields nothing,
+ * the image is `value` (default: the last segment) at the pointer it was found.
+ */
+function kyvernoExtract(rule: Json, object: Json): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const config of rule.imageExtractors?.Pod ?? []) {
+    let fields = config.path.split('/').filter((f: string) => f.trim() !== '');
+    let value = config.value;
+    if (!value) {
+      value = fields.at(-1);
+      fields = fields.slice(0, -1);
+    }
+    const found: Record<string, string> = {};
+    const walk = (node: Json, path: string[], rest: string[]): void => {
+      if (node === undefined || node === null) return;
+      if (rest[0] === '*') {
+        for (const [k, v] of Object.entries(node)) walk(v, [...path, k], rest.slice(1));
+        return;
+      }
+      if (rest.length === 0) {
+        const image = node[value];
+        if (typeof image !== 'string' || image.trim() === '') return;
+        const pointer = `/${[...path, value].join('/')}`;
+        found[config.key ? node[config.key] : pointer] = `${pointer} ${image}`;
+        return;
+      }
+      walk(node[rest[0] as string], [...path, rest[0] as string], rest.slice(1));
+    };
+    walk(object, [], fields);
+    if (Object.keys(found).length > 0) out[config.name ?? 'custom'] = found;
+  }
+  return out;
+}
+
+describe('ClusterPolicy imageExtractors, walked as Kyverno walks them', () => {
+  const pod = JSON.parse(
+    readFileSync(join(__dirname, '../../events/k8s/admission-review-pod.json'), 'utf8'),
+  ).request.object;
+
+  it('finds every image of the fixture Pod, the image volume at its own pointer', () => {
+    const found = kyvernoExtract(clusterPolicy('Enforce').spec.rules[0], pod);
+    const volume = pod.spec.volumes.findIndex((v: Json) => v.image);
+    expect(found).toEqual({
+      containers: { api: `/spec/containers/0/image ${pod.spec.containers[0].image}` },
+      initContainers: {
+        migrate: `/spec/initContainers/0/image ${pod.spec.initContainers[0].image}`,
+      },
+      imageVolumes: {
+        [`/spec/volumes/${volume}/image/reference`]: `/spec/volumes/${volume}/image/reference ${pod.spec.volumes[volume].image.reference}`,
+      },
+    });
+  });
+
+  it('the built-in lists stay: a custom Pod entry replaces them, so all three are listed', () => {
+    const names = clusterPolicy('Audit').spec.rules[0].imageExtractors.Pod.map((e: Json) => e.name);
+    expect(names).toEqual(['initContainers', 'containers', 'ephemeralContainers', 'imageVolumes']);
+  });
+
+  it('every image found falls under the policy’s imageReferences', () => {
+    const policy = clusterPolicy('Enforce');
+    const globs = firstVerify(policy).imageReferences.map(
+      (g: string) => new RegExp(`^${g.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`),
+    );
+    const images = Object.values(kyvernoExtract(policy.spec.rules[0], pod)).flatMap((m) =>
+      Object.values(m).map((v) => v.split(' ')[1] as string),
+    );
+    expect(images).toHaveLength(3);
+    for (const image of images) expect(globs.some((g: RegExp) => g.test(image))).toBe(true);
   });
 });
