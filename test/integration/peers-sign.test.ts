@@ -254,6 +254,39 @@ describe('peers sign, we verify: cosign and skopeo .sig signatures', () => {
     );
   });
 
+  it('verifies `cosign sign --registry-referrers-mode=oci-1-1`: the .sig layer stored as a referrer (tag schema on distribution 2.8)', async () => {
+    const { repository, image, facts, ref } = await newImage();
+    await peers.ok(
+      'cosign',
+      [
+        'sign',
+        '--registry-referrers-mode=oci-1-1',
+        '--key',
+        aliceKey,
+        '--tlog-upload=false',
+        '-y',
+        ...COSIGN_LOOPBACK,
+        ref,
+      ],
+      { COSIGN_PASSWORD: '', COSIGN_EXPERIMENTAL: '1' },
+    );
+    // no .sig tag: only the referrers tag-schema index lists the signature
+    expect(await client.findManifest(repository, digestTag(image.digest, '.sig'))).toBeUndefined();
+    const index = (await client.getManifest(repository, digestTag(image.digest))).json as {
+      manifests: { artifactType?: string }[];
+    };
+    expect(index.manifests.map((m) => m.artifactType)).toEqual([
+      'application/vnd.dev.cosign.artifact.sig.v1+json',
+    ]);
+    await expect(verifier.verify(facts, trustOf('alice').trust)).resolves.toEqual({
+      status: 'verified',
+      format: 'cosign-legacy',
+      signer: 'alice',
+    });
+    const other = await verifier.verify(facts, trustOf('bob').trust);
+    expect(other.reason).toMatch(/^referrer sha256:[a-f0-9]{64} layer 0: KEY_UNTRUSTED/);
+  });
+
   it('evaluate path: signatures.required with a cosign key admits the signed image only', async () => {
     const signed = await newImage('docker');
     const unsigned = await newImage('docker');

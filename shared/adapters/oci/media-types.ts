@@ -23,6 +23,8 @@ export const OCI_EMPTY_BLOB = Buffer.from('{}');
 /** Sigstore bundle v0.3 as cosign v3 stores it (no `;version=` parameter: ECR rejects `;`). */
 export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 export const COSIGN_SIMPLESIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+/** cosign `sign --registry-referrers-mode=oci-1-1`: `.sig` layers stored as a referrer. */
+export const COSIGN_SIGNATURE_ARTIFACT = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 export const DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
 export const IN_TOTO = 'application/vnd.in-toto+json';
 

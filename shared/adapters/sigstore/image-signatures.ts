@@ -9,8 +9,12 @@ import type { SignatureResult } from '../../domain/verdict';
 import { type Log, type SignatureVerifier, silentLog } from '../../ports';
 import type { RegistryClient } from '../oci/client';
 import { isRegistryError } from '../oci/errors';
-import { digestTag, parseImageManifest } from '../oci/manifest';
-import { COSIGN_SIMPLESIGNING, SIGSTORE_BUNDLE_V03 } from '../oci/media-types';
+import { digestTag, type ImageManifest, parseImageManifest } from '../oci/manifest';
+import {
+  COSIGN_SIGNATURE_ARTIFACT,
+  COSIGN_SIMPLESIGNING,
+  SIGSTORE_BUNDLE_V03,
+} from '../oci/media-types';
 import { listReferrers } from '../oci/referrers';
 import {
   isSignatureVerificationError,
@@ -43,18 +47,29 @@ export interface SignatureCandidate {
   recordedDigest?: () => Promise<string | undefined>;
 }
 
-async function bundleReferrers(
+async function referrerSignatures(
   client: RegistryClient,
   repository: string,
   digest: string,
 ): Promise<SignatureCandidate[]> {
-  const { descriptors } = await listReferrers(client, repository, digest, SIGSTORE_BUNDLE_V03);
+  const { descriptors } = await listReferrers(client, repository, digest);
   const candidates: SignatureCandidate[] = [];
   for (const descriptor of descriptors) {
+    const source = `referrer ${descriptor.digest}`;
+    if (descriptor.artifactType === COSIGN_SIGNATURE_ARTIFACT) {
+      const manifest = parseImageManifest(
+        (await client.getManifest(repository, descriptor.digest)).json,
+      );
+      if (manifest)
+        candidates.push(
+          ...(await simpleSigningLayers(client, repository, digest, manifest, source)),
+        );
+      continue;
+    }
+    if (descriptor.artifactType !== SIGSTORE_BUNDLE_V03) continue;
     const predicateType = descriptor.annotations?.[BUNDLE_PREDICATE_ANNOTATION];
     // Attestations (SLSA, SBOM, our own verdicts) are not image signatures.
     if (predicateType && predicateType !== COSIGN_SIGN_PREDICATE_TYPE) continue;
-    const source = `referrer ${descriptor.digest}`;
     const manifest = parseImageManifest(
       (await client.getManifest(repository, descriptor.digest)).json,
     );
@@ -126,7 +141,17 @@ async function legacySignatures(
   const tag = digestTag(digest, '.sig');
   const found = await client.findManifest(repository, tag);
   const manifest = found && parseImageManifest(found.json);
-  if (!manifest) return [];
+  return manifest ? simpleSigningLayers(client, repository, digest, manifest, tag) : [];
+}
+
+/** The simplesigning layers of a `.sig` manifest (or of cosign's oci-1-1 signature referrer). */
+async function simpleSigningLayers(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  manifest: ImageManifest,
+  where: string,
+): Promise<SignatureCandidate[]> {
   const candidates: SignatureCandidate[] = [];
   let config: Promise<string[]> | undefined;
   const recorded = (i: number) => async () => {
@@ -135,7 +160,7 @@ async function legacySignatures(
   };
   for (const [i, layer] of manifest.layers.entries()) {
     if (layer.mediaType !== COSIGN_SIMPLESIGNING) continue;
-    const source = `${tag} layer ${i}`;
+    const source = `${where} layer ${i}`;
     try {
       const payload = await client.getBlob(repository, layer.digest);
       const reference = checkSimpleSigningPayload(payload, digest);
@@ -156,14 +181,17 @@ async function legacySignatures(
   return candidates;
 }
 
-/** Finds every signature of an image: sigstore bundle referrers and cosign `.sig` layers. */
+/**
+ * Finds every signature of an image: referrers (sigstore bundles, cosign's oci-1-1
+ * simplesigning referrers) and cosign `.sig` layers.
+ */
 export async function discoverSignatures(
   client: RegistryClient,
   repository: string,
   digest: string,
 ): Promise<SignatureCandidate[]> {
   const [bundles, legacy] = await Promise.all([
-    bundleReferrers(client, repository, digest),
+    referrerSignatures(client, repository, digest),
     legacySignatures(client, repository, digest),
   ]);
   return [...bundles, ...legacy];
