@@ -20,6 +20,10 @@ let tables = 0;
 /** Starts dynalite (in-memory DynamoDB API) on a random loopback port. */
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Client and server share one event loop: a long synchronous stretch (a benchmark building
+  // 100,000 items) outlasts Node's 5 s keep-alive timeout, the server closes the idle sockets
+  // unseen, and the client's next request on one is reset (ECONNRESET).
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
