@@ -69,9 +69,10 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     const judgeAt = options.judgeAt ?? (() => SAMPLE_NOW);
     const printed = printing(table.store, io);
     const store = table.recorder(printed.store);
+    const { facts } = table;
     const log = quietLog(io);
     const handler = createEvaluateHandler(
-      () => ({ images: world, findings: world, store, policy, log, clock: judgeAt }),
+      () => ({ images: world, findings: world, facts, store, policy, log, clock: judgeAt }),
       unprintedMetrics,
       log,
     );

@@ -1,6 +1,7 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
 import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-metrics';
+import { DynamoDbFindingsFacts } from '../adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore } from '../adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../adapters/aws/ecr';
 import { S3KnownExploited } from '../adapters/aws/s3-known-exploited';
@@ -45,7 +46,7 @@ export function createEvaluateHandler(
   };
 }
 
-/** The ports on AWS, from the function environment: ECR, DynamoDB, signatures, policy. */
+/** The ports on AWS, from the function environment: ECR, DynamoDB (verdicts and facts), signatures, policy. */
 export function evaluateOptionsFromEnvironment(
   env: NodeJS.ProcessEnv,
   log: Log,
@@ -55,6 +56,7 @@ export function evaluateOptionsFromEnvironment(
   return {
     images: ecr,
     findings: ecr,
+    facts: new DynamoDbFindingsFacts({ tableName: settings.TABLE_NAME }),
     store: new DynamoDbVerdictStore({
       tableName: settings.TABLE_NAME,
       historyDays: settings.HISTORY_DAYS,

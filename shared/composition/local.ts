@@ -6,12 +6,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClient } from '../adapters/aws/clients';
 import { createVerdictTable } from '../adapters/aws/create-verdict-table';
 import { DynamoDbCurrentVerdicts } from '../adapters/aws/current-verdicts';
+import { DynamoDbFindingsFacts } from '../adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore, documentClient } from '../adapters/aws/dynamodb-verdict-store';
 import { allowlistKeys, S3AllowlistStore } from '../adapters/aws/s3-allowlist-store';
 import { ChangeRecorder } from '../adapters/local/change-recorder';
 import { FileSigner } from '../adapters/local/file-signer';
 import { FolderAllowlistStore } from '../adapters/local/folder-allowlist-store';
-import type { Signer, VerdictStore } from '../ports';
+import type { FindingsFactsStore, Signer, VerdictStore } from '../ports';
 import type { AllowlistStore, CurrentVerdicts } from '../ports/publishing';
 
 /**
@@ -24,6 +25,8 @@ import type { AllowlistStore, CurrentVerdicts } from '../ports/publishing';
 export interface LocalTable {
   documents: DynamoDBDocumentClient;
   store: VerdictStore;
+  /** The findings facts, in the same table as on AWS. */
+  facts: FindingsFactsStore;
   /** Records what a DynamoDB stream would carry for every write through `store`. */
   recorder(store: VerdictStore): ChangeRecorder;
   destroy(): void;
@@ -41,6 +44,7 @@ export async function openLocalTable(endpoint: string, tableName: string): Promi
   return {
     documents,
     store: new DynamoDbVerdictStore({ tableName, client: documents }),
+    facts: new DynamoDbFindingsFacts({ tableName, client: documents }),
     recorder: (store) => new ChangeRecorder(store, documents, tableName),
     destroy: () => client.destroy(),
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PreviousEvaluation } from './evaluate';
 import type { ScanFindings } from './findings';
+import type { FactsRef } from './findings-facts';
 import type { ImageFacts } from './image-facts';
 import { type ImageKey, imageId } from './image-ref';
 import { canonicalJson } from './policy';
@@ -11,6 +12,8 @@ export interface VerdictRecord extends Evaluation, ImageKey {
   tags: string[];
   mediaType?: string;
   scan: Omit<ScanFindings, 'findings'>;
+  /** The findings facts it was judged on, one per complete scan of a judged manifest. */
+  facts?: FactsRef[];
   signature?: SignatureResult;
   attestation?: { digest: string; attestedAt: string };
   deletedAt?: string;

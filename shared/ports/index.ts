@@ -1,4 +1,5 @@
 import type { ScanFindings } from '../domain/findings';
+import type { FactsRef, FindingsFacts } from '../domain/findings-facts';
 import type { ImageFacts } from '../domain/image-facts';
 import type { ImageKey } from '../domain/image-ref';
 import type { KnownExploited } from '../domain/known-exploited';
@@ -17,6 +18,23 @@ export interface ImageSource {
 /** Reads the findings of one image manifest (ECR DescribeImageScanFindings in AWS). */
 export interface FindingsSource {
   getFindings(key: ImageKey): Promise<ScanFindings>;
+}
+
+/**
+ * The findings each verdict was judged on, one entry per manifest and scan (DESIGN §5,
+ * Facts; DynamoDB beside the verdict in AWS and under `npm start`). Written before the
+ * verdict that names them.
+ */
+export interface FindingsFactsStore {
+  /** Stores one manifest's facts of one scan; the same scan stored again is harmless. */
+  put(facts: FindingsFacts): Promise<FactsRef>;
+  /** The facts of that manifest (`key.digest`) and scan; undefined when none are stored. */
+  get(
+    key: ImageKey,
+    ref: Pick<FactsRef, 'scanner' | 'completedAt'>,
+  ): Promise<FindingsFacts | undefined>;
+  /** Every stored facts entry (older scans of a digest included), page by page. */
+  pages(): AsyncIterable<FindingsFacts[]>;
 }
 
 /** Verifies an image's signatures against the policy's trust. */

@@ -3,6 +3,7 @@ import { StoreConflictError } from '../domain/errors';
 import { evaluate, type PlatformScan } from '../domain/evaluate';
 import type { EvaluateRequest } from '../domain/events';
 import type { ScanFindings } from '../domain/findings';
+import { type FactsRef, factsOfScan, factsRefOf, sameRef } from '../domain/findings-facts';
 import { type ImageFacts, isSupplyChainArtifact } from '../domain/image-facts';
 import { imageId } from '../domain/image-ref';
 import type { KnownExploited } from '../domain/known-exploited';
@@ -18,6 +19,7 @@ import {
 } from '../domain/verdict-record';
 import {
   type Clock,
+  type FindingsFactsStore,
   type FindingsSource,
   type ImageSource,
   type Log,
@@ -31,6 +33,8 @@ import type { VerdictAttestor } from './attest-verdict';
 export interface EvaluateImageOptions {
   images: ImageSource;
   findings: FindingsSource;
+  /** Where the findings each verdict was judged on are kept (written before the verdict). */
+  facts?: FindingsFactsStore;
   store: VerdictStore;
   policy: Policy;
   signatures?: SignatureVerifier;
@@ -114,7 +118,11 @@ async function evaluateOnce(
     now,
   });
   const { findings: _omit, ...scanSummary } = scan;
-  const plan = planWrite(previous, draftFrom(facts, scanSummary, evaluation, signature, previous));
+  const refs = await storeFacts(facts, scan, platforms, previous, opts.facts);
+  const plan = planWrite(previous, {
+    ...draftFrom(facts, scanSummary, evaluation, signature, previous),
+    ...(refs.length > 0 && { facts: refs }),
+  });
   if (plan.kind !== 'none') await opts.store.write(plan);
   if (!opts.attestor || !needsAttestation(plan.record, now, opts.attestationRefresh)) {
     return { request: req, write: plan.kind, record: plan.record, deleted: false };
@@ -132,6 +140,32 @@ async function evaluateOnce(
     deleted: false,
     attested: true,
   };
+}
+
+/**
+ * Keeps the findings of each judged manifest's complete scan, before the verdict naming them
+ * is written (DESIGN §5). Facts the previous verdict already names (same scan, same content)
+ * are not written again.
+ */
+async function storeFacts(
+  image: ImageFacts,
+  scan: ScanFindings,
+  platforms: PlatformScan[] | undefined,
+  previous: VerdictRecord | undefined,
+  store: FindingsFactsStore | undefined,
+): Promise<FactsRef[]> {
+  if (!store) return [];
+  const judged = platforms
+    ? platforms.map((p) => factsOfScan({ ...image.key, digest: p.digest }, p.scan))
+    : [factsOfScan(image.key, scan)];
+  const known = previous?.facts ?? [];
+  const refs: FactsRef[] = [];
+  for (const facts of judged) {
+    if (!facts) continue;
+    const ref = factsRefOf(facts);
+    refs.push(known.some((k) => sameRef(k, ref)) ? ref : await store.put(facts));
+  }
+  return refs;
 }
 
 /** An index is judged from each platform manifest's own scan (ECR scans those, not the index). */

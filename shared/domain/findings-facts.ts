@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import { InvalidFindingsError } from './errors';
+import { compact, type Finding, type ScanFindings, type Scanner } from './findings';
+import type { ImageKey } from './image-ref';
+import { SEVERITIES } from './severity';
+
+/**
+ * The normalised findings one manifest was judged on, keyed by the scan that produced them
+ * (DESIGN §5, Facts). For an image index there is one per platform manifest.
+ */
+export interface FindingsFacts {
+  /** The judged manifest: the image itself, or one platform manifest of an index. */
+  key: ImageKey;
+  scanner: Scanner;
+  completedAt: string;
+  vulnerabilitySourceUpdatedAt?: string;
+  /** As evaluation reads them, less `title` (the scanner's prose: most of the bytes, never judged). */
+  findings: Finding[];
+}
+
+/** What a verdict names of the facts it was judged on (one per judged manifest). */
+export interface FactsRef {
+  digest: string;
+  scanner: Scanner;
+  completedAt: string;
+  /** sha256 (hex, 32 characters) of the encoded findings. */
+  hash: string;
+  count: number;
+}
+
+/** Facts are kept of complete scans only: other states carry no findings to keep. */
+export function factsOfScan(key: ImageKey, scan: ScanFindings): FindingsFacts | undefined {
+  if (scan.state !== 'complete' || !scan.completedAt) return undefined;
+  return compact({
+    key,
+    scanner: scan.scanner,
+    completedAt: scan.completedAt,
+    vulnerabilitySourceUpdatedAt: scan.vulnerabilitySourceUpdatedAt,
+    findings: scan.findings.map(factFinding),
+  });
+}
+
+/** A finding as facts keep it: `title` left out. */
+export function factFinding(finding: Finding): Finding {
+  const { title: _title, ...kept } = finding;
+  return kept;
+}
+
+/** The scan (findings included) the facts stand for, as a fresh read would have given it. */
+export function scanOfFacts(
+  facts: FindingsFacts,
+  summary: Omit<ScanFindings, 'findings'>,
+): ScanFindings {
+  return { ...summary, findings: facts.findings };
+}
+
+export function factsRefOf(facts: FindingsFacts): FactsRef {
+  return {
+    digest: facts.key.digest,
+    scanner: facts.scanner,
+    completedAt: facts.completedAt,
+    hash: findingsHash(encodeFindings(facts.findings)),
+    count: facts.findings.length,
+  };
+}
+
+export function findingsHash(encoded: string): string {
+  return createHash('sha256').update(encoded).digest('hex').slice(0, 32);
+}
+
+export function sameRef(a: FactsRef, b: FactsRef): boolean {
+  return (
+    a.digest === b.digest &&
+    a.scanner === b.scanner &&
+    a.completedAt === b.completedAt &&
+    a.hash === b.hash
+  );
+}
+
+/** True when the ref names the scan the facts are of (same scanner and completion time). */
+export function sameScan(
+  ref: Pick<FactsRef, 'scanner' | 'completedAt'>,
+  scan: { scanner?: Scanner; completedAt?: string },
+): boolean {
+  return ref.completedAt === scan.completedAt && (!scan.scanner || ref.scanner === scan.scanner);
+}
+
+/*
+ * Compact encoding: one JSON array per finding, fields by position, trailing empties cut:
+ * [id, severity (index in SEVERITIES), package, version, ecosystem, fixedIn, cvss score,
+ *  cvss version, cvss vector, fixAvailable (1/0), exploitAvailable (1/0), epss,
+ *  inspectorScore, link, firstObservedAt]. Adapters compress the text (docs/architecture.md).
+ */
+export const FACTS_ENCODING = 'f1';
+
+type Cell = string | number | null;
+
+function flag(value: boolean | undefined): Cell {
+  return value === undefined ? null : value ? 1 : 0;
+}
+
+export function encodeFindings(findings: Finding[]): string {
+  const rows = findings.map((f) => {
+    const row: Cell[] = [
+      f.id,
+      SEVERITIES.indexOf(f.severity),
+      f.package?.name ?? null,
+      f.package?.version ?? null,
+      f.package?.ecosystem ?? null,
+      f.fixedIn ?? null,
+      f.cvss?.score ?? null,
+      f.cvss?.version ?? null,
+      f.cvss?.vector ?? null,
+      flag(f.fixAvailable),
+      flag(f.exploitAvailable),
+      f.epss ?? null,
+      f.inspectorScore ?? null,
+      f.link ?? null,
+      f.firstObservedAt ?? null,
+    ];
+    while (row.length > 2 && row.at(-1) === null) row.pop();
+    return row;
+  });
+  return JSON.stringify(rows);
+}
+
+const text = z.string().nullable().optional();
+const num = z.number().nullable().optional();
+const bit = z
+  .union([z.literal(0), z.literal(1)])
+  .nullable()
+  .optional();
+const row = z.tuple(
+  [
+    z.string().min(1),
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(SEVERITIES.length - 1),
+  ],
+  z.union([z.string(), z.number(), z.null()]),
+);
+const rowTail = z.tuple([text, text, text, text, num, text, text, bit, bit, num, num, text, text]);
+
+const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+
+/** Decodes what encodeFindings wrote; InvalidFindingsError on anything else. */
+export function decodeFindings(encoded: string, source = 'stored facts'): Finding[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(encoded);
+  } catch (error) {
+    throw new InvalidFindingsError(`${source} is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const rows = z.array(row).safeParse(json);
+  if (!rows.success) {
+    const issue = rows.error.issues[0];
+    throw new InvalidFindingsError(
+      `${source} is not an ${FACTS_ENCODING} findings encoding: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      { cause: rows.error },
+    );
+  }
+  return rows.data.map((r, i) => {
+    const [id, severity, ...rest] = r;
+    const padded = [...rest, ...Array(Math.max(0, 13 - rest.length)).fill(null)];
+    const tail = rowTail.safeParse(padded);
+    if (!tail.success) {
+      throw new InvalidFindingsError(`${source}: finding ${i} (${id}) has a malformed field`, {
+        cause: tail.error,
+      });
+    }
+    const [
+      name,
+      version,
+      ecosystem,
+      fixedIn,
+      score,
+      cvssVersion,
+      vector,
+      fix,
+      exploit,
+      epss,
+      inspector,
+      link,
+      first,
+    ] = tail.data;
+    const sev = SEVERITIES[severity] ?? 'UNDEFINED';
+    return compact({
+      id,
+      severity: sev,
+      cvss:
+        score === null || score === undefined || !cvssVersion
+          ? undefined
+          : compact({ score, version: cvssVersion, vector: opt(vector) }),
+      package: name
+        ? compact({ name, version: opt(version), ecosystem: opt(ecosystem) })
+        : undefined,
+      fixedIn: opt(fixedIn),
+      fixAvailable: fix === null || fix === undefined ? undefined : fix === 1,
+      exploitAvailable: exploit === null || exploit === undefined ? undefined : exploit === 1,
+      epss: opt(epss),
+      inspectorScore: opt(inspector),
+      link: opt(link),
+      firstObservedAt: opt(first),
+    });
+  });
+}

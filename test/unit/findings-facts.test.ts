@@ -1,0 +1,135 @@
+import { loadFixture } from '../../events';
+import { MemoryFindingsFacts } from '../../shared/adapters/local/memory-findings-facts';
+import { InvalidFindingsError } from '../../shared/domain/errors';
+import { evaluate } from '../../shared/domain/evaluate';
+import { normaliseScanFindings, parseInspectorFinding } from '../../shared/domain/findings';
+import {
+  decodeFindings,
+  encodeFindings,
+  factsOfScan,
+  factsRefOf,
+  sameScan,
+  scanOfFacts,
+} from '../../shared/domain/findings-facts';
+import { completeScan, finding, keyOf, policyOf, scanIn } from '../support/builders';
+
+const key = keyOf('prod/api');
+const basic = normaliseScanFindings(loadFixture('ecr/describe-image-scan-findings-basic'));
+const enhanced = normaliseScanFindings(loadFixture('ecr/describe-image-scan-findings-enhanced'));
+
+describe('findings facts encoding', () => {
+  it.each([
+    ['basic', basic],
+    ['enhanced', enhanced],
+  ])('keeps every judged field of the %s fixture, and leaves the title out', (_name, scan) => {
+    const decoded = decodeFindings(encodeFindings(scan.findings));
+    expect(decoded).toHaveLength(scan.findings.length);
+    expect(scan.findings.some((f) => f.title)).toBe(true);
+    scan.findings.forEach((original, i) => {
+      const { title: _title, ...judged } = original;
+      expect(decoded[i]).toEqual(judged);
+    });
+  });
+
+  it("keeps Inspector's exploit, EPSS, score and first-seen data", () => {
+    const event = loadFixture('eventbridge/inspector2-finding-ecr');
+    const { title: _title, ...judged } = parseInspectorFinding(event.detail);
+    expect(judged).toMatchObject({ epss: 0.94416, exploitAvailable: true, inspectorScore: 7.5 });
+    expect(judged.firstObservedAt).toEqual(expect.any(String));
+    expect(decodeFindings(encodeFindings([judged]))).toEqual([judged]);
+  });
+
+  it('writes fields by position, without names', () => {
+    const text = encodeFindings([finding('CVE-2024-1', 'HIGH', { package: { name: 'zlib' } })]);
+    expect(text).toBe('[["CVE-2024-1",4,"zlib"]]');
+  });
+
+  it.each([
+    ['not JSON', '[[', /not JSON/],
+    ['not rows', '{"a":1}', /not an f1 findings encoding/],
+    ['a severity out of range', '[["CVE-1",9]]', /not an f1 findings encoding/],
+    ['an empty id', '[["",1]]', /not an f1 findings encoding/],
+    ['a number where a package name goes', '[["CVE-1",1,7]]', /finding 0 \(CVE-1\)/],
+    [
+      'a flag that is not 0 or 1',
+      '[["CVE-1",1,null,null,null,null,null,null,null,2]]',
+      /malformed/,
+    ],
+  ])('refuses %s with InvalidFindingsError', (_what, text, message) => {
+    expect(() => decodeFindings(text)).toThrow(InvalidFindingsError);
+    expect(() => decodeFindings(text)).toThrow(message);
+  });
+
+  it('gives the same hash to the same findings and another to a changed one', () => {
+    const facts = factsOfScan(key, enhanced);
+    if (!facts) throw new Error('expected facts of a complete scan');
+    const again = factsOfScan(
+      key,
+      normaliseScanFindings(loadFixture('ecr/describe-image-scan-findings-enhanced')),
+    );
+    expect(factsRefOf(facts)).toEqual(again && factsRefOf(again));
+    const changed = {
+      ...facts,
+      findings: facts.findings.map((f, i) => (i === 0 ? { ...f, fixedIn: '9.9' } : f)),
+    };
+    expect(factsRefOf(changed).hash).not.toBe(factsRefOf(facts).hash);
+    expect(factsRefOf(facts)).toMatchObject({
+      digest: key.digest,
+      scanner: 'inspector',
+      completedAt: enhanced.completedAt,
+      count: enhanced.findings.length,
+    });
+  });
+});
+
+describe('facts of a scan', () => {
+  it('are kept of complete scans only', () => {
+    expect(factsOfScan(key, scanIn('in-progress', 'IN_PROGRESS'))).toBeUndefined();
+    expect(factsOfScan(key, scanIn('unscanned', 'FAILED'))).toBeUndefined();
+    expect(factsOfScan(key, completeScan([]))?.findings).toEqual([]);
+  });
+
+  it('name their scan by scanner and completion time', () => {
+    const ref = { scanner: 'ecr-basic' as const, completedAt: '2026-11-22T00:00:00.000Z' };
+    expect(sameScan(ref, { completedAt: '2026-11-22T00:00:00.000Z' })).toBe(true);
+    expect(sameScan(ref, { completedAt: '2026-11-23T00:00:00.000Z' })).toBe(false);
+    expect(sameScan(ref, { completedAt: ref.completedAt, scanner: 'inspector' })).toBe(false);
+  });
+
+  it('judge exactly as the scan they were taken from', () => {
+    const policy = policyOf('defaults:\n  block:\n    severity: HIGH\n');
+    const now = new Date('2026-11-23T00:00:00Z');
+    for (const scan of [basic, enhanced]) {
+      const facts = factsOfScan(key, scan);
+      if (!facts) throw new Error('expected facts');
+      const { findings: _f, ...summary } = scan;
+      const stored = decodeFindings(encodeFindings(facts.findings));
+      const fromFacts = evaluate({
+        image: key,
+        scan: scanOfFacts({ ...facts, findings: stored }, summary),
+        policy,
+        now,
+      });
+      expect(fromFacts).toEqual(evaluate({ image: key, scan, policy, now }));
+      expect(fromFacts.verdict).toBe('FAIL');
+    }
+  });
+});
+
+describe('MemoryFindingsFacts', () => {
+  it('reads back what it stored, by manifest and scan', async () => {
+    const store = new MemoryFindingsFacts();
+    const facts = factsOfScan(key, enhanced);
+    if (!facts) throw new Error('expected facts');
+    const ref = await store.put(facts);
+    expect(ref).toEqual(factsRefOf(facts));
+    expect(await store.get(key, ref)).toEqual(facts);
+    expect(
+      await store.get(key, { ...ref, completedAt: '2020-01-01T00:00:00.000Z' }),
+    ).toBeUndefined();
+    expect(await store.get({ ...key, repository: 'other' }, ref)).toBeUndefined();
+    const all = [];
+    for await (const page of store.pages()) all.push(...page);
+    expect(all).toEqual([facts]);
+  });
+});
