@@ -64,6 +64,7 @@ async function bytesPerDigest(ctx: FactsBenchContext): Promise<void> {
       key,
       scanner: 'inspector',
       completedAt: '2026-11-22T10:00:00.000Z',
+      status: 'ACTIVE',
       vulnerabilitySourceUpdatedAt: '2026-11-22T09:00:00.000Z',
       findings: inspectorFindings(count, n),
     };

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { InvalidEventError } from './errors';
+import type { ImageFacts } from './image-facts';
 import {
   assertDigest,
   assertRepositoryName,
@@ -26,6 +27,12 @@ export interface EvaluateRequest {
   trigger: Trigger;
   eventId?: string;
   eventTime?: string;
+  /**
+   * What the rescan planner learnt of the image from the registry's listing, with no scan
+   * started since: evaluate neither describes the image again nor re-reads findings of a
+   * scan whose facts it keeps (docs/rescans.md, Facts).
+   */
+  seen?: ImageFacts;
 }
 
 /** Source and detail-type of the evaluate requests the watcher sends itself. */
@@ -91,9 +98,23 @@ const inspectorFinding = z.looseObject({
     )
     .min(1),
 });
+const isoTime = z.iso.datetime({ offset: true });
+const seenImage = z.object({
+  tags: z.array(z.string()).max(1000),
+  mediaType: z.string().optional(),
+  artifactMediaType: z.string().optional(),
+  pushedAt: isoTime.optional(),
+  scanStatus: z.string().optional(),
+  scanCompletedAt: isoTime.optional(),
+  platforms: z
+    .array(z.object({ digest, platform: z.string(), scanCompletedAt: isoTime.optional() }))
+    .max(256)
+    .optional(),
+});
 const ownRequest = z.looseObject({
   image: z.string().min(1),
   trigger: z.enum(TRIGGERS),
+  seen: seenImage.optional(),
 });
 
 /** ECR ARNs name repositories in Inspector events: arn:aws:ecr:<region>:<account>:repository/<name>. */
@@ -203,7 +224,9 @@ export function requestsFromEvent(input: unknown): EvaluateRequest[] {
     }
     case `${EVALUATE_REQUEST_SOURCE}/${EVALUATE_REQUEST_DETAIL_TYPE}`: {
       const d = detailOf(ownRequest, event);
-      return [request(event, parseImageId(d.image), d.trigger)];
+      const key = parseImageId(d.image);
+      const seen = d.seen && seenFacts(key, d.seen);
+      return [{ ...request(event, key, d.trigger), ...(seen && { seen }) }];
     }
     default:
       throw new InvalidEventError(
@@ -212,13 +235,53 @@ export function requestsFromEvent(input: unknown): EvaluateRequest[] {
   }
 }
 
+function seenFacts(key: ImageKey, seen: z.infer<typeof seenImage>): ImageFacts {
+  const facts: ImageFacts = { key, tags: seen.tags };
+  for (const field of [
+    'mediaType',
+    'artifactMediaType',
+    'pushedAt',
+    'scanStatus',
+    'scanCompletedAt',
+  ] as const) {
+    const value = seen[field];
+    if (value !== undefined) facts[field] = value;
+  }
+  if (seen.platforms) {
+    facts.platforms = seen.platforms.map((p) => ({
+      digest: p.digest,
+      platform: p.platform,
+      ...(p.scanCompletedAt && { scanCompletedAt: p.scanCompletedAt }),
+    }));
+  }
+  return facts;
+}
+
 /** The message the watcher sends itself (rescan planner, CLI) to ask for an evaluation. */
-export function evaluateRequestEvent(key: ImageKey, trigger: Trigger, time: Date): object {
+export function evaluateRequestEvent(
+  key: ImageKey,
+  trigger: Trigger,
+  time: Date,
+  seen?: ImageFacts,
+): object {
+  const listed = seen && {
+    tags: seen.tags,
+    mediaType: seen.mediaType,
+    artifactMediaType: seen.artifactMediaType,
+    pushedAt: seen.pushedAt,
+    scanStatus: seen.scanStatus,
+    scanCompletedAt: seen.scanCompletedAt,
+    platforms: seen.platforms,
+  };
   return {
     source: EVALUATE_REQUEST_SOURCE,
     'detail-type': EVALUATE_REQUEST_DETAIL_TYPE,
     time: time.toISOString(),
-    detail: { image: `${key.registry}/${key.repository}@${key.digest}`, trigger },
+    detail: {
+      image: `${key.registry}/${key.repository}@${key.digest}`,
+      trigger,
+      ...(seen && { seen: listed }),
+    },
   };
 }
 

@@ -14,6 +14,9 @@ export interface FindingsFacts {
   key: ImageKey;
   scanner: Scanner;
   completedAt: string;
+  /** The scanner's status word (COMPLETE, ACTIVE) and description, as the scan reported them. */
+  status: string;
+  description?: string;
   vulnerabilitySourceUpdatedAt?: string;
   /** As evaluation reads them, less `title` (the scanner's prose: most of the bytes, never judged). */
   findings: Finding[];
@@ -36,6 +39,8 @@ export function factsOfScan(key: ImageKey, scan: ScanFindings): FindingsFacts | 
     key,
     scanner: scan.scanner,
     completedAt: scan.completedAt,
+    status: scan.status,
+    description: scan.description,
     vulnerabilitySourceUpdatedAt: scan.vulnerabilitySourceUpdatedAt,
     findings: scan.findings.map(factFinding),
   });
@@ -47,12 +52,17 @@ export function factFinding(finding: Finding): Finding {
   return kept;
 }
 
-/** The scan (findings included) the facts stand for, as a fresh read would have given it. */
-export function scanOfFacts(
-  facts: FindingsFacts,
-  summary: Omit<ScanFindings, 'findings'>,
-): ScanFindings {
-  return { ...summary, findings: facts.findings };
+/** The scan the facts stand for, as a fresh read would give it (less titles). */
+export function scanOfFacts(facts: FindingsFacts): ScanFindings {
+  return compact({
+    state: 'complete',
+    status: facts.status,
+    description: facts.description,
+    scanner: facts.scanner,
+    completedAt: facts.completedAt,
+    vulnerabilitySourceUpdatedAt: facts.vulnerabilitySourceUpdatedAt,
+    findings: facts.findings,
+  }) as ScanFindings;
 }
 
 export function factsRefOf(facts: FindingsFacts): FactsRef {
@@ -76,6 +86,24 @@ export function sameRef(a: FactsRef, b: FactsRef): boolean {
     a.completedAt === b.completedAt &&
     a.hash === b.hash
   );
+}
+
+/**
+ * The facts a verdict names for one manifest, when the registry reports no other scan of it
+ * (docs/rescans.md, Facts): the listed scan time is the stored one; or the listing gives none
+ * and the scan was a basic one (basic scans run only when asked, and each one ends in an
+ * event that reads findings again). Inspector facts need the listed time to match.
+ */
+export function reusableRef(
+  refs: FactsRef[] | undefined,
+  digest: string,
+  listedCompletedAt: string | undefined,
+): FactsRef | undefined {
+  const ref = refs?.find((r) => r.digest === digest);
+  if (!ref) return undefined;
+  if (listedCompletedAt !== undefined)
+    return listedCompletedAt === ref.completedAt ? ref : undefined;
+  return ref.scanner === 'ecr-basic' ? ref : undefined;
 }
 
 /** True when the ref names the scan the facts are of (same scanner and completion time). */

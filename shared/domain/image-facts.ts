@@ -15,7 +15,7 @@ export interface ImageFacts {
   /** Set when this manifest is an artifact about another one (signature, attestation, SBOM). */
   subjectDigest?: string;
   /** Present for an image index: its platform manifests (attestation manifests left out). */
-  platforms?: { digest: string; platform: string }[];
+  platforms?: { digest: string; platform: string; scanCompletedAt?: string }[];
 }
 
 export const INDEX_MEDIA_TYPES = new Set([

@@ -3,7 +3,14 @@ import { StoreConflictError } from '../domain/errors';
 import { evaluate, type PlatformScan } from '../domain/evaluate';
 import type { EvaluateRequest } from '../domain/events';
 import type { ScanFindings } from '../domain/findings';
-import { type FactsRef, factsOfScan, factsRefOf, sameRef } from '../domain/findings-facts';
+import {
+  type FactsRef,
+  factsOfScan,
+  factsRefOf,
+  reusableRef,
+  sameRef,
+  scanOfFacts,
+} from '../domain/findings-facts';
 import { type ImageFacts, isSupplyChainArtifact } from '../domain/image-facts';
 import { imageId } from '../domain/image-ref';
 import type { KnownExploited } from '../domain/known-exploited';
@@ -89,8 +96,9 @@ async function evaluateOnce(
   opts: EvaluateImageOptions,
 ): Promise<EvaluateImageResult> {
   const now = (opts.clock ?? systemClock)();
+  // A planner's request carries the listing (no scan started since): no second DescribeImages.
   const [facts, previous] = await Promise.all([
-    opts.images.describeImage(req.key),
+    req.seen ? structuredClone(req.seen) : opts.images.describeImage(req.key),
     opts.store.get(req.key),
   ]);
   if (!facts) {
@@ -102,7 +110,11 @@ async function evaluateOnce(
   if (isSupplyChainArtifact(facts)) {
     return { request: req, write: 'none', deleted: false, skipped: 'supply-chain-artifact' };
   }
-  const { scan, platforms } = await readFindings(facts, opts.findings);
+  const reuse =
+    req.seen && opts.facts && previous && !previous.deletedAt
+      ? { refs: previous.facts, store: opts.facts }
+      : undefined;
+  const { scan, platforms } = await readFindings(facts, opts.findings, reuse);
   const signature = await verifySignature(facts, opts);
   const knownExploited =
     opts.knownExploited && settingsFor(opts.policy, facts.key.repository).block.exploited
@@ -168,16 +180,29 @@ async function storeFacts(
   return refs;
 }
 
+/** Stored facts a rescan may judge from instead of reading findings again. */
+interface Reuse {
+  refs: FactsRef[] | undefined;
+  store: FindingsFactsStore;
+}
+
 /** An index is judged from each platform manifest's own scan (ECR scans those, not the index). */
 async function readFindings(
   facts: ImageFacts,
   findings: FindingsSource,
+  reuse: Reuse | undefined,
 ): Promise<{ scan: ScanFindings; platforms?: PlatformScan[] }> {
-  if (!facts.platforms) return { scan: await findings.getFindings(facts.key) };
+  const read = async (digest: string, listedAt: string | undefined): Promise<ScanFindings> => {
+    const key = { ...facts.key, digest };
+    const ref = reuse && reusableRef(reuse.refs, digest, listedAt);
+    const stored = ref && (await reuse.store.get(key, ref));
+    return stored ? scanOfFacts(stored) : findings.getFindings(key);
+  };
+  if (!facts.platforms) return { scan: await read(facts.key.digest, facts.scanCompletedAt) };
   const platforms = await Promise.all(
-    facts.platforms.map(async (p) => ({
+    facts.platforms.map(async ({ scanCompletedAt, ...p }) => ({
       ...p,
-      scan: await findings.getFindings({ ...facts.key, digest: p.digest }),
+      scan: await read(p.digest, scanCompletedAt),
     })),
   );
   const first = platforms[0]?.scan;

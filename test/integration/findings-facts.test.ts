@@ -49,7 +49,7 @@ async function newFacts(partBytes?: number) {
 }
 
 function factsWith(findings: Finding[], completedAt = '2026-11-22T10:00:00.000Z'): FindingsFacts {
-  return { key, scanner: 'inspector', completedAt, findings };
+  return { key, scanner: 'inspector', completedAt, status: 'ACTIVE', findings };
 }
 
 describe('DynamoDbFindingsFacts on dynalite', () => {
@@ -225,5 +225,63 @@ describe('evaluate keeps the facts a verdict was judged on', () => {
     expect(puts).toBe(2);
     await evaluateImage({ key, trigger: 'scan' }, options);
     expect(puts).toBe(2);
+  });
+});
+
+describe('a rescan request that carries the listing judges from stored facts', () => {
+  const now = () => new Date('2026-11-24T00:00:00Z');
+  const scannedAt = '2026-11-22T00:00:00.000Z';
+
+  async function judgedOnce(scanner: 'ecr-basic' | 'inspector' = 'ecr-basic') {
+    const { facts, tableName } = await newFacts();
+    const registry = new MemoryRegistry();
+    const scan = { ...completeScan([finding('CVE-2024-1', 'HIGH')], scannedAt), scanner };
+    registry.put({ key, tags: ['v1'] }, scan);
+    const store = new DynamoDbVerdictStore({ tableName, client: dynamo.documents });
+    const options = {
+      images: registry,
+      findings: registry,
+      facts,
+      store,
+      policy: policyOf(),
+      clock: now,
+    };
+    const first = await evaluateImage({ key, trigger: 'push' }, options);
+    registry.calls.describeImage = 0;
+    registry.calls.getFindings = 0;
+    return { registry, options, first };
+  }
+
+  it('reads neither the image nor its findings when the listing reports the same scan', async () => {
+    const { registry, options, first } = await judgedOnce();
+    const seen = { key, tags: ['v1'], scanCompletedAt: scannedAt };
+    const later = { ...options, clock: () => new Date('2026-11-24T01:00:00Z') };
+    const again = await evaluateImage({ key, trigger: 'rescan', seen }, later);
+    expect(registry.calls).toEqual({ describeImage: 0, getFindings: 0 });
+    expect(again.write).toBe('touch');
+    expect(again.record?.facts).toEqual(first.record?.facts);
+    expect(again.record?.verdict).toBe(first.record?.verdict);
+  });
+
+  it('reads the findings again when the listing reports another scan', async () => {
+    const { registry, options } = await judgedOnce();
+    const seen = { key, tags: ['v1'], scanCompletedAt: '2026-11-23T00:00:00.000Z' };
+    await evaluateImage({ key, trigger: 'rescan', seen }, options);
+    expect(registry.calls).toEqual({ describeImage: 0, getFindings: 1 });
+  });
+
+  it('reads Inspector findings again when the listing names no scan time', async () => {
+    const basic = await judgedOnce('ecr-basic');
+    await evaluateImage({ key, trigger: 'rescan', seen: { key, tags: ['v1'] } }, basic.options);
+    expect(basic.registry.calls.getFindings).toBe(0);
+    const inspector = await judgedOnce('inspector');
+    await evaluateImage({ key, trigger: 'rescan', seen: { key, tags: ['v1'] } }, inspector.options);
+    expect(inspector.registry.calls.getFindings).toBe(1);
+  });
+
+  it('describes the image and reads findings for a request without the listing', async () => {
+    const { registry, options } = await judgedOnce();
+    await evaluateImage({ key, trigger: 'rescan' }, options);
+    expect(registry.calls).toEqual({ describeImage: 1, getFindings: 1 });
   });
 });

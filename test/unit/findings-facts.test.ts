@@ -1,7 +1,12 @@
 import { loadFixture } from '../../events';
 import { MemoryFindingsFacts } from '../../shared/adapters/local/memory-findings-facts';
-import { InvalidFindingsError } from '../../shared/domain/errors';
+import { InvalidEventError, InvalidFindingsError } from '../../shared/domain/errors';
 import { evaluate } from '../../shared/domain/evaluate';
+import {
+  evaluateRequestEvent,
+  requestsFromEvent,
+  requestsFromMessageBody,
+} from '../../shared/domain/events';
 import { normaliseScanFindings, parseInspectorFinding } from '../../shared/domain/findings';
 import {
   decodeFindings,
@@ -102,14 +107,12 @@ describe('facts of a scan', () => {
     for (const scan of [basic, enhanced]) {
       const facts = factsOfScan(key, scan);
       if (!facts) throw new Error('expected facts');
-      const { findings: _f, ...summary } = scan;
       const stored = decodeFindings(encodeFindings(facts.findings));
-      const fromFacts = evaluate({
-        image: key,
-        scan: scanOfFacts({ ...facts, findings: stored }, summary),
-        policy,
-        now,
-      });
+      const rebuilt = scanOfFacts({ ...facts, findings: stored });
+      const { findings: _a, ...summary } = scan;
+      const { findings: _b, ...rebuiltSummary } = rebuilt;
+      expect(rebuiltSummary).toEqual(summary);
+      const fromFacts = evaluate({ image: key, scan: rebuilt, policy, now });
       expect(fromFacts).toEqual(evaluate({ image: key, scan, policy, now }));
       expect(fromFacts.verdict).toBe('FAIL');
     }
@@ -131,5 +134,43 @@ describe('MemoryFindingsFacts', () => {
     const all = [];
     for await (const page of store.pages()) all.push(...page);
     expect(all).toEqual([facts]);
+  });
+});
+
+describe('evaluate requests that carry the listing', () => {
+  const seen = {
+    key,
+    tags: ['1.0', 'latest'],
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    scanCompletedAt: '2026-11-22T00:00:00.000Z',
+    platforms: [
+      {
+        digest: keyOf('prod/api', 7).digest,
+        platform: 'linux/amd64',
+        scanCompletedAt: '2026-11-21T00:00:00.000Z',
+      },
+    ],
+  };
+
+  it('come back as they were sent', () => {
+    const body = JSON.stringify(
+      evaluateRequestEvent(key, 'rescan', new Date('2026-11-23T02:00:00Z'), seen),
+    );
+    expect(requestsFromMessageBody(body)).toEqual([
+      { key, trigger: 'rescan', eventTime: '2026-11-23T02:00:00.000Z', seen },
+    ]);
+  });
+
+  it('are refused when the listing is malformed', () => {
+    const event = evaluateRequestEvent(key, 'rescan', new Date('2026-11-23T02:00:00Z'), {
+      ...seen,
+      platforms: [{ digest: 'sha256:nope', platform: 'linux/amd64' }],
+    });
+    expect(() => requestsFromEvent(event)).toThrow(InvalidEventError);
+  });
+
+  it('have no listing unless one was sent', () => {
+    const [request] = requestsFromEvent(evaluateRequestEvent(key, 'rescan', new Date()));
+    expect(request && 'seen' in request).toBe(false);
   });
 });

@@ -46,6 +46,8 @@ interface FactsItem {
   digest: string;
   scanner: Scanner;
   completedAt: string;
+  status: string;
+  description?: string;
   vulnerabilitySourceUpdatedAt?: string;
   enc: string;
   hash: string;
@@ -108,6 +110,8 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
       digest: facts.key.digest,
       scanner: facts.scanner,
       completedAt: facts.completedAt,
+      status: facts.status,
+      ...(facts.description && { description: facts.description }),
       ...(facts.vulnerabilitySourceUpdatedAt && {
         vulnerabilitySourceUpdatedAt: facts.vulnerabilitySourceUpdatedAt,
       }),
@@ -166,6 +170,8 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
       key,
       scanner: item.scanner,
       completedAt: item.completedAt,
+      status: item.status,
+      ...(item.description && { description: item.description }),
       ...(item.vulnerabilitySourceUpdatedAt && {
         vulnerabilitySourceUpdatedAt: item.vulnerabilitySourceUpdatedAt,
       }),
