@@ -249,6 +249,55 @@ describe('kubectl kustomize cluster/deploy', () => {
   });
 });
 
+describe('recommended labels (kubernetes.io/docs/concepts/overview/working-with-objects/common-labels)', () => {
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+  const COMPONENT: Record<string, string> = {
+    Namespace: 'namespace',
+    Issuer: 'tls',
+    Certificate: 'tls',
+  };
+  const labelled = [
+    ...manifests.map((m) => [`${m.kind}/${m.metadata.name}`, m.kind, m.metadata.labels] as const),
+    ['Deployment pod template', 'Pod', one('Deployment').spec.template.metadata.labels] as const,
+  ];
+
+  it.each(labelled)('%s carries all six', (_what, kind, labels) => {
+    expect(labels).toEqual(
+      expect.objectContaining({
+        'app.kubernetes.io/name':
+          kind === 'Namespace' ? 'registry-watcher' : 'registry-watcher-webhook',
+        'app.kubernetes.io/instance': 'registry-watcher',
+        'app.kubernetes.io/version': version,
+        'app.kubernetes.io/component': COMPONENT[kind] ?? 'admission-webhook',
+        'app.kubernetes.io/part-of': 'registry-watcher',
+        'app.kubernetes.io/managed-by': 'kustomize',
+      }),
+    );
+  });
+
+  it('the rendered base has no Go-template braces, so a Helm chart can vendor it as is', () => {
+    expect(JSON.stringify(manifests)).not.toContain('{{');
+  });
+
+  it('the version label is the image tag kustomize sets', () => {
+    const image = one('Deployment').spec.template.spec.containers[0].image;
+    expect(image).toMatch(new RegExp(`:${version.replace(/\./g, '\\.')}$`));
+  });
+
+  it('selectors name no label that changes per release or install (they are immutable)', () => {
+    const selectors = [
+      one('Deployment').spec.selector.matchLabels,
+      one('Service').spec.selector,
+      one('PodDisruptionBudget').spec.selector.matchLabels,
+      one('NetworkPolicy').spec.podSelector.matchLabels,
+    ];
+    for (const selector of selectors) {
+      expect(Object.keys(selector)).not.toContain('app.kubernetes.io/version');
+      expect(Object.keys(selector)).not.toContain('app.kubernetes.io/instance');
+    }
+  });
+});
+
 describe('cluster/Dockerfile', () => {
   const dockerfile = readFileSync(join(ROOT, 'cluster', 'Dockerfile'), 'utf8');
   const instructions = dockerfile
