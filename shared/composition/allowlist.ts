@@ -7,6 +7,7 @@ import { ALLOWLIST_PUBLISHED, type BatchMetrics } from '../adapters/aws/batch-me
 import { KmsSigner } from '../adapters/aws/kms-signer';
 import { S3AllowlistStore } from '../adapters/aws/s3-allowlist-store';
 import { loadPolicy } from '../config';
+import { rebuildWaitMs } from '../domain/rebuild-wait';
 import { type Clock, type Log, systemClock } from '../ports';
 import type { AdmittedImages, SequenceCounter } from '../ports/publishing';
 import { allowlistEnvironment, readEnvironmentOf } from '../publishing-config';
@@ -32,6 +33,8 @@ const requestBody = z.looseObject({ notBefore: z.iso.datetime({ offset: true }) 
 export interface AllowlistHandlerOptions extends PublishAllowlistOptions {
   /** Longest wait for a debounce window to close (the queue's delivery delay should cover it). */
   maxWaitMs: number;
+  /** Shortest time between the starts of two publishing builds (REBUILD_MIN_INTERVAL). */
+  minIntervalMs?: number;
   wait?: (ms: number) => Promise<void>;
 }
 
@@ -52,15 +55,26 @@ export function notBeforeOf(event: unknown): number | undefined {
 
 export function createAllowlistHandler(options: () => AllowlistHandlerOptions, sink: BatchMetrics) {
   let resolved: AllowlistHandlerOptions | undefined;
+  // Reserved concurrency 1: one container publishes, so its memory is the writer's. A new
+  // container publishes at once (one extra publication per cold start at most).
+  let lastBuildAt: number | undefined;
   return async (event: unknown) => {
     resolved ??= options();
     const clock: Clock = resolved.clock ?? systemClock;
     const notBefore = notBeforeOf(event);
-    const early = notBefore === undefined ? 0 : notBefore - clock().getTime();
-    if (early > 0) await (resolved.wait ?? sleep)(Math.min(early, resolved.maxWaitMs));
+    const waitMs = rebuildWaitMs({
+      now: clock().getTime(),
+      ...(notBefore !== undefined && { notBefore }),
+      maxWaitMs: resolved.maxWaitMs,
+      ...(lastBuildAt !== undefined && { lastBuildAt }),
+      minIntervalMs: resolved.minIntervalMs ?? 0,
+    });
+    if (waitMs > 0) await (resolved.wait ?? sleep)(waitMs);
     // One build per batch, however many requests it holds. A failure throws: the FIFO
     // batch returns to the queue and the rebuild is retried (then the DLQ).
+    const startedAt = clock().getTime();
     const result = await publishAllowlist(resolved);
+    lastBuildAt = startedAt;
     // Its absence for hours is the allowlist-age alarm (docs/hops.md).
     sink.addMetric(ALLOWLIST_PUBLISHED, MetricUnit.Count, 1);
     sink.publishStoredMetrics();
@@ -95,6 +109,7 @@ export function allowlistOptionsFromEnvironment(
     policyHash: loadPolicy(settings).hash,
     validityMs: settings.ALLOWLIST_VALIDITY,
     maxWaitMs: settings.REBUILD_DEBOUNCE,
+    minIntervalMs: settings.REBUILD_MIN_INTERVAL,
     log,
   };
 }

@@ -286,3 +286,36 @@ describe('allowlist: admitted index → signed document in S3 (s3rver)', () => {
     expect(err).toContain('--min-sequence x is not a whole number');
   });
 });
+
+describe('allowlist: publications at least REBUILD_MIN_INTERVAL apart', () => {
+  it('publishes at once after a quiet spell and waits out the gap after a publication', async () => {
+    const quiet = await dynamo.newTable();
+    let now = NOW.getTime();
+    const waits: number[] = [];
+    const handler = createHandler(() => ({
+      admitted: new DynamoDbAdmittedImages({ tableName: quiet, client: dynamo.documents }),
+      sequence: new DynamoDbSequenceCounter(quiet, dynamo.documents),
+      signer,
+      store: new S3AllowlistStore({ bucket: s3.bucket, prefix: 'gap/', client: s3.client }),
+      policyHash: 'sha256:current-policy',
+      validityMs: 24 * HOUR,
+      maxWaitMs: 1_000,
+      minIntervalMs: 5_000,
+      clock: () => new Date(now),
+      wait: async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+    }));
+    const fifo = loadFixture('sqs/allowlist-rebuild-fifo');
+    // The fixture's window closed long ago: only the gap can hold a build back.
+    expect((await handler(fifo)).sequence).toBe(1);
+    expect(waits).toEqual([]);
+    now += 1_500;
+    expect((await handler(fifo)).sequence).toBe(2);
+    expect(waits).toEqual([3_500]);
+    now += 60_000;
+    expect((await handler({})).sequence).toBe(3);
+    expect(waits).toEqual([3_500]);
+  });
+});
