@@ -56,6 +56,11 @@ export async function announceChanges(
   };
   let firstDirty: number | undefined;
   let failedAt: number | undefined;
+  // Asked for before announcing: the rebuild is on the path to the gate, and announcing a
+  // batch of 100 transitions takes seconds (issue 16, docs/allowlist.md).
+  const dirtyAhead = changes.findIndex(isDirty);
+  let rebuild: 'none' | 'requested' | 'failed' =
+    dirtyAhead >= 0 ? await requestRebuild(changes, dirtyAhead, options, clock, log) : 'none';
 
   for (const [index, change] of changes.entries()) {
     try {
@@ -110,18 +115,44 @@ export async function announceChanges(
     }
   }
 
-  if (firstDirty !== undefined) {
-    try {
-      await options.trigger.requestRebuild(clock(), `stream record ${changes[firstDirty]?.id}`);
-      outcome.rebuildRequested = true;
-    } catch (error) {
-      // The retry starting at the first dirty record asks again.
-      failedAt = Math.min(failedAt ?? firstDirty, firstDirty);
-      log.error('allowlist rebuild request failed', { error: (error as Error).message });
-    }
+  // A parked record may have changed the admitted set without looking dirty beforehand.
+  if (firstDirty !== undefined && rebuild === 'none') {
+    rebuild = await requestRebuild(changes, firstDirty, options, clock, log);
+  }
+  outcome.rebuildRequested = rebuild === 'requested';
+  if (rebuild === 'failed') {
+    // The retry starting at the first dirty record asks again.
+    const dirty = Math.min(firstDirty ?? dirtyAhead, dirtyAhead >= 0 ? dirtyAhead : Infinity);
+    failedAt = Math.min(failedAt ?? dirty, dirty);
   }
   if (failedAt !== undefined) outcome.failedId = changes[failedAt]?.id;
   return outcome;
+}
+
+/** Whether a record moves the admitted set; a record that cannot be read is judged in the loop. */
+function isDirty(change: StreamChange): boolean {
+  if (change.problem) return false;
+  try {
+    return changeOf(change.oldItem, change.newItem).allowlistDirty;
+  } catch {
+    return false;
+  }
+}
+
+async function requestRebuild(
+  changes: readonly StreamChange[],
+  index: number,
+  options: AnnounceChangesOptions,
+  clock: Clock,
+  log: Log,
+): Promise<'requested' | 'failed'> {
+  try {
+    await options.trigger.requestRebuild(clock(), `stream record ${changes[index]?.id}`);
+    return 'requested';
+  } catch (error) {
+    log.error('allowlist rebuild request failed', { error: (error as Error).message });
+    return 'failed';
+  }
 }
 
 /** True when parked; a parking failure is transient and retries the record. */

@@ -83,6 +83,41 @@ describe('announceChanges', () => {
     expect(outcome).toEqual({ published: 3, duplicates: 0, rebuildRequested: true, parked: 0 });
   });
 
+  it('asks for the rebuild before announcing: the gate does not wait for SNS', async () => {
+    const { published, options } = setup();
+    const announcedBefore: number[] = [];
+    options.trigger = {
+      async requestRebuild() {
+        announcedBefore.push(published.length);
+      },
+    };
+    await announceChanges(batch, options);
+    expect(announcedBefore).toEqual([0]);
+    expect(published).toHaveLength(3);
+  });
+
+  it('asks for a rebuild after the loop for a parked record when nothing looked dirty', async () => {
+    const { options, rebuilds } = setup();
+    const parked: string[] = [];
+    const outcome = await announceChanges(
+      [
+        { id: '201', oldItem: current(2, 'FAIL', 't5'), newItem: current(2, 'FAIL', 't5') },
+        { id: '202', newItem: { ...current(1, 'PASS', 't6'), verdict: 'BROKEN' } },
+      ],
+      {
+        ...options,
+        parking: {
+          async park(record) {
+            parked.push(record.id);
+          },
+        },
+      },
+    );
+    expect(parked).toEqual(['202']);
+    expect(rebuilds).toEqual(['stream record 202']);
+    expect(outcome).toMatchObject({ rebuildRequested: true, parked: 1 });
+  });
+
   it('publishes nothing twice when the same batch is delivered again', async () => {
     const { published, options } = setup();
     await announceChanges(batch, options);
