@@ -17,7 +17,8 @@ export const changesEnvironment = z.object({
   TABLE_NAME: tableName,
   VERDICT_TOPIC_ARN: arn,
   ALLOWLIST_QUEUE_URL: z.url(),
-  REBUILD_DEBOUNCE: duration('30s'),
+  /** The rebuild queue's delivery delay (docs/allowlist.md); the stack sets both. */
+  REBUILD_DEBOUNCE: duration('1s'),
   MARKER_LEASE: duration('2m'),
   /** Where records that cannot be announced are parked whole (docs/hops.md). */
   FAILED_RECORDS_BUCKET: z.string().min(3),
@@ -32,7 +33,9 @@ export const allowlistEnvironment = z.object({
     .refine((p) => p === '' || p.endsWith('/'), 'a prefix ends with "/"'),
   ALLOWLIST_KMS_KEY_ID: z.string().min(1),
   ALLOWLIST_VALIDITY: duration('24h'),
-  REBUILD_DEBOUNCE: duration('30s'),
+  REBUILD_DEBOUNCE: duration('1s'),
+  /** Shortest gap between two publications (docs/allowlist.md). */
+  REBUILD_MIN_INTERVAL: duration('3s'),
   POLICY_FILE: z.string().min(1).optional(),
   POLICY_YAML: z.string().min(1).optional(),
 });

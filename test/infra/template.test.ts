@@ -220,7 +220,7 @@ describe('changes: stream → SNS + rebuild requests', () => {
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 86400,
-      ParallelizationFactor: 1,
+      ParallelizationFactor: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: {
         OnFailure: {
@@ -257,11 +257,11 @@ describe('changes: stream → SNS + rebuild requests', () => {
 describe('allowlist: single writer, debounced, scheduled', () => {
   const allowlist = functionId(full.template, 'Allowlist');
 
-  it('THEN rebuild requests wait in a FIFO queue for the 30 s debounce window', () => {
+  it('THEN rebuild requests wait in a FIFO queue for the 1 s debounce window, publications 3 s apart', () => {
     const q = propsOf(full.template, 'AWS::SQS::Queue', queueId(full.template, 'RebuildQueue'));
     expect(q).toMatchObject({
       FifoQueue: true,
-      DelaySeconds: 30,
+      DelaySeconds: 1,
       ContentBasedDeduplication: false,
       SqsManagedSseEnabled: true,
       RedrivePolicy: { maxReceiveCount: 5 },
@@ -272,7 +272,8 @@ describe('allowlist: single writer, debounced, scheduled', () => {
     expect(fn.Environment).toEqual({
       Variables: expect.objectContaining({
         ALLOWLIST_VALIDITY: '24h',
-        REBUILD_DEBOUNCE: '30s',
+        REBUILD_DEBOUNCE: '1s',
+        REBUILD_MIN_INTERVAL: '3s',
         POLICY_FILE: '/var/task/policy.yaml',
       }),
     });

@@ -276,14 +276,19 @@ describe('function environments', () => {
       ALLOWLIST_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/rebuild.fifo',
       FAILED_RECORDS_BUCKET: 'failed-records',
     });
-    expect(env).toMatchObject({ REBUILD_DEBOUNCE: 30_000, MARKER_LEASE: 120_000 });
+    expect(env).toMatchObject({ REBUILD_DEBOUNCE: 1_000, MARKER_LEASE: 120_000 });
     const allowlist = readEnvironmentOf(allowlistEnvironment, {
       TABLE_NAME: 'verdicts',
       ALLOWLIST_BUCKET: 'bucket',
       ALLOWLIST_KMS_KEY_ID: 'alias/k',
       ALLOWLIST_VALIDITY: '12h',
     });
-    expect(allowlist).toMatchObject({ ALLOWLIST_VALIDITY: 43_200_000, ALLOWLIST_PREFIX: '' });
+    expect(allowlist).toMatchObject({
+      ALLOWLIST_VALIDITY: 43_200_000,
+      ALLOWLIST_PREFIX: '',
+      REBUILD_DEBOUNCE: 1_000,
+      REBUILD_MIN_INTERVAL: 3_000,
+    });
     const notify = readEnvironmentOf(notifyEnvironment, {
       TABLE_NAME: 'verdicts',
       SLACK_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:slack',

@@ -22,7 +22,8 @@ export function debounceWindow(now: Date, windowMs: number): { id: string; end: 
 /**
  * Debounces rebuilds through the SQS FIFO queue `allowlist-rebuild`: one message group,
  * deduplication id = the time window. SQS drops every further message with the same id
- * for 5 minutes, so a burst of 500 transitions in a minute becomes two or three rebuilds.
+ * for 5 minutes, so each window sends one message however many stream batches it saw; the
+ * `allowlist` function keeps publications REBUILD_MIN_INTERVAL apart.
  * The queue's delivery delay (= the window) holds each message until its window closed,
  * so the rebuild reads every change the window collapsed (docs/allowlist.md).
  */
@@ -31,7 +32,7 @@ export class SqsRebuildTrigger implements RebuildTrigger {
 
   constructor(
     private readonly queueUrl: string,
-    private readonly windowMs = 30_000,
+    private readonly windowMs = 1_000,
     client?: SQSClient,
   ) {
     this.client = client ?? sharedClient(SQSClient);
