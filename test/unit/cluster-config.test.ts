@@ -23,7 +23,7 @@ describe('webhook settings', () => {
       allowlist: {
         source: 's3://bucket/allowlist.json',
         publicKeyFile: '/keys/allowlist.pub',
-        refreshInterval: '30s',
+        refreshInterval: '2s',
         maxBytes: 48 * 1024 * 1024,
         fetchTimeout: '20s',
         failureMode: 'open',
