@@ -34,6 +34,8 @@ const TARGET_MS = 10_000;
 const TODAY: GateSettings = {
   label: 'today',
   streamWindowMs: 1_000,
+  parallelization: 1,
+  minIntervalMs: 0,
   debounceMs: 30_000,
   refreshMs: 30_000,
 };
@@ -42,6 +44,8 @@ const TODAY: GateSettings = {
 const NEW: GateSettings = {
   label: 'new',
   streamWindowMs: 1_000,
+  parallelization: 10,
+  minIntervalMs: 3_000,
   debounceMs: 1_000,
   refreshMs: 2_000,
 };
@@ -141,7 +145,7 @@ function progress(what: string): void {
 }
 
 function describe(s: GateSettings): string {
-  return `${s.label}: stream window ${s.streamWindowMs / 1000} s, rebuild debounce ${s.debounceMs / 1000} s (FIFO delivery delay), webhook refresh ${s.refreshMs / 1000} s ±10 %`;
+  return `${s.label}: stream window ${s.streamWindowMs / 1000} s × ${s.parallelization} batches per shard, rebuild debounce ${s.debounceMs / 1000} s (FIFO delivery delay), publications ≥ ${s.minIntervalMs / 1000} s apart, webhook refresh ${s.refreshMs / 1000} s ±10 %`;
 }
 
 interface Mark {

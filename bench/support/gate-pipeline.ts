@@ -42,6 +42,10 @@ export interface GateSettings {
   label: string;
   /** The stream event source's maxBatchingWindow. */
   streamWindowMs: number;
+  /** The stream event source's parallelizationFactor (concurrent batches per shard). */
+  parallelization: number;
+  /** REBUILD_MIN_INTERVAL: the shortest gap between two publications (0: none). */
+  minIntervalMs: number;
   /** REBUILD_DEBOUNCE: the deduplication window = the FIFO queue's delivery delay. */
   debounceMs: number;
   /** The webhook's allowlist.refreshInterval (±10 % jitter). */
@@ -108,7 +112,7 @@ export class GatePipeline {
     private readonly signer: FileSigner,
     private readonly tls: TestTls,
   ) {
-    this.shard = new StreamShard(settings.streamWindowMs);
+    this.shard = new StreamShard(settings.streamWindowMs, settings.parallelization);
     this.queue = new LoopbackFifoQueue(settings.debounceMs);
   }
 
@@ -170,6 +174,7 @@ export class GatePipeline {
         policyHash: policyOf().hash,
         validityMs: 86_400_000,
         maxWaitMs: this.settings.debounceMs,
+        minIntervalMs: this.settings.minIntervalMs,
         log: silentLog,
       }),
       UNPRINTED,
