@@ -3,6 +3,7 @@ import { registerCluster } from '../cluster/command';
 import { registerAllowlist } from './commands/allowlist';
 import { registerEvaluate } from './commands/evaluate';
 import { registerEvents } from './commands/events';
+import { registerExplain } from './commands/explain';
 import { registerLocal } from './commands/local';
 import { registerPolicy } from './commands/policy';
 import { registerReplay } from './commands/replay';
@@ -23,6 +24,7 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   registerVerifyBundle,
   registerRescan,
   registerReplay,
+  registerExplain,
 ];
 
 /** The whole command tree (tests walk it to check every command's examples). */

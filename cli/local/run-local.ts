@@ -1,8 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import dynalite from 'dynalite';
 import { loadFixture } from '../../events';
 import type { BatchMetrics } from '../../shared/adapters/aws/batch-metrics';
 import { createEvaluateHandler } from '../../shared/composition/evaluate';
@@ -14,6 +10,7 @@ import type { WritePlan } from '../../shared/domain/verdict-record';
 import { type Log, systemClock, type VerdictStore } from '../../shared/ports';
 import type { CliIo } from '../io';
 import { showAdmission } from './admission-demo';
+import { LOCAL_TABLE, startLocalDynalite } from './local-table';
 import { runLocalPublishing } from './publishing';
 import {
   CLEAN_IMAGE,
@@ -38,8 +35,6 @@ export interface LocalRunOptions {
   slackWebhookUrl?: string;
 }
 
-export const LOCAL_TABLE = 'registry-watcher-verdicts';
-
 /** CloudWatch's EMF lines are noise on a terminal: the local run keeps its metrics to itself. */
 const unprintedMetrics: BatchMetrics = {
   addMetric: () => undefined,
@@ -48,20 +43,16 @@ const unprintedMetrics: BatchMetrics = {
 
 /**
  * `npm start`: the evaluate pipeline on this machine with no AWS account. DynamoDB is
- * dynalite (kept under the data folder), ECR is the world of events/, and the evaluate
+ * dynalite, kept under the data folder (`explain`, `search`, `what-if` read it with
+ * `--local`), ECR is the world of events/, and the evaluate
  * handler receives the sample events as SQS batches, as it would in Lambda.
  */
 export async function runLocal(options: LocalRunOptions): Promise<void> {
   const { io } = options;
-  mkdirSync(options.dataDir, { recursive: true });
-  const server = dynalite({ path: join(options.dataDir, 'dynamodb'), createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await startLocalDynalite(options.dataDir, true);
   let table: Awaited<ReturnType<typeof openLocalTable>> | undefined;
   try {
-    table = await openLocalTable(
-      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      LOCAL_TABLE,
-    );
+    table = await openLocalTable(server.endpoint, LOCAL_TABLE);
     const { documents } = table;
     const policyFile = options.policyFile ?? 'infra/policy.yaml';
     const policy = loadPolicyFile(policyFile);
@@ -149,7 +140,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     );
   } finally {
     table?.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   }
 }
 

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'INVALID_CONFIG'
   | 'ALLOWLIST_REJECTED'
   | 'IMAGE_NOT_FOUND'
+  | 'TABLE_UNAVAILABLE'
   | 'STORE_CONFLICT'
   | 'UPSTREAM_THROTTLED'
   | 'UPSTREAM_FAILURE';
@@ -132,5 +133,19 @@ export class AllowlistRejectedError extends RegistryWatcherError {
     options?: { cause?: unknown },
   ) {
     super('ALLOWLIST_REJECTED', message, options);
+  }
+}
+
+/** A question named an image the table holds no verdict for (a tag no stored digest carries). */
+export class ImageNotFoundError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('IMAGE_NOT_FOUND', message, options);
+  }
+}
+
+/** The verdict table a question reads cannot be reached (absent, wrong region, locked). */
+export class TableUnavailableError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TABLE_UNAVAILABLE', message, options);
   }
 }

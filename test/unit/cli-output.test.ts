@@ -185,6 +185,7 @@ describe('examples in every --help', () => {
       'cluster webhook',
       'evaluate',
       'events parse',
+      'explain',
       'local',
       'policy check',
       'replay',
