@@ -53,6 +53,7 @@ const settingsSchema = z.strictObject({
     .refine(isDuration, 'a duration such as 24h or 90m')
     .transform((v) => Duration.millis(parseDuration(v)))
     .optional(),
+  allowlistNotAdmitted: int.optional(),
   allowlistKeyArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:kms:/, 'a KMS key ARN')

@@ -33,6 +33,9 @@ export function buildApp(app: App): RegistryWatcherStack {
       ...(settings.slackWebhookSecret && { slackWebhookSecret: settings.slackWebhookSecret }),
       ...(settings.alarmEmail && { alarmEmail: settings.alarmEmail }),
       ...(settings.allowlistValidity && { allowlistValidity: settings.allowlistValidity }),
+      ...(settings.allowlistNotAdmitted !== undefined && {
+        allowlistNotAdmitted: settings.allowlistNotAdmitted,
+      }),
       ...(removalPolicy && { removalPolicy }),
       ...(settings.deletionProtection !== undefined && {
         deletionProtection: settings.deletionProtection,

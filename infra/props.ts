@@ -68,6 +68,13 @@ export interface RegistryWatcherProps {
    */
   readonly allowlistValidity?: Duration;
   /**
+   * How many of the newest not-admitted digests (FAIL, PENDING, ERROR, deleted, expired)
+   * the allowlist names, so the webhook's denial says which applies (docs/allowlist.md).
+   * Webhooks before 0.2 reject a document with that section: upgrade them first. 0..100,000.
+   * @default 0 (no section)
+   */
+  readonly allowlistNotAdmitted?: number;
+  /**
    * An existing asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs the allowlist.
    * Its key policy must let the allowlist role `kms:Sign` and `kms:GetPublicKey`, and no
    * other role sign (see docs/deploy.md). Never the attestation key.
@@ -140,6 +147,7 @@ export interface ResolvedProps {
   slackWebhookSecret?: string;
   alarmEmail?: string;
   allowlistValidity: Duration;
+  allowlistNotAdmitted: number;
   removalPolicy: RemovalPolicy;
   deletionProtection: boolean;
   evaluateMaxConcurrency: number;
@@ -239,6 +247,12 @@ const schema = z.object({
     .refine((d) => d.toMinutes({ integral: false }) >= 60 && d.toDays({ integral: false }) <= 7, {
       message: 'must be between 1 hour and 7 days',
     }),
+  allowlistNotAdmitted: z
+    .number()
+    .int('expected a whole number')
+    .min(0)
+    .max(100_000, 'at most 100,000 (about 8 MB of the document)')
+    .default(0),
   removalPolicy: z.enum(RemovalPolicy).default(RemovalPolicy.RETAIN),
   deletionProtection: z.boolean().optional(),
   evaluateMaxConcurrency: z

@@ -103,6 +103,7 @@ export class Publication extends Construct {
         ALLOWLIST_BUCKET: props.bucket.bucketName,
         ALLOWLIST_KMS_KEY_ID: core.allowlistKey.key.keyArn,
         ALLOWLIST_VALIDITY: durationSetting(core.config.allowlistValidity),
+        ALLOWLIST_NOT_ADMITTED: String(core.config.allowlistNotAdmitted),
         REBUILD_DEBOUNCE: durationSetting(REBUILD_DEBOUNCE),
         REBUILD_MIN_INTERVAL: durationSetting(REBUILD_MIN_INTERVAL),
         POLICY_FILE: `${TASK_ROOT}/${POLICY_FILE_NAME}`,
@@ -136,7 +137,12 @@ export class Publication extends Construct {
     );
     const objects = Object.values(allowlistKeys()).map((key) => props.bucket.arnForObjects(key));
     this.allowlist
-      .allow(['dynamodb:Query'], [`${core.table.tableArn}/index/${VERDICT_TABLE.admittedIndex}`])
+      .allow(
+        ['dynamodb:Query'],
+        [VERDICT_TABLE.admittedIndex, VERDICT_TABLE.refusedIndex].map(
+          (index) => `${core.table.tableArn}/index/${index}`,
+        ),
+      )
       .allow(['dynamodb:UpdateItem'], [core.table.tableArn], {
         'ForAllValues:StringEquals': {
           'dynamodb:LeadingKeys': [VERDICT_TABLE.counterPartitionKey],

@@ -33,6 +33,13 @@ export function verdictTable(scope: Construct, id: string, props: VerdictTablePr
     projectionType: dynamodb.ProjectionType.INCLUDE,
     nonKeyAttributes: [...T.admittedProjection],
   });
+  table.addGlobalSecondaryIndex({
+    indexName: T.refusedIndex,
+    partitionKey: { name: T.refusedPartitionKey, type: dynamodb.AttributeType.NUMBER },
+    sortKey: { name: T.refusedSortKey, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...T.refusedProjection],
+  });
   return table;
 }
 

@@ -36,6 +36,8 @@ export const allowlistEnvironment = z.object({
   REBUILD_DEBOUNCE: duration('1s'),
   /** Shortest gap between two publications (docs/allowlist.md). */
   REBUILD_MIN_INTERVAL: duration('3s'),
+  /** Newest not-admitted digests the document names (0: no `notAdmitted` section). */
+  ALLOWLIST_NOT_ADMITTED: z.coerce.number().int().min(0).max(100_000).default(0),
   POLICY_FILE: z.string().min(1).optional(),
   POLICY_YAML: z.string().min(1).optional(),
 });

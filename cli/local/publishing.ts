@@ -93,6 +93,8 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
     io.out(`\n» allowlist: admitted index → signed document → ${target.where}`);
     const result = await publishAllowlist({
       ...allowlistSources(table, documents),
+      // Locally the webhook is this version's, so the section is always safe to write.
+      maxNotAdmitted: 1000,
       signer: localAllowlistSigner(options.dataDir),
       store: target.store,
       policyHash: options.policyHash,

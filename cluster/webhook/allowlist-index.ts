@@ -1,4 +1,4 @@
-import type { Allowlist, AllowlistEntry } from '../../shared/domain/allowlist';
+import type { Allowlist, AllowlistEntry, NotAdmittedCode } from '../../shared/domain/allowlist';
 import { parseImageReference } from '../../shared/domain/image-ref';
 
 /**
@@ -13,6 +13,14 @@ export interface AllowlistIndex {
   /** repository → tag → digest; `null` when two digests claim the tag. */
   tags: ReadonlyMap<string, ReadonlyMap<string, string | null>>;
   digests: number;
+  /**
+   * repository → digest → why it is not admitted, when the document says (its
+   * `notAdmitted` section); `complete`: a digest in neither map was never judged.
+   */
+  refused?: {
+    complete: boolean;
+    byRepository: ReadonlyMap<string, ReadonlyMap<string, NotAdmittedCode>>;
+  };
   /** Repository keys that are not image names; left out and reported. */
   skipped: string[];
   validUntilMs: number;
@@ -70,11 +78,14 @@ export function indexAllowlist(
       }
     }
   }
+  const { notAdmitted, ...rest } = allowlist;
   return {
-    allowlist: { ...allowlist, images },
+    // The section is only for messages: it lives in `refused`, never beside the entries.
+    allowlist: { ...rest, images },
     registries,
     tags,
     digests,
+    ...(notAdmitted && { refused: refusedIndex(notAdmitted) }),
     skipped,
     validUntilMs: Date.parse(allowlist.validUntil),
     generatedAtMs: Date.parse(allowlist.generatedAt),
@@ -89,4 +100,16 @@ function canonicalRepository(key: string): { key: string; registry: string } | u
   } catch {
     return undefined;
   }
+}
+
+function refusedIndex(section: NonNullable<Allowlist['notAdmitted']>): AllowlistIndex['refused'] {
+  const byRepository = new Map<string, Map<string, NotAdmittedCode>>();
+  for (const [key, digests] of Object.entries(section.images)) {
+    const repository = canonicalRepository(key);
+    if (!repository) continue;
+    const codes = byRepository.get(repository.key) ?? new Map<string, NotAdmittedCode>();
+    byRepository.set(repository.key, codes);
+    for (const [digest, code] of Object.entries(digests)) codes.set(digest, code);
+  }
+  return { complete: section.complete, byRepository };
 }

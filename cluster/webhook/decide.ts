@@ -1,4 +1,4 @@
-import { isAllowed, ownEntry } from '../../shared/domain/allowlist';
+import { isAllowed, type NotAdmittedCode, ownEntry } from '../../shared/domain/allowlist';
 import { matchesAnyGlob } from '../../shared/domain/glob';
 import type { AllowlistIndex } from './allowlist-index';
 import type { Decision, DecisionOptions, ImageCheck, ReasonCode, RequestFacts } from './decision';
@@ -83,18 +83,35 @@ function checkDigest(
       : { container, outcome: 'admit', reason: 'ALLOWLISTED', message: 'allowlisted', digest };
   }
   const lapsed = ownEntry(index.allowlist, repository, digest)?.expiresAt;
+  const ref = `${repository}@${digest}`;
   if (lapsed) {
     return deny(
       container,
       'ENTRY_EXPIRED',
-      `${repository}@${digest} was admitted until ${lapsed} (grace period or exception ended)`,
+      `admitted until ${lapsed} (grace period or exception ended): ${explainHint(ref)}`,
     );
   }
-  return deny(
-    container,
-    'NOT_ALLOWLISTED',
-    `${repository}@${digest} is not in the allowlist for ${repository} (not yet evaluated, failed, or removed)`,
-  );
+  const refused = index.refused;
+  const code = refused?.byRepository.get(repository)?.get(digest);
+  if (code) return deny(container, 'NOT_ALLOWLISTED', `${NOT_ADMITTED[code]}: ${explainHint(ref)}`);
+  const why = refused?.complete
+    ? `never evaluated (as of the allowlist of ${index.allowlist.generatedAt}; push it to a watched repository, or wait for its scan)`
+    : 'not in the allowlist (never evaluated, pending, failed or deleted: this allowlist does not say which)';
+  return deny(container, 'NOT_ALLOWLISTED', `${why}: ${explainHint(ref)}`);
+}
+
+/** What the document's `notAdmitted` section says, in the denial's words. */
+const NOT_ADMITTED: Record<NotAdmittedCode, string> = {
+  FAIL: 'failed its evaluation (verdict FAIL)',
+  PENDING: 'pending (verdict PENDING: its scan has not finished)',
+  ERROR: 'could not be evaluated (verdict ERROR; it is retried)',
+  DELETED: 'deleted from the registry (push it again, or use a digest that exists)',
+  EXPIRED: 'admission ended (grace period or exception ran out)',
+};
+
+/** The command that says why, and what to do, named in every denial of a digest. */
+function explainHint(ref: string): string {
+  return `run registry-watcher explain ${ref}`;
 }
 
 function unwatched(

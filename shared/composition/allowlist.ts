@@ -5,11 +5,12 @@ import { DynamoDbAdmittedImages } from '../adapters/aws/admitted-images';
 import { DynamoDbSequenceCounter } from '../adapters/aws/allowlist-sequence';
 import { ALLOWLIST_PUBLISHED, type BatchMetrics } from '../adapters/aws/batch-metrics';
 import { KmsSigner } from '../adapters/aws/kms-signer';
+import { DynamoDbRefusedImages } from '../adapters/aws/refused-images';
 import { S3AllowlistStore } from '../adapters/aws/s3-allowlist-store';
 import { loadPolicy } from '../config';
 import { rebuildWaitMs } from '../domain/rebuild-wait';
 import { type Clock, type Log, systemClock } from '../ports';
-import type { AdmittedImages, SequenceCounter } from '../ports/publishing';
+import type { AdmittedImages, RefusedImages, SequenceCounter } from '../ports/publishing';
 import { allowlistEnvironment, readEnvironmentOf } from '../publishing-config';
 import { sleep } from '../retry';
 import { type PublishAllowlistOptions, publishAllowlist } from '../services/publish-allowlist';
@@ -82,13 +83,15 @@ export function createAllowlistHandler(options: () => AllowlistHandlerOptions, s
   };
 }
 
-/** The admitted index and the sequence counter, both in the verdict table. */
+/** The admitted and refused indexes and the sequence counter, all in the verdict table. */
 export function allowlistSources(
   tableName: string,
   documents?: DynamoDBDocumentClient,
-): { admitted: AdmittedImages; sequence: SequenceCounter } {
+): { admitted: AdmittedImages; refused: RefusedImages; sequence: SequenceCounter } {
+  const options = { tableName, ...(documents && { client: documents }) };
   return {
-    admitted: new DynamoDbAdmittedImages({ tableName, ...(documents && { client: documents }) }),
+    admitted: new DynamoDbAdmittedImages(options),
+    refused: new DynamoDbRefusedImages(options),
     sequence: new DynamoDbSequenceCounter(tableName, documents),
   };
 }
@@ -108,6 +111,7 @@ export function allowlistOptionsFromEnvironment(
     }),
     policyHash: loadPolicy(settings).hash,
     validityMs: settings.ALLOWLIST_VALIDITY,
+    maxNotAdmitted: settings.ALLOWLIST_NOT_ADMITTED,
     maxWaitMs: settings.REBUILD_DEBOUNCE,
     minIntervalMs: settings.REBUILD_MIN_INTERVAL,
     log,

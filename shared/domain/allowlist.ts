@@ -10,6 +10,18 @@ export interface AllowlistEntry {
   expiresAt?: string;
 }
 
+/**
+ * Why a digest the watcher judged is not admitted (FAIL, PENDING, ERROR, deleted, or its
+ * admission ran out). Only for the webhook's denial message: nothing ever admits by it.
+ */
+export const NOT_ADMITTED_CODES = ['FAIL', 'PENDING', 'ERROR', 'DELETED', 'EXPIRED'] as const;
+export type NotAdmittedCode = (typeof NOT_ADMITTED_CODES)[number];
+
+export interface NotAdmittedSection {
+  complete: boolean;
+  images: Record<string, Record<string, NotAdmittedCode>>;
+}
+
 export interface Allowlist {
   apiVersion: 'registry-watcher/v1';
   kind: 'ImageAllowlist';
@@ -19,7 +31,15 @@ export interface Allowlist {
   policyHash: string;
   /** `registry/repository` → digest → entry. */
   images: Record<string, Record<string, AllowlistEntry>>;
+  /**
+   * Optional (docs/allowlist.md): the newest not-admitted digests, `registry/repository` →
+   * digest → why; `complete` when it lists every one the table holds (then a digest in
+   * neither map was never judged). Absent: not asked for (consumers before 0.2 reject it).
+   */
+  notAdmitted?: NotAdmittedSection;
 }
+
+const digestKey = z.string().refine(isDigest, { error: 'expected sha256:<64 hex>' });
 
 const entry = z.strictObject({
   verdict: z.enum(['PASS', 'WARN']),
@@ -34,10 +54,13 @@ export const allowlistSchema = z.strictObject({
   generatedAt: z.iso.datetime({ offset: true }),
   validUntil: z.iso.datetime({ offset: true }),
   policyHash: z.string().min(1),
-  images: z.record(
-    z.string().min(1),
-    z.record(z.string().refine(isDigest, { error: 'expected sha256:<64 hex>' }), entry),
-  ),
+  images: z.record(z.string().min(1), z.record(digestKey, entry)),
+  notAdmitted: z
+    .strictObject({
+      complete: z.boolean(),
+      images: z.record(z.string().min(1), z.record(digestKey, z.enum(NOT_ADMITTED_CODES))),
+    })
+    .optional(),
 });
 
 /** One admitted digest, as the `admitted` index returns it. */
@@ -50,11 +73,32 @@ export interface AdmittedImage {
   expiresAt?: string;
 }
 
+/** One judged digest that is not admitted, and why. */
+export interface RefusedImage {
+  registry: string;
+  repository: string;
+  digest: string;
+  code: NotAdmittedCode;
+}
+
 export interface BuildAllowlistOptions {
   sequence: number;
   now: Date;
   validityMs: number;
   policyHash: string;
+  /** Given (even empty): the document carries the `notAdmitted` section. */
+  notAdmitted?: { images: Iterable<RefusedImage>; complete: boolean };
+}
+
+const byKey = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `registry/repository` → sorted digest → value, repositories sorted: equal input, equal bytes. */
+function sortedByRepository<T>(byRepository: Map<string, [string, T][]>) {
+  return Object.fromEntries(
+    [...byRepository.entries()]
+      .sort(byKey)
+      .map(([repo, list]) => [repo, Object.fromEntries(list.sort(byKey))]),
+  );
 }
 
 /** Builds the document with repositories and digests in sorted order, so equal input gives equal bytes. */
@@ -76,21 +120,34 @@ export function buildAllowlist(
     ]);
     byRepository.set(repository, list);
   }
-  const sorted = [...byRepository.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return {
+  const document: Allowlist = {
     apiVersion: 'registry-watcher/v1',
     kind: 'ImageAllowlist',
     sequence: options.sequence,
     generatedAt: options.now.toISOString(),
     validUntil: new Date(options.now.getTime() + options.validityMs).toISOString(),
     policyHash: options.policyHash,
-    images: Object.fromEntries(
-      sorted.map(([repo, list]) => [
-        repo,
-        Object.fromEntries(list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-      ]),
-    ),
+    images: sortedByRepository(byRepository),
   };
+  if (options.notAdmitted) {
+    const refused = new Map<string, [string, NotAdmittedCode][]>();
+    const admitted = new Set(
+      [...byRepository].flatMap(([repo, list]) => list.map(([digest]) => `${repo}@${digest}`)),
+    );
+    for (const image of options.notAdmitted.images) {
+      const repository = `${image.registry}/${image.repository}`;
+      // The two indexes are read apart: an admitted entry wins over a stale refusal.
+      if (admitted.has(`${repository}@${image.digest}`)) continue;
+      const list = refused.get(repository) ?? [];
+      list.push([image.digest, image.code]);
+      refused.set(repository, list);
+    }
+    document.notAdmitted = {
+      complete: options.notAdmitted.complete,
+      images: sortedByRepository(refused),
+    };
+  }
+  return document;
 }
 
 /** The exact bytes that are signed and published. */

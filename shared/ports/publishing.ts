@@ -3,7 +3,7 @@
  * ports/index.ts, which holds the evaluation ports.
  */
 import type { SerializedBundle } from '@sigstore/bundle';
-import type { AdmittedImage } from '../domain/allowlist';
+import type { AdmittedImage, RefusedImage } from '../domain/allowlist';
 import type { InvalidEventError } from '../domain/errors';
 import type { SlackMessage } from '../domain/slack-message';
 import type { OutgoingMessage } from '../domain/verdict-event';
@@ -116,4 +116,13 @@ export interface StreamChange {
 export interface KeptObject {
   name: string;
   text: string;
+}
+
+/** Judged digests that are not admitted, newest transition first (a sparse index in AWS). */
+export interface RefusedImages {
+  /**
+   * About the `limit` newest (each shard gives its share), in no particular order;
+   * `complete` when that is all of them.
+   */
+  newest(limit: number): Promise<{ images: RefusedImage[]; complete: boolean }>;
 }

@@ -3,10 +3,16 @@ import {
   type AdmittedImage,
   type Allowlist,
   buildAllowlist,
+  type RefusedImage,
   serialiseAllowlist,
 } from '../domain/allowlist';
 import { type Clock, type Log, type Signer, silentLog, systemClock } from '../ports';
-import type { AdmittedImages, AllowlistStore, SequenceCounter } from '../ports/publishing';
+import type {
+  AdmittedImages,
+  AllowlistStore,
+  RefusedImages,
+  SequenceCounter,
+} from '../ports/publishing';
 
 export interface PublishAllowlistOptions {
   admitted: AdmittedImages;
@@ -17,6 +23,12 @@ export interface PublishAllowlistOptions {
   policyHash: string;
   /** How long consumers may use the document (validUntil = generatedAt + this). */
   validityMs: number;
+  /**
+   * With `maxNotAdmitted` > 0: the document's `notAdmitted` section, at most that many of the
+   * newest refusals (entries whose admission ran out come first, as EXPIRED).
+   */
+  refused?: RefusedImages;
+  maxNotAdmitted?: number;
   clock?: Clock;
   log?: Log;
 }
@@ -41,20 +53,23 @@ export async function publishAllowlist(
   const now = (options.clock ?? systemClock)();
   const previous = await options.store.current();
   const images: AdmittedImage[] = [];
-  let expired = 0;
+  const lapsed: RefusedImage[] = [];
   for await (const page of options.admitted.pages()) {
     for (const image of page) {
       // Consumers would drop these anyway (isAllowed); leaving them out keeps it small.
-      if (image.expiresAt && Date.parse(image.expiresAt) <= now.getTime()) expired += 1;
-      else images.push(image);
+      if (image.expiresAt && Date.parse(image.expiresAt) <= now.getTime()) {
+        lapsed.push({ ...image, code: 'EXPIRED' });
+      } else images.push(image);
     }
   }
+  const notAdmitted = await refusals(options, lapsed);
   const sequence = await options.sequence.next((previous?.sequence ?? 0) + 1);
   const allowlist = buildAllowlist(images, {
     sequence,
     now,
     validityMs: options.validityMs,
     policyHash: options.policyHash,
+    ...(notAdmitted && { notAdmitted }),
   });
   const document = serialiseAllowlist(allowlist);
   const [bundle, publicKeyPem] = await Promise.all([
@@ -70,9 +85,28 @@ export async function publishAllowlist(
   (options.log ?? silentLog).info('allowlist published', {
     sequence,
     digests: images.length,
-    expired,
+    expired: lapsed.length,
+    ...(notAdmitted && { notAdmitted: notAdmitted.images.length }),
     bytes: document.length,
     validUntil: allowlist.validUntil,
   });
-  return { allowlist, bytes: document.length, digests: images.length, expired, etag };
+  return {
+    allowlist,
+    bytes: document.length,
+    digests: images.length,
+    expired: lapsed.length,
+    etag,
+  };
+}
+
+/** The `notAdmitted` section's content: lapsed admissions first, then the newest refusals. */
+async function refusals(
+  options: PublishAllowlistOptions,
+  lapsed: RefusedImage[],
+): Promise<{ images: RefusedImage[]; complete: boolean } | undefined> {
+  const max = options.maxNotAdmitted ?? 0;
+  if (!options.refused || max <= 0) return undefined;
+  const newest = await options.refused.newest(max);
+  const all = [...lapsed, ...newest.images];
+  return { images: all.slice(0, max), complete: newest.complete && all.length <= max };
 }

@@ -55,6 +55,7 @@ describe('props: defaults', () => {
       rescanSchedule: 'cron(0 2 * * ? *)',
       rescanTimeZone: 'UTC',
       allowlistValidity: Duration.hours(24),
+      allowlistNotAdmitted: 0,
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
       evaluateMaxConcurrency: 2,

@@ -183,6 +183,14 @@ describe('verdict table', () => {
           ],
           Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...T.admittedProjection] },
         },
+        {
+          IndexName: T.refusedIndex,
+          KeySchema: [
+            { AttributeName: T.refusedPartitionKey, KeyType: 'HASH' },
+            { AttributeName: T.refusedSortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...T.refusedProjection] },
+        },
       ],
     });
     bare.template.hasResource('AWS::DynamoDB::Table', {
@@ -272,6 +280,7 @@ describe('allowlist: single writer, debounced, scheduled', () => {
     expect(fn.Environment).toEqual({
       Variables: expect.objectContaining({
         ALLOWLIST_VALIDITY: '24h',
+        ALLOWLIST_NOT_ADMITTED: '0',
         REBUILD_DEBOUNCE: '1s',
         REBUILD_MIN_INTERVAL: '3s',
         POLICY_FILE: '/var/task/policy.yaml',
@@ -338,7 +347,7 @@ describe('allowlist: single writer, debounced, scheduled', () => {
     });
   });
 
-  it('THEN it reads the admitted index, counts the sequence, and writes only its three objects', () => {
+  it('THEN it reads the admitted and refused indexes, counts the sequence, and writes only its three objects', () => {
     const statements = statementsOf(full.template, 'AllowlistRole');
     const s3 = statements.find((s) => JSON.stringify(s.Action).includes('s3:PutObject')) as Json;
     expect(s3.Action).toEqual(['s3:GetObject', 's3:PutObject']);
@@ -349,9 +358,9 @@ describe('allowlist: single writer, debounced, scheduled', () => {
       expect.arrayContaining([
         expect.objectContaining({
           Action: 'dynamodb:Query',
-          Resource: {
-            'Fn::Join': ['', [arnOf(expect.stringMatching(/Verdicts/)), '/index/admitted']],
-          },
+          Resource: ['admitted', 'refused'].map((index) => ({
+            'Fn::Join': ['', [arnOf(expect.stringMatching(/Verdicts/)), `/index/${index}`]],
+          })),
         }),
         expect.objectContaining({
           Action: 'dynamodb:UpdateItem',

@@ -73,7 +73,7 @@ describe('AdmissionReview over HTTPS, every kind', () => {
       status: { code: 403 },
     });
     expect(body.response.status.message).toMatch(
-      /initContainers\[0\].*is not in the allowlist for/,
+      /initContainers\[0\].*not in the allowlist .*: run registry-watcher explain /,
     );
   });
 

@@ -67,4 +67,9 @@ it('npm start shows the same verdicts today and 400 days from now', async () => 
   expect(today).toContain('verdicts judged at 2026-11-23T09:00:00.000Z');
   // The allowlist is signed at the machine's time, so a webhook started now accepts it.
   expect(nextYear).toMatch(/ADMIT +team-a\/web:2\.1\.0 by digest: allowlisted/);
+  // The allowlist names why the others are not admitted; the denial names the command.
+  expect(today).toMatch(
+    /DENY +prod\/api:1\.4\.2 by digest: failed its evaluation \(verdict FAIL\): run registry-watcher explain \S+\/prod\/api@sha256:73235fc1/,
+  );
+  expect(today).toMatch(/DENY +team-a\/web:2\.0\.0 \(deleted\): deleted from the registry/);
 }, 60_000);

@@ -149,7 +149,7 @@ describe('admit', () => {
     const { response } = admit(review, 'enforce', index, OPTIONS, NOW);
     expect(response).toMatchObject({ allowed: false, status: { code: 403 } });
     expect(response?.status?.message).toContain(
-      `spec.template.spec.volumes[1] (image-volume-0) "${API}@${digest(9)}": ${API}@${digest(9)} is not in the allowlist for ${API}`,
+      `spec.template.spec.volumes[1] (image-volume-0) "${API}@${digest(9)}": not in the allowlist (never evaluated, pending, failed or deleted: this allowlist does not say which): run registry-watcher explain ${API}@${digest(9)}`,
     );
     const warned = admit(review, 'warn', index, OPTIONS, NOW).response?.warnings;
     expect(warned).toEqual([

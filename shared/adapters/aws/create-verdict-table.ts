@@ -21,6 +21,8 @@ export async function createVerdictTable(client: DynamoDBClient, tableName: stri
           { AttributeName: T.partitionKey, AttributeType: 'S' },
           { AttributeName: T.sortKey, AttributeType: 'S' },
           { AttributeName: T.admittedPartitionKey, AttributeType: 'N' },
+          { AttributeName: T.refusedPartitionKey, AttributeType: 'N' },
+          { AttributeName: T.refusedSortKey, AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: T.partitionKey, KeyType: 'HASH' },
@@ -34,6 +36,14 @@ export async function createVerdictTable(client: DynamoDBClient, tableName: stri
               { AttributeName: T.admittedSortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...T.admittedProjection] },
+          },
+          {
+            IndexName: T.refusedIndex,
+            KeySchema: [
+              { AttributeName: T.refusedPartitionKey, KeyType: 'HASH' },
+              { AttributeName: T.refusedSortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...T.refusedProjection] },
           },
         ],
         StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },

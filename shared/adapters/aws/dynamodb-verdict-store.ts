@@ -35,7 +35,13 @@ export function documentClient(client?: DynamoDBClient): DynamoDBDocumentClient 
 /** What every DynamoDB adapter built without a client shares, one per container. */
 let sharedDocuments: DynamoDBDocumentClient | undefined;
 
-type Item = VerdictRecord & { pk: string; sk: string; admitted?: number; historyPending?: true };
+type Item = VerdictRecord & {
+  pk: string;
+  sk: string;
+  admitted?: number;
+  refused?: number;
+  historyPending?: true;
+};
 
 /** On CURRENT while its transition's history item is not yet written. */
 const HISTORY_PENDING = 'historyPending';
@@ -157,6 +163,8 @@ export class DynamoDbVerdictStore implements VerdictStore {
       pk,
       sk: T.currentSortKey,
       ...(admitted && { admitted: admittedShard(pk) }),
+      // The index's sort key is transitionAt: a record without one is left out of it.
+      ...(!admitted && record.transitionAt && { refused: admittedShard(pk) }),
       ...(historyPending && { [HISTORY_PENDING]: true }),
     };
   }

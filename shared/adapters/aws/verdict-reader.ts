@@ -9,6 +9,7 @@ import type { VerdictRecord } from '../../domain/verdict-record';
 import type { VerdictReader } from '../../ports/questions';
 import { withRetry } from '../../retry';
 import { documentClient } from './dynamodb-verdict-store';
+import { recordOfItem } from './verdict-item';
 import { imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
 
 export interface DynamoDbVerdictReaderOptions {
@@ -94,6 +95,5 @@ export class DynamoDbVerdictReader implements VerdictReader {
 }
 
 function record(item: Item): VerdictRecord {
-  const { pk, sk: _sk, admitted: _admitted, historyPending: _pending, ...rest } = item;
-  return parseStoredVerdict(rest, `verdict item ${pk}`);
+  return parseStoredVerdict(recordOfItem(item), `verdict item ${item[T.partitionKey]}`);
 }

@@ -29,6 +29,14 @@ export const VERDICT_TABLE = {
     'expiresAt',
     'policyHash',
   ],
+  /**
+   * Sparse GSI: only judged digests that are not admitted (FAIL, PENDING, ERROR, deleted)
+   * carry its key, newest transition first; the allowlist's `notAdmitted` section reads it.
+   */
+  refusedIndex: 'refused',
+  refusedPartitionKey: 'refused',
+  refusedSortKey: 'transitionAt',
+  refusedProjection: ['registry', 'repository', 'digest', 'verdict', 'deletedAt'],
   counterPartitionKey: 'ALLOWLIST',
   counterSortKey: 'SEQUENCE',
 } as const;
@@ -37,7 +45,7 @@ export function imagePartitionKey(key: ImageKey): string {
   return `${VERDICT_TABLE.imagePrefix}${imageId(key)}`;
 }
 
-/** Shard of the sparse index, from a hash of the pk: spreads admitted items over partitions. */
+/** Shard of the sparse indexes, from a hash of the pk: spreads their items over partitions. */
 export function admittedShard(pk: string): number {
   return createHash('sha256').update(pk).digest().readUInt32BE(0) % VERDICT_TABLE.admittedShards;
 }
