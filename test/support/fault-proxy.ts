@@ -16,16 +16,21 @@ export interface FaultProxy {
 
 /**
  * How the upstream speaks, so a throttle or a server error is answered as that service would:
- * DynamoDB (AWS JSON 1.0), SNS (AWS Query, XML errors), a plain HTTP webhook (Slack: a 429
- * with Retry-After).
+ * DynamoDB (AWS JSON 1.0), SNS (AWS Query, XML errors), S3 (REST XML errors: 503 SlowDown,
+ * 500 InternalError), a plain HTTP webhook (Slack: a 429 with Retry-After).
  */
-export type FaultProtocol = 'aws-json' | 'aws-query' | 'http';
+export type FaultProtocol = 'aws-json' | 'aws-query' | 's3' | 'http';
 
 type Answer = { status: number; headers: Record<string, string>; body: string };
 const queryError = (status: number, type: string, code: string, message: string): Answer => ({
   status,
   headers: { 'content-type': 'text/xml' },
   body: `<ErrorResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+});
+const s3Error = (status: number, code: string, message: string): Answer => ({
+  status,
+  headers: { 'content-type': 'application/xml' },
+  body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`,
 });
 const ERROR_ANSWERS: Record<FaultProtocol, Record<'throttle' | 'server-error', Answer>> = {
   'aws-json': {
@@ -49,6 +54,10 @@ const ERROR_ANSWERS: Record<FaultProtocol, Record<'throttle' | 'server-error', A
   'aws-query': {
     throttle: queryError(400, 'Sender', 'Throttling', 'Rate exceeded'),
     'server-error': queryError(500, 'Receiver', 'InternalError', 'internal failure'),
+  },
+  s3: {
+    throttle: s3Error(503, 'SlowDown', 'Please reduce your request rate.'),
+    'server-error': s3Error(500, 'InternalError', 'We encountered an internal error.'),
   },
   http: {
     throttle: { status: 429, headers: { 'retry-after': '1' }, body: 'rate_limited' },

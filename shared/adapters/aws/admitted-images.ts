@@ -1,8 +1,9 @@
-import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AdmittedImage } from '../../domain/allowlist';
 import { mergeAsync } from '../../merge-async';
 import type { AdmittedImages } from '../../ports/publishing';
 import { documentClient } from './dynamodb-verdict-store';
+import { retriedPages } from './retried-pages';
 import { VERDICT_TABLE as T } from './verdict-table';
 
 export interface DynamoDbAdmittedImagesOptions {
@@ -28,15 +29,18 @@ export class DynamoDbAdmittedImages implements AdmittedImages {
   }
 
   private async *shard(shard: number): AsyncGenerator<AdmittedImage[]> {
-    const pages = paginateQuery(
-      { client: this.client, pageSize: this.options.pageSize ?? 1000 },
-      {
-        TableName: this.options.tableName,
-        IndexName: T.admittedIndex,
-        KeyConditionExpression: '#shard = :shard',
-        ExpressionAttributeNames: { '#shard': T.admittedPartitionKey },
-        ExpressionAttributeValues: { ':shard': shard },
-      },
+    const pages = retriedPages((start) =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          IndexName: T.admittedIndex,
+          KeyConditionExpression: '#shard = :shard',
+          ExpressionAttributeNames: { '#shard': T.admittedPartitionKey },
+          ExpressionAttributeValues: { ':shard': shard },
+          Limit: this.options.pageSize ?? 1000,
+          ...(start && { ExclusiveStartKey: start }),
+        }),
+      ),
     );
     for await (const page of pages) {
       yield (page.Items ?? []).map((item) => ({

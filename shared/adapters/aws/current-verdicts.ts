@@ -1,7 +1,8 @@
-import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { VerdictRecord } from '../../domain/verdict-record';
 import type { CurrentVerdicts } from '../../ports/publishing';
 import { documentClient } from './dynamodb-verdict-store';
+import { retriedPages } from './retried-pages';
 import { recordOfItem } from './verdict-item';
 import { VERDICT_TABLE as T } from './verdict-table';
 
@@ -31,15 +32,17 @@ export class DynamoDbCurrentVerdicts implements CurrentVerdicts {
     const only = this.options.segment;
     const last = only ?? segments - 1;
     for (let segment = only ?? 0; segment <= last; segment++) {
-      const pages = paginateScan(
-        { client: this.client },
-        {
-          TableName: this.options.tableName,
-          FilterExpression: '#sk = :current',
-          ExpressionAttributeNames: { '#sk': T.sortKey },
-          ExpressionAttributeValues: { ':current': T.currentSortKey },
-          ...(segments > 1 && { Segment: segment, TotalSegments: segments }),
-        },
+      const pages = retriedPages((start) =>
+        this.client.send(
+          new ScanCommand({
+            TableName: this.options.tableName,
+            FilterExpression: '#sk = :current',
+            ExpressionAttributeNames: { '#sk': T.sortKey },
+            ExpressionAttributeValues: { ':current': T.currentSortKey },
+            ...(segments > 1 && { Segment: segment, TotalSegments: segments }),
+            ...(start && { ExclusiveStartKey: start }),
+          }),
+        ),
       );
       for await (const page of pages) {
         yield (page.Items ?? []).map(recordOfItem);
