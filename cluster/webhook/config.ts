@@ -2,6 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { isDuration, parseDuration } from '../../shared/domain/duration';
 import { ConfigError } from '../../shared/domain/errors';
+import { globProblem } from '../../shared/domain/policy-bounds';
 
 const duration = z.string().refine(isDuration, { error: 'use a duration such as 30s, 5m, 1h' });
 
@@ -38,7 +39,17 @@ export const webhookSettingsSchema = z.strictObject({
   resolveTags: z.boolean().default(false),
   unwatchedRegistries: z.enum(['deny', 'warn', 'allow']).default('deny'),
   /** Globs of registry hosts the allowlist speaks for; default: those it contains. */
-  registries: z.array(z.string().min(1)).optional(),
+  registries: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .superRefine((value, ctx) => {
+          const problem = globProblem(value);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+    )
+    .optional(),
   breakGlass: z
     .strictObject({ annotation: z.string().default('registry-watcher.io/break-glass') })
     .default({ annotation: 'registry-watcher.io/break-glass' }),

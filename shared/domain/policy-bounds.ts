@@ -15,7 +15,26 @@ export const POLICY_LIMITS = {
   maxDepth: 64,
   /** Problems reported one by one; the rest are counted. */
   maxIssues: 50,
+  /** Characters of one glob (repository match, exception scope, keyless subject). */
+  maxGlobLength: 1024,
+  /** `*`, `**` and `?` in one glob: real globs have one or two. */
+  maxGlobWildcards: 16,
 } as const;
+
+/**
+ * Why a glob is refused, or undefined. Matching is linear (shared/domain/glob.ts), so these
+ * bound the work per match to value length x glob length, not backtracking.
+ */
+export function globProblem(glob: string): string | undefined {
+  if (glob.length > POLICY_LIMITS.maxGlobLength) {
+    return `the glob is ${glob.length} characters, over ${POLICY_LIMITS.maxGlobLength}`;
+  }
+  const wildcards = glob.match(/\*\*?|\?/g)?.length ?? 0;
+  if (wildcards > POLICY_LIMITS.maxGlobWildcards) {
+    return `the glob has ${wildcards} wildcards (*, ** or ?), over ${POLICY_LIMITS.maxGlobWildcards}`;
+  }
+  return undefined;
+}
 
 export interface ExpansionProblem {
   message: string;

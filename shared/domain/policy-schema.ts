@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { isDuration } from './duration';
 import { isDigest } from './image-ref';
+import { globProblem } from './policy-bounds';
 import { nestedQuantifier } from './regex-safety';
 import { SEVERITIES } from './severity';
 import { IDENTITY_RULES } from './signed-identity';
@@ -35,6 +36,15 @@ const graceKey = z.enum(
   },
 );
 
+/** A glob, bounded in length and wildcards (policy-bounds). */
+const glob = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = globProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 const publicKey = z.string().refine((pem) => pem.includes('-----BEGIN PUBLIC KEY-----'), {
   error: 'expected a PEM public key (-----BEGIN PUBLIC KEY-----)',
 });
@@ -53,7 +63,7 @@ const key = z
 const keyless = z
   .strictObject({
     issuer: z.url(),
-    subject: z.string().min(1).optional(),
+    subject: glob.optional(),
     subjectRegExp: z.string().min(1).optional(),
   })
   .refine((k) => (k.subject === undefined) !== (k.subjectRegExp === undefined), {
@@ -97,7 +107,7 @@ const settings = {
 };
 
 const rule = z.strictObject({
-  match: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  match: z.union([glob, z.array(glob).min(1)]),
   ...settings,
 });
 
@@ -107,7 +117,7 @@ const dateOrTime = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
 const exception = z
   .strictObject({
     id: z.string().min(1),
-    repositories: z.array(z.string().min(1)).min(1).optional(),
+    repositories: z.array(glob).min(1).optional(),
     digests: z
       .array(z.string().refine(isDigest, { error: 'expected sha256:<64 hex>' }))
       .min(1)
