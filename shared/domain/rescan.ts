@@ -76,7 +76,9 @@ export function scanDueAfterMs(policy: Policy, repository: string, renewAheadMs:
 }
 
 /** ECR will not scan these again, whatever we ask. */
-const UNSCANNABLE = new Set(['UNSUPPORTED_IMAGE']);
+// No StartImageScan can help: an unsupported image never scans, an archived one (ECR's
+// archive storage class) only after it is restored; asking every night wastes the 1/s quota.
+const UNSCANNABLE = new Set(['UNSUPPORTED_IMAGE', 'IMAGE_ARCHIVED']);
 const RUNNING = new Set(['IN_PROGRESS', 'PENDING']);
 
 export function isScanDue(

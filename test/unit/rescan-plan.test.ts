@@ -222,6 +222,16 @@ describe('scan age thresholds', () => {
     expect(scanDueAfterMs(policy, 'dev/api', 0)).toBe(7 * DAY_MS);
   });
 
+  it.each([
+    ['IMAGE_ARCHIVED', false],
+    ['UNSUPPORTED_IMAGE', false],
+    ['IN_PROGRESS', false],
+    ['SCAN_ELIGIBILITY_EXPIRED', true],
+    ['COMPLETE', true],
+  ])('an old scan with status %s is due for a new one: %s', (status, due) => {
+    expect(isScanDue({ completedAt: hoursAgo(48), status }, DAY_MS, NOW)).toBe(due);
+  });
+
   it('counts a scan exactly at the threshold as due', () => {
     expect(isScanDue({ completedAt: hoursAgo(24) }, DAY_MS, NOW)).toBe(true);
     expect(isScanDue({ completedAt: hoursAgo(23.9) }, DAY_MS, NOW)).toBe(false);
