@@ -46,6 +46,7 @@ export interface Fixtures {
   'dynamodb/stream-verdict-transition': DynamoDBStreamEvent;
   'sns/verdict-event': SNSEvent;
   'sns/daily-digest': SNSEvent;
+  'sns/verdict-escalated': SNSEvent;
   // Kubernetes AdmissionReview requests (admission.k8s.io/v1), one per pod-bearing kind.
   'k8s/admission-review-pod': AdmissionReviewRequestFixture;
   'k8s/admission-review-pod-ephemeralcontainers': AdmissionReviewRequestFixture;

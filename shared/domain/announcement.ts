@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { DailyDigest } from './daily-digest';
 import { InvalidEventError } from './errors';
+import type { EscalationEvent } from './escalation-event';
 import { SEVERITIES } from './severity';
 import { VERDICTS } from './verdict';
 import { EVENTS_API_VERSION, type VerdictEvent } from './verdict-event';
@@ -34,6 +35,18 @@ const verdictEvent = z.looseObject({
   evaluatedAt: z.string(),
 });
 
+const escalationEvent = verdictEvent.omit({ kind: true, previousVerdict: true }).extend({
+  kind: z.literal('VerdictEscalated'),
+  transitionId: z.string(),
+  escalation: z.looseObject({
+    newBlocking: z.array(z.string()),
+    newBlockingCount: z.number().int().nonnegative(),
+    newlyExploited: z.array(z.string()),
+    maxSeverity: z.looseObject({ from: z.string(), to: z.string() }).optional(),
+  }),
+  newFindings: z.array(z.looseObject({ id: z.string(), severity: z.enum(SEVERITIES) })),
+});
+
 const dailyDigest = z.looseObject({
   apiVersion: z.literal(EVENTS_API_VERSION),
   kind: z.literal('DailyDigest'),
@@ -48,7 +61,15 @@ const dailyDigest = z.looseObject({
 
 export type Announcement =
   | { kind: 'VerdictChanged'; event: VerdictEvent }
+  | { kind: 'VerdictEscalated'; event: EscalationEvent }
   | { kind: 'DailyDigest'; digest: DailyDigest };
+
+/** Unknown kinds are read as VerdictChanged, so their error names what v1 expects. */
+const SCHEMAS = new Map<string, z.ZodType>([
+  ['DailyDigest', dailyDigest],
+  ['VerdictEscalated', escalationEvent],
+  ['VerdictChanged', verdictEvent],
+]);
 
 /** Parses an SNS message body published by `changes` or the daily digest. */
 export function parseAnnouncement(body: string): Announcement {
@@ -60,17 +81,21 @@ export function parseAnnouncement(body: string): Announcement {
       cause: error,
     });
   }
-  const kind = (json as { kind?: unknown })?.kind;
-  const schema = kind === 'DailyDigest' ? dailyDigest : verdictEvent;
-  const parsed = schema.safeParse(json);
+  const raw = (json as { kind?: unknown })?.kind;
+  const kind = typeof raw === 'string' && SCHEMAS.has(raw) ? raw : 'VerdictChanged';
+  const parsed = (SCHEMAS.get(kind) ?? verdictEvent).safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new InvalidEventError(
-      `not a registry-watcher ${kind === 'DailyDigest' ? 'DailyDigest' : 'VerdictChanged'} message: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      `not a registry-watcher ${kind} message: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
       { cause: parsed.error },
     );
   }
-  return kind === 'DailyDigest'
-    ? { kind: 'DailyDigest', digest: parsed.data as unknown as DailyDigest }
-    : { kind: 'VerdictChanged', event: parsed.data as unknown as VerdictEvent };
+  if (kind === 'DailyDigest') {
+    return { kind, digest: parsed.data as unknown as DailyDigest };
+  }
+  if (kind === 'VerdictEscalated') {
+    return { kind, event: parsed.data as unknown as EscalationEvent };
+  }
+  return { kind: 'VerdictChanged', event: parsed.data as unknown as VerdictEvent };
 }

@@ -1,3 +1,4 @@
+import { blockingFactsOf, mergeBlockingFacts } from './blocking-facts';
 import { DAY_MS, parseDuration } from './duration';
 import { compact, type Finding, type ScanFindings } from './findings';
 import { matchesAnyGlob } from './glob';
@@ -40,7 +41,7 @@ export type PreviousEvaluation = Pick<
   Evaluation,
   'verdict' | 'reasons' | 'severityCounts' | 'maxSeverity' | 'topFindings' | 'findingClock'
 > &
-  Partial<Pick<Evaluation, 'admittedAt' | 'deadline' | 'expiresAt' | 'scannedAt'>>;
+  Partial<Pick<Evaluation, 'admittedAt' | 'deadline' | 'expiresAt' | 'scannedAt' | 'blocking'>>;
 
 export interface EvaluationInput {
   image: ImageKey;
@@ -155,6 +156,22 @@ export function evaluate(input: EvaluationInput): Evaluation {
         ...(exploited && { exploited }),
       }))
     : manifests.flatMap((m) => m.findings);
+  const fresh = blockingFactsOf(
+    manifests.flatMap((m) =>
+      m.findings.map((j) => ({
+        id: j.finding.id,
+        severity: j.finding.severity,
+        blocking: j.blocking,
+        exploited: j.exploited === true,
+      })),
+    ),
+  );
+  // Carried manifests contribute no findings: what blocked them before still does.
+  const carriedBlocking =
+    context.judgedBefore?.blocking && manifests.some((m) => m.carried)
+      ? context.judgedBefore.blocking
+      : undefined;
+  const blocking = carriedBlocking ? mergeBlockingFacts(carriedBlocking, fresh) : fresh;
   const scanned = manifests.flatMap((m) => (m.scannedAt ? [Date.parse(m.scannedAt)] : []));
   const verdict = verdictOfReasons(reasons);
   const admitted = isAdmitted(verdict);
@@ -178,6 +195,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
         Object.entries(counts).flatMap(([s, n]) => (n > 0 ? [s as keyof SeverityCounts] : [])),
       ) ?? 'NONE',
     topFindings: topFindings(judged),
+    blocking,
     deadline: deadline === undefined ? undefined : new Date(deadline).toISOString(),
     expiresAt: admitted && ends.length > 0 ? new Date(Math.min(...ends)).toISOString() : undefined,
     // fromEntries defines own properties: a `__proto__` id stays a key, not a prototype.

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { readBlockingFacts } from './blocking-facts';
 import { InvalidVerdictError } from './errors';
 import type { PreviousEvaluation } from './evaluate';
 import { SEVERITIES } from './severity';
@@ -72,6 +73,8 @@ export const previousEvaluationSchema = z.object({
   deadline: instant.optional(),
   expiresAt: instant.optional(),
   scannedAt: instant.optional(),
+  // A malformed sketch only loses the carry-over of what blocked: read leniently.
+  blocking: z.unknown().transform(readBlockingFacts).optional(),
 });
 
 /** Parses a previous verdict; throws InvalidVerdictError naming the first bad field. */

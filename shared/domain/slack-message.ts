@@ -1,4 +1,5 @@
 import type { DailyDigest } from './daily-digest';
+import type { EscalationEvent } from './escalation-event';
 import { SEVERITIES } from './severity';
 import { VERDICTS, type VerdictValue } from './verdict';
 import { shortImageName, type VerdictEvent } from './verdict-event';
@@ -76,6 +77,89 @@ function severitySummary(counts: VerdictEvent['severityCounts']): string {
 
 const day = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
+/** One finding: severity, linked id, package, fix, CVSS, EPSS, blocking, exploit. */
+function findingLine(f: VerdictEvent['topFindings'][number]): string {
+  const pkg = f.package
+    ? ` \`${escapeMrkdwn(f.package.name)}\`${f.package.version ? ` ${escapeMrkdwn(f.package.version)}` : ''}`
+    : '';
+  const fix = f.fixedIn
+    ? ` → fixed in ${escapeMrkdwn(f.fixedIn)}`
+    : f.fixAvailable === false
+      ? ' (no fix yet)'
+      : '';
+  const cvss = f.cvss ? ` CVSS ${f.cvss.score}` : '';
+  const epss = f.epss !== undefined ? ` EPSS ${f.epss}` : '';
+  const exploit = f.exploited
+    ? ' :fire: known exploited'
+    : f.exploitAvailable
+      ? ' :fire: exploit known'
+      : '';
+  return `• *${f.severity}* ${link(f.link, f.id)}${pkg}${fix}${cvss}${epss}${f.blocking ? ' *blocking*' : ''}${exploit}`;
+}
+
+function idList(ids: readonly string[]): string {
+  return ids.map((id) => `\`${escapeMrkdwn(id)}\``).join(', ');
+}
+
+/** A not-admitted digest got worse: what is new leads, then the verdict as it stands. */
+export function escalationSlackMessage(event: EscalationEvent): SlackMessage {
+  const name = shortImageName(event.image);
+  const { newBlocking, newBlockingCount, newlyExploited, maxSeverity } = event.escalation;
+  const news: string[] = [];
+  if (newBlockingCount > 0) {
+    const unnamed = newBlockingCount - newBlocking.length;
+    news.push(
+      `• *${newBlockingCount} new blocking finding${newBlockingCount === 1 ? '' : 's'}*${newBlocking.length > 0 ? `: ${idList(newBlocking)}` : ''}${unnamed > 0 && newBlocking.length > 0 ? ` and ${unnamed} more` : ''}`,
+    );
+  }
+  if (newlyExploited.length > 0) {
+    news.push(`• :fire: *Now known exploited*: ${idList(newlyExploited)}`);
+  }
+  if (maxSeverity) {
+    news.push(`• Highest blocking severity *${maxSeverity.from} → ${maxSeverity.to}*`);
+  }
+  const blocks: Block[] = [
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: cut(
+          `:chart_with_upwards_trend: ${event.verdict}, worse  ${name}`,
+          SLACK_LIMITS.header,
+        ),
+        emoji: true,
+      },
+    },
+    listSection('*What is new*', news),
+  ];
+  const shown = event.newFindings.map(findingLine);
+  if (shown.length > 0) blocks.push(listSection('*New findings*', shown));
+  blocks.push({
+    type: 'section',
+    fields: [
+      mrkdwn(
+        `*Image*\n${link(event.image.consoleUrl, `${event.image.repository}@${event.image.digest.slice(0, 19)}…`)}`,
+      ),
+      mrkdwn(`*Verdict*\n${event.verdict} (not admitted), unchanged`),
+      mrkdwn(`*Findings*\n${severitySummary(event.severityCounts)}`),
+    ],
+  });
+  const reasons = event.reasons
+    .filter((r) => r.effect !== 'info')
+    .map((r) => `• \`${r.code}\` ${escapeMrkdwn(r.message)}`);
+  if (reasons.length > 0) blocks.push(listSection('*Reasons*', reasons));
+  blocks.push({
+    type: 'context',
+    elements: [
+      mrkdwn(
+        `${escapeMrkdwn(event.image.registry)} · escalation \`${event.id}\` · evaluated ${day(event.evaluatedAt)} UTC`,
+      ),
+    ],
+  });
+  const summary = news.map((line) => line.replace(/^• /, '').replace(/[*`]|:fire: /g, ''));
+  return { text: `${event.verdict}, worse: ${name} (${summary.join('; ')})`, blocks };
+}
+
 /** One message per transition: what changed, why, what to fix and by when. */
 export function verdictSlackMessage(event: VerdictEvent): SlackMessage {
   const name = shortImageName(event.image);
@@ -116,19 +200,7 @@ export function verdictSlackMessage(event: VerdictEvent): SlackMessage {
     .sort((a, b) => Number(a.effect === 'info') - Number(b.effect === 'info'))
     .map((r) => `• \`${r.code}\` ${escapeMrkdwn(r.message)}`);
   if (reasons.length > 0) blocks.push(listSection('*Reasons*', reasons));
-  const findings = event.topFindings.map((f) => {
-    const pkg = f.package
-      ? ` \`${escapeMrkdwn(f.package.name)}\`${f.package.version ? ` ${escapeMrkdwn(f.package.version)}` : ''}`
-      : '';
-    const fix = f.fixedIn
-      ? ` → fixed in ${escapeMrkdwn(f.fixedIn)}`
-      : f.fixAvailable === false
-        ? ' (no fix yet)'
-        : '';
-    const cvss = f.cvss ? ` CVSS ${f.cvss.score}` : '';
-    const flags = `${f.blocking ? ' *blocking*' : ''}${f.exploitAvailable ? ' :fire: exploit known' : ''}`;
-    return `• *${f.severity}* ${link(f.link, f.id)}${pkg}${fix}${cvss}${flags}`;
-  });
+  const findings = event.topFindings.map(findingLine);
   if (findings.length > 0) blocks.push(listSection('*Top findings*', findings));
   const dates: string[] = [];
   if (event.deadline) dates.push(`• Remediation deadline: *${day(event.deadline)} UTC*`);

@@ -1,3 +1,4 @@
+import type { BlockingFacts } from './blocking-facts';
 import type { Finding } from './findings';
 import type { Severity, SeverityCounts } from './severity';
 
@@ -105,6 +106,8 @@ export interface Evaluation {
   severityCounts: SeverityCounts;
   maxSeverity: Severity | 'NONE';
   topFindings: FindingSummary[];
+  /** Compact set of what blocks (ids sketch, count, max severity): lets `changes` see it got worse. */
+  blocking?: BlockingFacts;
   /** Earliest grace deadline running on this digest. */
   deadline?: string;
   /** When an admitted verdict stops holding without new facts (grace end, exception expiry). */

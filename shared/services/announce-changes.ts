@@ -1,5 +1,6 @@
 import { InvalidEventError, StoreConflictError } from '../domain/errors';
-import { changeOf, verdictMessage } from '../domain/verdict-event';
+import { escalationChangeOf, escalationMessage } from '../domain/escalation-event';
+import { changeOf, type OutgoingMessage, verdictMessage } from '../domain/verdict-event';
 
 export type { StreamChange } from '../ports/publishing';
 
@@ -28,6 +29,8 @@ export interface AnnounceOutcome {
   published: number;
   /** Transitions already announced by an earlier delivery of the same records. */
   duplicates: number;
+  /** Of `published`, VerdictEscalated events. */
+  escalations?: number;
   rebuildRequested: boolean;
   /** Records parked for a deterministic failure (bad shape, schema drift). */
   parked: number;
@@ -67,31 +70,38 @@ export async function announceChanges(
       if (change.problem) throw change.problem;
       const { event, allowlistDirty } = changeOf(change.oldItem, change.newItem);
       if (allowlistDirty) firstDirty ??= index;
-      if (!event) continue;
-      const claim = await options.markers.claim(event.id, clock());
-      if (claim === 'done') {
+      // A transition is announced as VerdictChanged; without one, a not-admitted digest
+      // that got worse is announced as VerdictEscalated. Both dedupe on their id.
+      const escalation = event ? undefined : escalationChangeOf(change.oldItem, change.newItem);
+      const message = event
+        ? verdictMessage(event)
+        : escalation
+          ? escalationMessage(escalation)
+          : undefined;
+      if (!message) continue;
+      const published = await publishOnce(message, options, clock);
+      if (!published) {
         outcome.duplicates += 1;
         continue;
       }
-      if (claim === 'busy') {
-        throw new StoreConflictError(
-          `transition ${event.id} is being announced by another delivery; retry after its lease`,
-        );
-      }
-      try {
-        await options.publisher.publish(verdictMessage(event));
-      } catch (error) {
-        await options.markers.release(event.id).catch(() => undefined);
-        throw error;
-      }
-      await options.markers.complete(event.id, clock());
       outcome.published += 1;
-      log.info('verdict event published', {
-        transitionId: event.id,
-        image: event.image.id,
-        verdict: event.verdict,
-        previousVerdict: event.previousVerdict,
-      });
+      if (event) {
+        log.info('verdict event published', {
+          transitionId: event.id,
+          image: event.image.id,
+          verdict: event.verdict,
+          previousVerdict: event.previousVerdict,
+        });
+      } else if (escalation) {
+        outcome.escalations = (outcome.escalations ?? 0) + 1;
+        log.info('escalation published', {
+          id: escalation.id,
+          image: escalation.image.id,
+          verdict: escalation.verdict,
+          newBlocking: escalation.escalation.newBlockingCount,
+          newlyExploited: escalation.escalation.newlyExploited.length,
+        });
+      }
     } catch (error) {
       if (error instanceof InvalidEventError && options.parking) {
         const parkedAt = await park(options.parking, change, error, clock());
@@ -153,6 +163,29 @@ async function requestRebuild(
     log.error('allowlist rebuild request failed', { error: (error as Error).message });
     return 'failed';
   }
+}
+
+/** Claim, publish, complete; false when an earlier delivery already published it. */
+async function publishOnce(
+  message: OutgoingMessage,
+  options: AnnounceChangesOptions,
+  clock: Clock,
+): Promise<boolean> {
+  const claim = await options.markers.claim(message.id, clock());
+  if (claim === 'done') return false;
+  if (claim === 'busy') {
+    throw new StoreConflictError(
+      `message ${message.id} is being announced by another delivery; retry after its lease`,
+    );
+  }
+  try {
+    await options.publisher.publish(message);
+  } catch (error) {
+    await options.markers.release(message.id).catch(() => undefined);
+    throw error;
+  }
+  await options.markers.complete(message.id, clock());
+  return true;
 }
 
 /** True when parked; a parking failure is transient and retries the record. */

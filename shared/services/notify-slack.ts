@@ -2,6 +2,7 @@ import { parseAnnouncement } from '../domain/announcement';
 import { StoreConflictError } from '../domain/errors';
 import {
   digestSlackMessage,
+  escalationSlackMessage,
   type SlackMessage,
   verdictSlackMessage,
 } from '../domain/slack-message';
@@ -17,7 +18,7 @@ export interface NotifyOptions {
 
 export interface NotifyResult {
   id: string;
-  kind: 'VerdictChanged' | 'DailyDigest';
+  kind: 'VerdictChanged' | 'VerdictEscalated' | 'DailyDigest';
   outcome: 'sent' | 'duplicate';
 }
 
@@ -28,17 +29,26 @@ export function slackMessageFor(body: string): {
   message: SlackMessage;
 } {
   const announcement = parseAnnouncement(body);
-  return announcement.kind === 'DailyDigest'
-    ? {
+  switch (announcement.kind) {
+    case 'DailyDigest':
+      return {
         id: announcement.digest.id,
         kind: announcement.kind,
         message: digestSlackMessage(announcement.digest),
-      }
-    : {
+      };
+    case 'VerdictEscalated':
+      return {
+        id: announcement.event.id,
+        kind: announcement.kind,
+        message: escalationSlackMessage(announcement.event),
+      };
+    case 'VerdictChanged':
+      return {
         id: announcement.event.id,
         kind: announcement.kind,
         message: verdictSlackMessage(announcement.event),
       };
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
 import { imagePartitionKey } from '../../shared/adapters/aws/verdict-table';
+import { blockingFactsOf } from '../../shared/domain/blocking-facts';
 import type { ImageKey } from '../../shared/domain/image-ref';
 import { emptySeverityCounts } from '../../shared/domain/severity';
 import type { VerdictValue } from '../../shared/domain/verdict';
@@ -202,6 +203,44 @@ describe('changes: DynamoDB stream → SNS verdict events', () => {
     expect(ids.filter((id) => id === b.record.transitionId)).toHaveLength(6);
     expect(new Set(ids)).toEqual(new Set([a.record.transitionId, b.record.transitionId]));
     expect(sns.commandCalls(PublishCommand)).toHaveLength(7);
+  });
+
+  it('announces a FAIL digest that gains a blocking finding once, however often the stream delivers it', async () => {
+    const api = keyOf('prod/api', 7);
+    const failing = (at: string, ids: string[], extra: Partial<VerdictDraft> = {}) => ({
+      ...draft(api, 'FAIL', at),
+      blocking: blockingFactsOf(
+        ids.map((id) => ({ id, severity: 'CRITICAL' as const, blocking: true })),
+      ),
+      ...extra,
+    });
+    const a = await write(api, failing('2026-11-20T09:00:00.000Z', ['CVE-2024-1']));
+    const b = await write(api, failing('2026-11-21T09:00:00.000Z', ['CVE-2024-1', 'CVE-2024-2']));
+    // Only order and a non-blocking count changed: written, not announced.
+    const c = await write(
+      api,
+      failing('2026-11-22T09:00:00.000Z', ['CVE-2024-2', 'CVE-2024-1'], {
+        severityCounts: { ...emptySeverityCounts(), CRITICAL: 2, LOW: 1 },
+      }),
+    );
+    expect(c.records).toHaveLength(1);
+    const event = streamEvent([...a.records, ...b.records, ...c.records]);
+    await lambda()(event);
+    await lambda()(event);
+    await lambda()(streamEvent(b.records));
+    const bodies = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    expect(bodies.map((p) => p.MessageAttributes?.type?.StringValue)).toEqual([
+      'verdict',
+      'escalation',
+    ]);
+    const escalation = JSON.parse(bodies[1]?.Message ?? '{}');
+    expect(escalation).toMatchObject({
+      kind: 'VerdictEscalated',
+      transitionId: a.record.transitionId,
+      escalation: { newBlocking: ['CVE-2024-2'], newBlockingCount: 1 },
+    });
+    const marker = await rawItem(dynamo, table, `EVENT#${escalation.id}`, 'SNS');
+    expect(marker?.status).toEqual({ S: 'COMPLETED' });
   });
 
   it('handles the documented-shape fixture', async () => {
