@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { FileSigner, generatePrivateKeyPem } from '../shared/adapters/local/file-signer';
+import { sigstoreAllowlistSignatures } from '../shared/adapters/sigstore/allowlist-signatures';
 import { signMessageBundle } from '../shared/adapters/sigstore/bundles';
 import { type AdmittedImage, buildAllowlist, serialiseAllowlist } from '../shared/domain/allowlist';
 import { verifyAllowlist } from '../shared/services/verify-allowlist';
@@ -61,7 +62,12 @@ export async function run(): Promise<void> {
   const build = await medianMs(() => serialiseAllowlist(buildAllowlist(images, options)), 7, 2);
   const whole = await medianMs(publish, 7, 2);
   const verify = await medianMs(
-    () => verifyAllowlist(document, bundle, { publicKeyPem, now }),
+    () =>
+      verifyAllowlist(document, bundle, {
+        publicKeyPem,
+        now,
+        signatures: sigstoreAllowlistSignatures,
+      }),
     7,
     2,
   );

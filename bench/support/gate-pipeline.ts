@@ -22,6 +22,7 @@ import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
 import type { FileSigner } from '../../shared/adapters/local/file-signer';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
+import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
 import { parseAllowlist } from '../../shared/domain/allowlist';
 import { evaluateRequestEvent } from '../../shared/domain/events';
 import type { ImageKey } from '../../shared/domain/image-ref';
@@ -168,6 +169,7 @@ export class GatePipeline {
         admitted: new DynamoDbAdmittedImages({ tableName: this.table, client: documents }),
         sequence: new DynamoDbSequenceCounter(this.table, documents),
         signer: this.signer,
+        signatures: sigstoreAllowlistSignatures,
         store: this.recording(
           new S3AllowlistStore({ bucket: this.s3.bucket, client: this.s3.client }),
         ),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
 import { keyHint } from '../../shared/adapters/sigstore/bundles';
 import { withExamples } from '../../shared/command-line/help';
 import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
@@ -53,6 +54,7 @@ export function registerAllowlist(program: Command, io: CliIo): void {
       verified = verifyAllowlist(bytes, bundle, {
         publicKeyPem,
         now,
+        signatures: sigstoreAllowlistSignatures,
         ...(minSequence !== undefined && { minSequence }),
       });
     } catch (error) {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import S3rver from 's3rver';
-import { allowlistSources } from '../../shared/composition/allowlist';
+import { allowlistSignatures, allowlistSources } from '../../shared/composition/allowlist';
 import { verdictEventMarkers } from '../../shared/composition/changes';
 import {
   currentVerdictsIn,
@@ -96,6 +96,7 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
       // Locally the webhook is this version's, so the section is always safe to write.
       maxNotAdmitted: 1000,
       signer: localAllowlistSigner(options.dataDir),
+      signatures: allowlistSignatures,
       store: target.store,
       policyHash: options.policyHash,
       validityMs: 86_400_000,
@@ -127,6 +128,7 @@ async function verifyAsConsumer(
   ]);
   const allowlist = verifyAllowlist(document, JSON.parse(bundle.toString()), {
     publicKeyPem: key.toString(),
+    signatures: allowlistSignatures,
     now,
     ...(seen !== undefined && { minSequence: seen }),
   });

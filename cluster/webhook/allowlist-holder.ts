@@ -1,3 +1,4 @@
+import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
 import { parseAllowlist } from '../../shared/domain/allowlist';
 import { AllowlistRejectedError, type AllowlistRejection } from '../../shared/domain/errors';
 import { type Clock, type Log, silentLog, systemClock } from '../../shared/ports';
@@ -137,6 +138,7 @@ export class AllowlistHolder {
       const allowlist = verifyAllowlist(fetched.document, bundle, {
         publicKeyPem: this.options.publicKeyPem,
         now,
+        signatures: sigstoreAllowlistSignatures,
         ...(held !== undefined && { minSequence: held }),
       });
       this.swap(indexAllowlist(allowlist, { tags: this.options.tags }), fetched.etag, now);

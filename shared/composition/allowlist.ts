@@ -7,10 +7,16 @@ import { ALLOWLIST_PUBLISHED, type BatchMetrics } from '../adapters/aws/batch-me
 import { KmsSigner } from '../adapters/aws/kms-signer';
 import { DynamoDbRefusedImages } from '../adapters/aws/refused-images';
 import { S3AllowlistStore } from '../adapters/aws/s3-allowlist-store';
+import { sigstoreAllowlistSignatures } from '../adapters/sigstore/allowlist-signatures';
 import { loadPolicy } from '../config';
 import { rebuildWaitMs } from '../domain/rebuild-wait';
 import { type Clock, type Log, systemClock } from '../ports';
-import type { AdmittedImages, RefusedImages, SequenceCounter } from '../ports/publishing';
+import type {
+  AdmittedImages,
+  AllowlistSignatures,
+  RefusedImages,
+  SequenceCounter,
+} from '../ports/publishing';
 import { allowlistEnvironment, readEnvironmentOf } from '../publishing-config';
 import { sleep } from '../retry';
 import { type PublishAllowlistOptions, publishAllowlist } from '../services/publish-allowlist';
@@ -83,6 +89,9 @@ export function createAllowlistHandler(options: () => AllowlistHandlerOptions, s
   };
 }
 
+/** The one signature format every publisher and consumer of the allowlist uses. */
+export const allowlistSignatures: AllowlistSignatures = sigstoreAllowlistSignatures;
+
 /** The admitted and refused indexes and the sequence counter, all in the verdict table. */
 export function allowlistSources(
   tableName: string,
@@ -105,6 +114,7 @@ export function allowlistOptionsFromEnvironment(
   return {
     ...allowlistSources(settings.TABLE_NAME),
     signer: new KmsSigner(settings.ALLOWLIST_KMS_KEY_ID),
+    signatures: allowlistSignatures,
     store: new S3AllowlistStore({
       bucket: settings.ALLOWLIST_BUCKET,
       prefix: settings.ALLOWLIST_PREFIX,

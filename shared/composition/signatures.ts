@@ -5,9 +5,9 @@ import { FileSigner } from '../adapters/local/file-signer';
 import { registryClients, signatureEnvironment } from '../adapters/sigstore/environment';
 import { RegistrySignatureVerifier } from '../adapters/sigstore/image-signatures';
 import { KeyResolver, trustedRootSource } from '../adapters/sigstore/trust';
+import { RegistryVerdictAttestor } from '../adapters/sigstore/verdict-attestor';
 import { ConfigError } from '../domain/errors';
 import type { Log, Signer } from '../ports';
-import { RegistryVerdictAttestor } from '../services/attest-verdict';
 import type { EvaluateImageOptions } from '../services/evaluate-image';
 
 export type SignaturePorts = Pick<

@@ -84,3 +84,8 @@ export interface KnownExploitedCatalog {
   /** The catalog; 'unchanged' when it still carries `tag` (cheap conditional read). */
   load(tag?: string): Promise<KnownExploitedVersion | 'unchanged'>;
 }
+
+/** Signs a stored verdict as an attestation and attaches it to the image. */
+export interface VerdictAttestor {
+  attest(record: VerdictRecord, now: Date): Promise<{ digest: string; attestedAt: string }>;
+}

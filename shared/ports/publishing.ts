@@ -8,6 +8,7 @@ import type { InvalidEventError } from '../domain/errors';
 import type { SlackMessage } from '../domain/slack-message';
 import type { OutgoingMessage } from '../domain/verdict-event';
 import type { VerdictRecord } from '../domain/verdict-record';
+import type { Signer } from './index';
 
 /** Publishes announcement messages (SNS in AWS). */
 export interface MessagePublisher {
@@ -75,6 +76,24 @@ export interface AllowlistPublication {
   bundle: SerializedBundle;
   publicKeyPem: string;
   sequence: number;
+}
+
+/**
+ * The allowlist's detached signature over its exact bytes. The format (a sigstore
+ * message-signature bundle) belongs to the adapter, adapters/sigstore/allowlist-signatures.ts.
+ */
+export interface AllowlistSignatures {
+  sign(document: Buffer, signer: Signer): Promise<SerializedBundle>;
+  /** Undefined when the bundle signs exactly these bytes with this key; why not otherwise. */
+  check(document: Buffer, bundle: unknown, publicKeyPem: string): SignatureProblem | undefined;
+}
+
+export interface SignatureProblem {
+  /** DIGEST_MISMATCH: the bytes changed after signing; SIGNATURE_INVALID: anything else. */
+  reason: 'DIGEST_MISMATCH' | 'SIGNATURE_INVALID';
+  message: string;
+  /** The verifier's own error. */
+  cause: Error;
 }
 
 /** Where the signed allowlist lives (S3 in AWS, a folder or s3rver locally). */

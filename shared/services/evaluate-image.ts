@@ -33,9 +33,9 @@ import {
   type SignatureVerifier,
   silentLog,
   systemClock,
+  type VerdictAttestor,
   type VerdictStore,
 } from '../ports';
-import type { VerdictAttestor } from './attest-verdict';
 
 export interface EvaluateImageOptions {
   images: ImageSource;

@@ -1,4 +1,3 @@
-import { signMessageBundle, verifyMessageBundle } from '../adapters/sigstore/bundles';
 import {
   type AdmittedImage,
   type Allowlist,
@@ -9,6 +8,7 @@ import {
 import { type Clock, type Log, type Signer, silentLog, systemClock } from '../ports';
 import type {
   AdmittedImages,
+  AllowlistSignatures,
   AllowlistStore,
   RefusedImages,
   SequenceCounter,
@@ -18,6 +18,8 @@ export interface PublishAllowlistOptions {
   admitted: AdmittedImages;
   sequence: SequenceCounter;
   signer: Signer;
+  /** The signature's format (composition roots pass the sigstore bundle adapter). */
+  signatures: AllowlistSignatures;
   store: AllowlistStore;
   /** Hash of the policy the watcher runs with, recorded in the document. */
   policyHash: string;
@@ -73,11 +75,12 @@ export async function publishAllowlist(
   });
   const document = serialiseAllowlist(allowlist);
   const [bundle, publicKeyPem] = await Promise.all([
-    signMessageBundle(document, options.signer),
+    options.signatures.sign(document, options.signer),
     options.signer.publicKeyPem(),
   ]);
   // A signer that produces what consumers cannot verify must never publish.
-  verifyMessageBundle(document, bundle, publicKeyPem);
+  const problem = options.signatures.check(document, bundle, publicKeyPem);
+  if (problem) throw problem.cause;
   const { etag } = await options.store.publish(
     { document, bundle, publicKeyPem, sequence },
     previous,

@@ -1,12 +1,14 @@
-import { SignatureVerificationError, verifyMessageBundle } from '../adapters/sigstore/bundles';
 import { type Allowlist, checkAllowlist, parseAllowlist } from '../domain/allowlist';
 import { AllowlistRejectedError } from '../domain/errors';
+import type { AllowlistSignatures } from '../ports/publishing';
 
 export interface VerifyAllowlistOptions {
   publicKeyPem: string;
   now: Date;
   /** The highest sequence the consumer already holds: anything lower is a rollback. */
   minSequence?: number;
+  /** The signature's format (the sigstore bundle adapter, from a composition root). */
+  signatures: AllowlistSignatures;
 }
 
 /**
@@ -18,20 +20,15 @@ export function verifyAllowlist(
   bundleJson: unknown,
   options: VerifyAllowlistOptions,
 ): Allowlist {
-  try {
-    verifyMessageBundle(bytes, bundleJson, options.publicKeyPem);
-  } catch (error) {
-    if (error instanceof SignatureVerificationError) {
-      const reason = error.code === 'DIGEST_MISMATCH' ? 'DIGEST_MISMATCH' : 'SIGNATURE_INVALID';
-      throw new AllowlistRejectedError(
-        reason,
-        reason === 'DIGEST_MISMATCH'
-          ? 'bad signature: the allowlist was changed after it was signed'
-          : `bad signature: ${error.message}`,
-        { cause: error },
-      );
-    }
-    throw error;
+  const problem = options.signatures.check(bytes, bundleJson, options.publicKeyPem);
+  if (problem) {
+    throw new AllowlistRejectedError(
+      problem.reason,
+      problem.reason === 'DIGEST_MISMATCH'
+        ? 'bad signature: the allowlist was changed after it was signed'
+        : `bad signature: ${problem.message}`,
+      { cause: problem.cause },
+    );
   }
   const allowlist = parseAllowlist(bytes);
   checkAllowlist(allowlist, options);

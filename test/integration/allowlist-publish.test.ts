@@ -9,6 +9,7 @@ import { DynamoDbSequenceCounter } from '../../shared/adapters/aws/allowlist-seq
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
+import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
 import { parseAllowlist } from '../../shared/domain/allowlist';
 import type { VerdictValue } from '../../shared/domain/verdict';
 import { planWrite } from '../../shared/domain/verdict-record';
@@ -67,6 +68,7 @@ function lambda({ now = NOW, waits = [] as number[], tableName = table } = {}) {
     }),
     sequence: new DynamoDbSequenceCounter(tableName, dynamo.documents),
     signer,
+    signatures: sigstoreAllowlistSignatures,
     store: new S3AllowlistStore({ bucket: s3.bucket, prefix: 'prod/', client: s3.client }),
     policyHash: 'sha256:current-policy',
     validityMs: 24 * HOUR,
@@ -185,7 +187,11 @@ describe('allowlist: admitted index → signed document in S3 (s3rver)', () => {
       Buffer.from(first.document.metadata['sigstore-bundle'] ?? '', 'base64').toString(),
     );
     expect(() =>
-      verifyAllowlist(first.document.body, bundle, { publicKeyPem, now: NOW }),
+      verifyAllowlist(first.document.body, bundle, {
+        publicKeyPem,
+        now: NOW,
+        signatures: sigstoreAllowlistSignatures,
+      }),
     ).not.toThrow();
   });
 

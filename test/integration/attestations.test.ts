@@ -11,13 +11,13 @@ import {
   verifyAttestation,
 } from '../../shared/adapters/sigstore/attestations';
 import { signDsseBundle } from '../../shared/adapters/sigstore/bundles';
+import { RegistryVerdictAttestor } from '../../shared/adapters/sigstore/verdict-attestor';
 import {
   IN_TOTO_PAYLOAD_TYPE,
   VULN_PREDICATE_TYPE,
   type VulnPredicate,
 } from '../../shared/domain/attestation';
 import type { ImageKey } from '../../shared/domain/image-ref';
-import { RegistryVerdictAttestor } from '../../shared/services/attest-verdict';
 import { evaluateImage } from '../../shared/services/evaluate-image';
 import { completeScan, finding, policyOf } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';

@@ -3,8 +3,8 @@ import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/f
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
 import { RegistryClient } from '../../shared/adapters/oci/client';
 import { readAttestations, verifyAttestation } from '../../shared/adapters/sigstore/attestations';
+import { RegistryVerdictAttestor } from '../../shared/adapters/sigstore/verdict-attestor';
 import { VULN_PREDICATE_TYPE } from '../../shared/domain/attestation';
-import { RegistryVerdictAttestor } from '../../shared/services/attest-verdict';
 import { evaluateImage } from '../../shared/services/evaluate-image';
 import { completeScan, policyOf } from '../support/builders';
 import { runCli } from '../support/cli';

@@ -3,9 +3,10 @@ import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/f
 import { FolderAllowlistStore } from '../../shared/adapters/local/folder-allowlist-store';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
 import { RegistryClient } from '../../shared/adapters/oci/client';
+import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
+import { RegistryVerdictAttestor } from '../../shared/adapters/sigstore/verdict-attestor';
 import { VULN_PREDICATE_TYPE } from '../../shared/domain/attestation';
 import type { Finding } from '../../shared/domain/findings';
-import { RegistryVerdictAttestor } from '../../shared/services/attest-verdict';
 import { evaluateImage } from '../../shared/services/evaluate-image';
 import { publishAllowlist } from '../../shared/services/publish-allowlist';
 import { completeScan, finding, policyOf } from '../support/builders';
@@ -219,6 +220,7 @@ describe('we sign, peers verify: our attestations and allowlist under cosign', (
       },
       sequence: { next: async (atLeast = 1) => atLeast },
       signer: watcher,
+      signatures: sigstoreAllowlistSignatures,
       store,
       policyHash: 'sha256:peers',
       validityMs: 24 * HOUR,

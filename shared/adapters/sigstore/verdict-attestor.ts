@@ -1,14 +1,13 @@
-import type { RegistryClient } from '../adapters/oci/client';
-import { attachAttestation } from '../adapters/sigstore/attestations';
-import { keyHint, signDsseBundle } from '../adapters/sigstore/bundles';
-import { IN_TOTO_PAYLOAD_TYPE, VULN_PREDICATE_TYPE, verdictStatement } from '../domain/attestation';
-import type { VerdictRecord } from '../domain/verdict-record';
-import type { Signer } from '../ports';
-
-/** Signs a stored verdict as an attestation and attaches it to the image. */
-export interface VerdictAttestor {
-  attest(record: VerdictRecord, now: Date): Promise<{ digest: string; attestedAt: string }>;
-}
+import {
+  IN_TOTO_PAYLOAD_TYPE,
+  VULN_PREDICATE_TYPE,
+  verdictStatement,
+} from '../../domain/attestation';
+import type { VerdictRecord } from '../../domain/verdict-record';
+import type { Signer, VerdictAttestor } from '../../ports';
+import type { RegistryClient } from '../oci/client';
+import { attachAttestation } from './attestations';
+import { keyHint, signDsseBundle } from './bundles';
 
 export interface RegistryVerdictAttestorOptions {
   clientFor: (registry: string) => RegistryClient;
