@@ -7,6 +7,7 @@ import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict
 import { DynamoDbRefusedImages } from '../../shared/adapters/aws/refused-images';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
 import { FolderAllowlistStore } from '../../shared/adapters/local/folder-allowlist-store';
+import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
 import type { VerdictValue } from '../../shared/domain/verdict';
 import { deletedDraft, planWrite } from '../../shared/domain/verdict-record';
 import { publishAllowlist } from '../../shared/services/publish-allowlist';
@@ -47,6 +48,7 @@ function publish(maxNotAdmitted: number) {
     maxNotAdmitted,
     sequence: new DynamoDbSequenceCounter(table, dynamo.documents),
     signer: new FileSigner(generatePrivateKeyPem()),
+    signatures: sigstoreAllowlistSignatures,
     store: new FolderAllowlistStore(mkdtempSync(join(tmpdir(), 'not-admitted-'))),
     policyHash: 'sha256:p',
     validityMs: 86_400_000,

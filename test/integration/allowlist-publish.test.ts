@@ -302,6 +302,7 @@ describe('allowlist: publications at least REBUILD_MIN_INTERVAL apart', () => {
       admitted: new DynamoDbAdmittedImages({ tableName: quiet, client: dynamo.documents }),
       sequence: new DynamoDbSequenceCounter(quiet, dynamo.documents),
       signer,
+      signatures: sigstoreAllowlistSignatures,
       store: new S3AllowlistStore({ bucket: s3.bucket, prefix: 'gap/', client: s3.client }),
       policyHash: 'sha256:current-policy',
       validityMs: 24 * HOUR,

@@ -11,6 +11,7 @@ import {
 } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
+import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
 import type { Allowlist } from '../../shared/domain/allowlist';
 import type { VerdictValue } from '../../shared/domain/verdict';
 import { planWrite } from '../../shared/domain/verdict-record';
@@ -89,6 +90,7 @@ function publisher(table: string, prefix: string, endpoints: { dynamo: string; s
       admitted: new DynamoDbAdmittedImages({ tableName: table, client: documents, pageSize: 25 }),
       sequence: new DynamoDbSequenceCounter(table, documents),
       signer,
+      signatures: sigstoreAllowlistSignatures,
       store: new S3AllowlistStore({ bucket: s3.bucket, prefix, client: s3Client }),
       policyHash: 'sha256:policy',
       validityMs: 24 * HOUR,
@@ -119,7 +121,11 @@ async function published(prefix: string): Promise<Allowlist | undefined> {
     const bundle = JSON.parse(
       Buffer.from(out.Metadata?.['sigstore-bundle'] ?? '', 'base64').toString() || 'null',
     ) as unknown;
-    return verifyAllowlist(bytes, bundle, { publicKeyPem: await signer.publicKeyPem(), now: NOW });
+    return verifyAllowlist(bytes, bundle, {
+      publicKeyPem: await signer.publicKeyPem(),
+      now: NOW,
+      signatures: sigstoreAllowlistSignatures,
+    });
   } catch (error) {
     if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
     throw error;
