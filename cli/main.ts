@@ -8,8 +8,10 @@ import { registerLocal } from './commands/local';
 import { registerPolicy } from './commands/policy';
 import { registerReplay } from './commands/replay';
 import { registerRescan } from './commands/rescan';
+import { registerSearch } from './commands/search';
 import { registerVerifyBundle } from './commands/verify-bundle';
 import { registerVersion } from './commands/version';
+import { registerWhatIf } from './commands/what-if';
 import { type CliIo, processIo, runProgram } from './io';
 
 /** Each command module adds itself here (one line per module). */
@@ -25,6 +27,8 @@ const COMMANDS: ((program: Command, io: CliIo) => void)[] = [
   registerRescan,
   registerReplay,
   registerExplain,
+  registerWhatIf,
+  registerSearch,
 ];
 
 /** The whole command tree (tests walk it to check every command's examples). */

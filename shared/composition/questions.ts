@@ -1,10 +1,13 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClient } from '../adapters/aws/clients';
+import { DynamoDbFindingsFacts } from '../adapters/aws/dynamodb-findings-facts';
 import { documentClient } from '../adapters/aws/dynamodb-verdict-store';
+import { DynamoDbVerdictCatalog } from '../adapters/aws/verdict-catalog';
 import { DynamoDbVerdictReader } from '../adapters/aws/verdict-reader';
 import { TableUnavailableError } from '../domain/errors';
 import type { VerdictReader } from '../ports/questions';
 import { withRetry } from '../retry';
+import type { FleetPorts } from '../services/fleet-questions';
 
 /**
  * The questions' composition root (explain, search, what-if): the CLI against the deployed
@@ -23,6 +26,8 @@ export interface QuestionTable {
 
 export interface QuestionPorts {
   reader: VerdictReader;
+  /** Every current verdict (parallel Scan segments) and the stored findings facts. */
+  fleet: FleetPorts;
 }
 
 /** Opens the table (one DescribeTable to check it is there), runs `use`, closes the client. */
@@ -42,7 +47,13 @@ export async function withQuestions<T>(
     const where = table.where ?? (await client.config.region().catch(() => 'the default region'));
     await check(client, table.tableName, where);
     const options = { tableName: table.tableName, client: documentClient(client) };
-    return await use({ reader: new DynamoDbVerdictReader(options) });
+    return await use({
+      reader: new DynamoDbVerdictReader(options),
+      fleet: {
+        verdicts: new DynamoDbVerdictCatalog(options),
+        facts: new DynamoDbFindingsFacts(options),
+      },
+    });
   } finally {
     client.destroy();
   }

@@ -190,8 +190,10 @@ describe('examples in every --help', () => {
       'policy check',
       'replay',
       'rescan',
+      'search',
       'verify-bundle',
       'version',
+      'what-if',
     ]);
   });
 

@@ -28,19 +28,17 @@ export class DynamoDbVerdictReader implements VerdictReader {
   }
 
   async current(key: ImageKey): Promise<VerdictRecord | undefined> {
-    const item = (await this.partition(key)).find((i) => i[T.sortKey] === T.currentSortKey);
+    const item = (await this.partition(key, '#sk = :sk', T.currentSortKey))[0];
     return item && record(item);
   }
 
   async history(key: ImageKey): Promise<HistoryEntry[]> {
-    return (await this.partition(key))
-      .filter((i) => String(i[T.sortKey]).startsWith(T.historyPrefix))
-      .map((i) => {
-        const sk = String(i[T.sortKey]);
-        // `H#<iso>#<version>`: the time is between the prefix and the last `#`.
-        const at = sk.slice(T.historyPrefix.length, sk.lastIndexOf('#'));
-        return parseHistoryEntry(i, at, `history item ${i[T.partitionKey]} ${sk}`);
-      });
+    return (await this.partition(key, 'begins_with(#sk, :sk)', T.historyPrefix)).map((i) => {
+      const sk = String(i[T.sortKey]);
+      // `H#<iso>#<version>`: the time is between the prefix and the last `#`.
+      const at = sk.slice(T.historyPrefix.length, sk.lastIndexOf('#'));
+      return parseHistoryEntry(i, at, `history item ${i[T.partitionKey]} ${sk}`);
+    });
   }
 
   async tagged(registry: string, repository: string, tag: string): Promise<VerdictRecord[]> {
@@ -70,8 +68,8 @@ export class DynamoDbVerdictReader implements VerdictReader {
     return found;
   }
 
-  /** Every item of the digest's partition: CURRENT and its history, consistently read. */
-  private async partition(key: ImageKey): Promise<Item[]> {
+  /** Items of the digest's partition whose sort key matches (facts items are not read). */
+  private async partition(key: ImageKey, sortKey: string, value: string): Promise<Item[]> {
     const items: Item[] = [];
     let start: Item | undefined;
     do {
@@ -79,9 +77,9 @@ export class DynamoDbVerdictReader implements VerdictReader {
         this.client.send(
           new QueryCommand({
             TableName: this.options.tableName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': T.partitionKey },
-            ExpressionAttributeValues: { ':pk': imagePartitionKey(key) },
+            KeyConditionExpression: `#pk = :pk AND ${sortKey}`,
+            ExpressionAttributeNames: { '#pk': T.partitionKey, '#sk': T.sortKey },
+            ExpressionAttributeValues: { ':pk': imagePartitionKey(key), ':sk': value },
             ConsistentRead: true,
             ...(start && { ExclusiveStartKey: start }),
           }),
