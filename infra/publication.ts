@@ -82,6 +82,8 @@ export class Publication extends Construct {
   readonly changes: AnyWatcherFunction;
   readonly allowlist: AnyWatcherFunction;
   readonly notify?: AnyWatcherFunction;
+  /** The notify queue and its DLQ (with Slack): the stack restricts who may send to it. */
+  readonly notifyQueues?: { queue: sqs.Queue; dlq: sqs.Queue };
   readonly rebuildQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: PublicationProps) {
@@ -247,7 +249,9 @@ export class Publication extends Construct {
     core.alarms.batchItemFailures('ChangesBatchItemFailures', 'changes', 'stream records');
 
     if (core.config.slackWebhookSecret) {
-      this.notify = this.slack(core, props.verdictTopic, core.config.slackWebhookSecret);
+      const slack = this.slack(core, props.verdictTopic, core.config.slackWebhookSecret);
+      this.notify = slack.notify;
+      this.notifyQueues = { queue: slack.queue, dlq: slack.dlq };
     }
   }
 
@@ -256,7 +260,11 @@ export class Publication extends Construct {
    * container. The queue is what lets a long Slack Retry-After be honoured: the message is
    * deferred by its visibility timeout instead of spending retries (docs/alerts.md).
    */
-  private slack(core: WatcherCore, topic: sns.ITopic, secretRef: string): AnyWatcherFunction {
+  private slack(
+    core: WatcherCore,
+    topic: sns.ITopic,
+    secretRef: string,
+  ): { notify: AnyWatcherFunction; queue: sqs.Queue; dlq: sqs.Queue } {
     const secret = importSecret(this, 'SlackWebhook', secretRef);
     const dlq = deadLetterQueue(
       this,
@@ -301,7 +309,7 @@ export class Publication extends Construct {
     core.alarms.deadLetterQueue('NotifyDlqNotEmpty', dlq, 'A Slack notification');
     core.alarms.queueAge('NotifyQueueAge', queue, NOTIFY_QUEUE_AGE_ALARM, 'Slack notifications');
     core.alarms.batchItemFailures('NotifyBatchItemFailures', 'notify', 'Slack messages');
-    return notify;
+    return { notify, queue, dlq };
   }
 }
 

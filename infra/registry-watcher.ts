@@ -156,12 +156,27 @@ export class RegistryWatcher extends Construct {
       verdictTopic: this.verdictTopic,
       topicKey,
       rebuildQueue: publication.rebuildQueue,
+      ...(publication.notifyQueues && { notifyQueues: publication.notifyQueues }),
     });
     this.rebuildQueue = publication.rebuildQueue;
     onlyTheseMay(this.verdictTopic, ['sns:Publish'], [this.verdictTopic.topicArn], {
       sid: 'OnlyTheWatcherPublishes',
       roles: [publication.changes.role, rescans.planner.role, this.replayRole],
     });
+    if (publication.notifyQueues) {
+      // What lands on the notify queue is posted to Slack: the topic's delivery, and the DLQ
+      // redrive through the replay role (docs/hops.md), nobody else.
+      onlyTheseMay(
+        publication.notifyQueues.queue,
+        ['sqs:SendMessage'],
+        [publication.notifyQueues.queue.queueArn],
+        {
+          sid: 'OnlyTheVerdictTopicAndReplaySend',
+          roles: [this.replayRole],
+          sourceArns: [this.verdictTopic.topicArn],
+        },
+      );
+    }
     onlyTheseMay(
       this.bucket,
       ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
@@ -182,13 +197,15 @@ export class RegistryWatcher extends Construct {
 
 /**
  * A resource policy denial: `actions` on `resources` for every principal but `roles`,
- * whatever their IAM policies say (aws:PrincipalArn of a role session is the role's ARN).
+ * whatever their IAM policies say (aws:PrincipalArn of a role session is the role's ARN),
+ * and but a service acting for one of `sourceArns` (a service request has no PrincipalArn;
+ * both keys must fail to match for the deny to apply).
  */
 function onlyTheseMay(
   target: { addToResourcePolicy(s: iam.PolicyStatement): unknown },
   actions: string[],
   resources: string[],
-  { sid, roles }: { sid: string; roles: iam.IRole[] },
+  { sid, roles, sourceArns }: { sid: string; roles: iam.IRole[]; sourceArns?: string[] },
 ): void {
   target.addToResourcePolicy(
     new iam.PolicyStatement({
@@ -197,7 +214,12 @@ function onlyTheseMay(
       principals: [new iam.AnyPrincipal()],
       actions,
       resources,
-      conditions: { ArnNotEquals: { 'aws:PrincipalArn': roles.map((r) => r.roleArn) } },
+      conditions: {
+        ArnNotEquals: {
+          'aws:PrincipalArn': roles.map((r) => r.roleArn),
+          ...(sourceArns && { 'aws:SourceArn': sourceArns }),
+        },
+      },
     }),
   );
 }

@@ -15,6 +15,8 @@ export interface ReplayRoleProps {
   readonly verdictTopic: sns.ITopic;
   readonly topicKey: kms.IKey;
   readonly rebuildQueue: sqs.IQueue;
+  /** With Slack: the DLQ redrive back to the notify queue runs as this role. */
+  readonly notifyQueues?: { queue: sqs.IQueue; dlq: sqs.IQueue };
 }
 
 /**
@@ -26,7 +28,8 @@ export interface ReplayRoleProps {
 export function replayRole(scope: Construct, id: string, props: ReplayRoleProps): iam.Role {
   const role = new iam.Role(scope, id, {
     assumedBy: new iam.AccountRootPrincipal(),
-    description: 'registry-watcher replay: republishes the stream records changes kept',
+    description:
+      'registry-watcher replay: republishes the stream records changes kept, redrives the notify DLQ',
   });
   const allow = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
     role.addToPrincipalPolicy(
@@ -46,6 +49,21 @@ export function replayRole(scope: Construct, id: string, props: ReplayRoleProps)
   allow(['sns:Publish'], [props.verdictTopic.topicArn]);
   allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn]);
   allow(['sqs:SendMessage'], [props.rebuildQueue.queueArn]);
+  if (props.notifyQueues) {
+    // SQS moves redriven messages with the caller's permissions (StartMessageMoveTask).
+    allow(['sqs:SendMessage', 'sqs:GetQueueAttributes'], [props.notifyQueues.queue.queueArn]);
+    allow(
+      [
+        'sqs:StartMessageMoveTask',
+        'sqs:ListMessageMoveTasks',
+        'sqs:CancelMessageMoveTask',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      [props.notifyQueues.dlq.queueArn],
+    );
+  }
   const bucket = Stack.of(scope).getLogicalId(
     props.failedRecords.node.defaultChild as s3.CfnBucket,
   );

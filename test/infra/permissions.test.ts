@@ -86,6 +86,8 @@ function answers(
       ]),
     ),
     topicPublishers: who(everyone, ['sns:Publish'], topic),
+    // SNS delivering for our verdict topic, besides SNS for any other source (in SERVICES).
+    notifySenders: notifySenders(p, everyone, topic.arn),
     replayAssumers: who(everyone, ['sts:AssumeRole'], p.resource('AWS::IAM::Role', 'ReplayRole')),
     pushers: Object.fromEntries(
       ['prod/api', 'team/web', 'team/x/y', 'other/app'].map((name) => [
@@ -100,6 +102,20 @@ function answers(
       ]),
     ),
   };
+}
+
+/** Who can put a message on the notify queue (what lands there is posted to Slack). */
+function notifySenders(p: Permissions, everyone: Principal[], topicArn: string) {
+  let queue: Resource;
+  try {
+    queue = p.resource('AWS::SQS::Queue', 'NotifyQueue');
+  } catch {
+    return undefined;
+  }
+  const ours = { ...service('sns.amazonaws.com'), name: 'sns.amazonaws.com for VerdictEvents' };
+  const send = (principals: Principal[], context: Context = {}) =>
+    who(principals, ['sqs:SendMessage'], queue, [context]);
+  return [...send(everyone), ...send([ours], { 'aws:SourceArn': topicArn })].sort();
 }
 
 // GIVEN the watcher with attestations, Slack and watched repositories.
@@ -165,6 +181,12 @@ describe('effective permissions (evaluated over the synthesized template)', () =
   it('THEN only changes, the rescan planner and the replay role can publish to the verdict topic, whatever IAM says; the replay role is for identities the account lets assume it', () => {
     expect(full_.topicPublishers).toEqual(['changes', 'replay', 'rescan-planner']);
     expect(full_.replayAssumers).toEqual([ADMIN, CFN_EXEC].sort());
+  });
+
+  it('THEN only SNS delivering for the verdict topic and the replay role (DLQ redrive) can send to the notify queue, whatever IAM says', () => {
+    expect(full_.notifySenders).toEqual(['replay', 'sns.amazonaws.com for VerdictEvents']);
+    // Without Slack there is no notify queue to ask about.
+    expect(answers(json(readOnly.template)).notifySenders).toBeUndefined();
   });
 
   it('THEN of the stack, only evaluate can push, and only to watched repositories; read-only, nobody', () => {
