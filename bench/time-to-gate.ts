@@ -5,7 +5,8 @@
  * maxBatchingWindow, batches of 100, one at a time) → `changes` (SNS on loopback, markers in
  * dynalite) → the SQS FIFO rebuild queue (delivery delay, deduplication ids, one group,
  * reserved concurrency 1) → `allowlist` (GSI query, sequence, signature, conditional S3
- * write to s3rver) → two bundled webhook replicas polling S3 with If-None-Match. A replica
+ * write to s3rver) → two bundled webhook replicas polling S3 with If-None-Match. dynalite
+ * runs in its own process, the replicas in theirs. A replica
  * admits a digest from the moment it logs the swap to a document holding it; each swap is
  * confirmed by an admission review of those digests to that replica.
  *
@@ -18,8 +19,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWebhook } from '../cluster/build';
 import { makeTls, newSigner } from '../test/support/cluster';
-import { startDynalite } from '../test/support/dynalite';
 import { seeded } from '../test/support/fault-proxy';
+import { startDynaliteProcess } from './support/dynalite-process';
 import { sleep } from './support/fifo-queue';
 import {
   GatePipeline,
@@ -58,6 +59,8 @@ interface PhaseFigures {
   unsettled: number;
   minutes: number;
   publishes: number;
+  /** Median time from the start of a build to its S3 write. */
+  buildMs: number;
   putBytes: number;
   getBytes: number;
   reviewP99: number;
@@ -72,7 +75,7 @@ export async function run(args: string[] = []): Promise<void> {
   const bundle = join(dir, 'webhook.js');
   await bundleWebhook(bundle);
   const tls = makeTls();
-  const dynamo = await startDynalite();
+  const dynamo = await startDynaliteProcess();
   const signer = newSigner();
   const pipelines = [TODAY, NEW].map((s) => new GatePipeline(s, dynamo, signer, tls));
   const figures: Record<string, PhaseFigures> = {};
@@ -110,12 +113,12 @@ export async function run(args: string[] = []): Promise<void> {
     }
 
     console.log(
-      'phase   settings  verdicts   p50 s   p99 s   max s  unsettled  publishes  per min  S3 PUT MB/min  S3 GET MB/min  review p99 ms  refused',
+      'phase   settings  verdicts   p50 s   p99 s   max s  unsettled  publishes  per min  build med s  S3 PUT MB/min  S3 GET MB/min  review p99 ms  refused',
     );
     for (const [name, f] of Object.entries(figures)) {
       const [kind, label] = name.split(' ');
       console.log(
-        `${(kind ?? '').padEnd(7)} ${(label ?? '').padEnd(9)} ${String(f.verdicts).padStart(8)} ${fmt(f.p50 / 1000).padStart(7)} ${fmt(f.p99 / 1000).padStart(7)} ${fmt(f.max / 1000).padStart(7)} ${String(f.unsettled).padStart(10)} ${String(f.publishes).padStart(10)} ${fmt(f.publishes / f.minutes, 1).padStart(8)} ${fmt(f.putBytes / 1e6 / f.minutes).padStart(14)} ${fmt(f.getBytes / 1e6 / f.minutes).padStart(14)} ${fmt(f.reviewP99, 1).padStart(14)} ${String(f.refused).padStart(8)}`,
+        `${(kind ?? '').padEnd(7)} ${(label ?? '').padEnd(9)} ${String(f.verdicts).padStart(8)} ${fmt(f.p50 / 1000).padStart(7)} ${fmt(f.p99 / 1000).padStart(7)} ${fmt(f.max / 1000).padStart(7)} ${String(f.unsettled).padStart(10)} ${String(f.publishes).padStart(10)} ${fmt(f.publishes / f.minutes, 1).padStart(8)} ${fmt(f.buildMs / 1000).padStart(12)} ${fmt(f.putBytes / 1e6 / f.minutes).padStart(14)} ${fmt(f.getBytes / 1e6 / f.minutes).padStart(14)} ${fmt(f.reviewP99, 1).padStart(14)} ${String(f.refused).padStart(8)}`,
       );
     }
     for (const p of pipelines) {
@@ -198,9 +201,13 @@ function phase(p: Pipeline, since: Mark): PhaseFigures {
     unsettled,
     minutes: Math.max(1e-9, (last - first) / 60_000),
     publishes: published.length,
+    buildMs: median(published.map((x) => x.buildMs)),
     putBytes: published.reduce((sum, x) => sum + x.bytes, 0),
     getBytes: p.replicas.reduce((sum, r, i) => sum + r.bytesRead - (since.bytesRead[i] ?? 0), 0),
     reviewP99: reviews[Math.min(reviews.length - 1, Math.floor(0.99 * reviews.length))] ?? 0,
     refused: p.replicas.reduce((sum, r, i) => sum + r.refused - (since.refused[i] ?? 0), 0),
   };
 }
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;

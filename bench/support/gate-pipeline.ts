@@ -57,6 +57,8 @@ export interface Publication {
   sequence: number;
   at: number;
   digests: Set<string>;
+  /** From the build's first read (the store's HEAD) to its S3 write. */
+  buildMs: number;
   /** Bytes written to S3: document, bundle (twice: metadata and sidecar) and key. */
   bytes: number;
   documentBytes: number;
@@ -245,8 +247,12 @@ export class GatePipeline {
 
   /** Records each document (sequence, digests, bytes) just before it is written to S3. */
   private recording(store: AllowlistStore): AllowlistStore {
+    let started = Date.now();
     return {
-      current: () => store.current(),
+      current: () => {
+        started = Date.now();
+        return store.current();
+      },
       publish: async (publication, expected) => {
         const document = parseAllowlist(publication.document);
         const digests = new Set<string>();
@@ -257,6 +263,7 @@ export class GatePipeline {
         this.publications.set(publication.sequence, {
           sequence: publication.sequence,
           at: Date.now(),
+          buildMs: Date.now() - started,
           digests,
           documentBytes: publication.document.length,
           bytes:
