@@ -6,7 +6,7 @@
  * dynalite) → the SQS FIFO rebuild queue (delivery delay, deduplication ids, one group,
  * reserved concurrency 1) → `allowlist` (GSI query, sequence, signature, conditional S3
  * write to s3rver) → two bundled webhook replicas polling S3 with If-None-Match. dynalite
- * runs in its own process, the replicas in theirs. A replica
+ * and s3rver run in their own processes (remote services), the replicas in theirs. A replica
  * admits a digest from the moment it logs the swap to a document holding it; each swap is
  * confirmed by an admission review of those digests to that replica.
  *

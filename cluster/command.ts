@@ -53,7 +53,10 @@ export function registerCluster(program: Command, io: CliIo): void {
     .option('--insecure-http', 'serve plain HTTP (local runs only)')
     .option('--host <address>', 'listen address (default 0.0.0.0)')
     .option('--port <n>', 'listen port (default 8443; 0 picks a free one)')
-    .option('--refresh <duration>', 'allowlist refresh interval (default 2s)')
+    .option(
+      '--refresh <duration>',
+      'allowlist refresh interval (default 2s for s3:// and https://, 30s for a file)',
+    )
     .option('--failure-mode <closed|open>', 'past validUntil: deny (closed) or admit (open)')
     .option('--mode <enforce|warn>', 'mode of POST /validate (default enforce)')
     .option('--resolve-tags', 'admit tag-only images through the allowlist tag map, with a warning')

@@ -32,10 +32,11 @@ import type { AllowlistStore } from '../../shared/ports/publishing';
 import { completeScan, draftOf, keyOf, policyOf, REGISTRY } from '../../test/support/builders';
 import { post, reviewWith, type TestTls } from '../../test/support/cluster';
 import type { LocalDynamo } from '../../test/support/dynalite';
-import { type LocalS3, startS3rver } from '../../test/support/s3rver';
+import type { LocalS3 } from '../../test/support/s3rver';
 import { LoopbackTopic } from '../../test/support/sns-topic';
 import { sqsEvent } from '../../test/support/sqs';
 import { LoopbackFifoQueue, sleep } from './fifo-queue';
+import { startS3rverProcess } from './s3rver-process';
 import { StreamingStore, StreamShard } from './stream-shard';
 
 /** What the stack configures on the verdict-to-gate path (infra/publication.ts, cluster config). */
@@ -121,7 +122,7 @@ export class GatePipeline {
 
   /** Seeds `baseline` admitted digests, publishes once, starts the replicas and the pollers. */
   async start(webhookBundle: string, dir: string, baseline: number): Promise<void> {
-    this.s3 = await startS3rver(`gate-${this.settings.label.replace(/\W/g, '')}`);
+    this.s3 = await startS3rverProcess(`gate-${this.settings.label.replace(/\W/g, '')}`);
     await Promise.all([this.topic.start(), this.queue.start()]);
     this.table = await this.dynamo.newTable('gate');
     const documents = this.dynamo.documents;

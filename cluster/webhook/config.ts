@@ -17,8 +17,8 @@ export const webhookSettingsSchema = z.strictObject({
     bundle: z.string().min(1).optional(),
     /** PEM public key the allowlist is signed with (the stack output). */
     publicKeyFile: z.string().min(1),
-    /** A 304 costs no body; 2 s keeps the gate within 10 s of a verdict (docs/enforcement.md). */
-    refreshInterval: duration.default('2s'),
+    /** Default: 2s for S3 and HTTPS (a 304 costs no body), 30s for a file (hashed whole). */
+    refreshInterval: duration.optional(),
     failureMode: z.enum(['closed', 'open']).default('closed'),
     /** S3-compatible endpoint (path-style), for MinIO or local S3 servers. */
     s3Endpoint: z.url().optional(),
@@ -124,8 +124,15 @@ export function resolveSettings(
   return settings;
 }
 
+/**
+ * S3 and HTTPS answer an unchanged document with 304, so they are polled every 2 s (the
+ * gate's last hop, docs/enforcement.md "Time to gate"); a file is read and hashed whole at
+ * each poll and changes rarely (a ConfigMap), so it keeps 30 s.
+ */
 export function refreshIntervalMs(settings: WebhookSettings): number {
-  return parseDuration(settings.allowlist.refreshInterval);
+  const given = settings.allowlist.refreshInterval;
+  if (given) return parseDuration(given);
+  return /^(s3|https?):\/\//.test(settings.allowlist.source) ? 2_000 : 30_000;
 }
 
 function merge(

@@ -1,4 +1,4 @@
-import { resolveSettings } from '../../cluster/webhook/config';
+import { refreshIntervalMs, resolveSettings } from '../../cluster/webhook/config';
 import { Counter, Gauge, Histogram, Registry } from '../../cluster/webhook/metrics';
 import { ConfigError } from '../../shared/domain/errors';
 
@@ -23,7 +23,6 @@ describe('webhook settings', () => {
       allowlist: {
         source: 's3://bucket/allowlist.json',
         publicKeyFile: '/keys/allowlist.pub',
-        refreshInterval: '2s',
         maxBytes: 48 * 1024 * 1024,
         fetchTimeout: '20s',
         failureMode: 'open',
@@ -45,6 +44,20 @@ describe('webhook settings', () => {
         keepAliveTimeout: '120s',
       },
     });
+  });
+
+  it('polls S3 and HTTPS every 2 s and a file every 30 s unless refreshInterval says', () => {
+    const at = (source: string, refreshInterval?: string) =>
+      refreshIntervalMs(
+        resolveSettings(FILE, {
+          allowlist: { source, ...(refreshInterval && { refreshInterval }) },
+        }),
+      );
+    expect(at('s3://bucket/allowlist.json')).toBe(2_000);
+    expect(at('https://allowlists.example/allowlist.json')).toBe(2_000);
+    expect(at('/etc/registry-watcher/allowlist.json')).toBe(30_000);
+    expect(at('/etc/registry-watcher/allowlist.json', '5s')).toBe(5_000);
+    expect(at('s3://bucket/allowlist.json', '1m')).toBe(60_000);
   });
 
   it('lays flags over the file, field by field', () => {
