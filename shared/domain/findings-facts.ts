@@ -118,7 +118,8 @@ export function sameScan(
  * Compact encoding: one JSON array per finding, fields by position, trailing empties cut:
  * [id, severity (index in SEVERITIES), package, version, ecosystem, fixedIn, cvss score,
  *  cvss version, cvss vector, fixAvailable (1/0), exploitAvailable (1/0), epss,
- *  inspectorScore, link, firstObservedAt]. Adapters compress the text (docs/architecture.md).
+ *  inspectorScore, link, firstObservedAt, exploitedAt]. A field added at the end keeps
+ *  older rows readable (they are padded). Adapters compress the text (docs/architecture.md).
  */
 export const FACTS_ENCODING = 'f1';
 
@@ -146,6 +147,7 @@ export function encodeFindings(findings: Finding[]): string {
       f.inspectorScore ?? null,
       f.link ?? null,
       f.firstObservedAt ?? null,
+      f.exploitedAt ?? null,
     ];
     while (row.length > 2 && row.at(-1) === null) row.pop();
     return row;
@@ -170,7 +172,22 @@ const row = z.tuple(
   ],
   z.union([z.string(), z.number(), z.null()]),
 );
-const rowTail = z.tuple([text, text, text, text, num, text, text, bit, bit, num, num, text, text]);
+const rowTail = z.tuple([
+  text,
+  text,
+  text,
+  text,
+  num,
+  text,
+  text,
+  bit,
+  bit,
+  num,
+  num,
+  text,
+  text,
+  text,
+]);
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
@@ -194,7 +211,7 @@ export function decodeFindings(encoded: string, source = 'stored facts'): Findin
   }
   return rows.data.map((r, i) => {
     const [id, severity, ...rest] = r;
-    const padded = [...rest, ...Array(Math.max(0, 13 - rest.length)).fill(null)];
+    const padded = [...rest, ...Array(Math.max(0, 14 - rest.length)).fill(null)];
     const tail = rowTail.safeParse(padded);
     if (!tail.success) {
       throw new InvalidFindingsError(`${source}: finding ${i} (${id}) has a malformed field`, {
@@ -215,6 +232,7 @@ export function decodeFindings(encoded: string, source = 'stored facts'): Findin
       inspector,
       link,
       first,
+      exploitedAt,
     ] = tail.data;
     const sev = SEVERITIES[severity] ?? 'UNDEFINED';
     return compact({
@@ -234,6 +252,7 @@ export function decodeFindings(encoded: string, source = 'stored facts'): Findin
       inspectorScore: opt(inspector),
       link: opt(link),
       firstObservedAt: opt(first),
+      exploitedAt: opt(exploitedAt),
     });
   });
 }
