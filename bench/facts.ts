@@ -21,6 +21,7 @@ import { keyOf } from '../test/support/builders';
 import { type LocalDynamo, startDynalite } from '../test/support/dynalite';
 import { inspectorFindings } from './support/facts-fleet';
 import { fmt } from './support/measure';
+import { fleetQuestions } from './support/questions-fleet';
 
 export interface FactsBenchContext {
   dynamo: LocalDynamo;
@@ -115,7 +116,10 @@ async function bytesPerDigest(ctx: FactsBenchContext): Promise<void> {
 }
 
 /** Measured in this order on one table. */
-export const SECTIONS: ((ctx: FactsBenchContext) => Promise<void>)[] = [bytesPerDigest];
+export const SECTIONS: ((ctx: FactsBenchContext) => Promise<void>)[] = [
+  bytesPerDigest,
+  fleetQuestions,
+];
 
 export async function run(args: string[]): Promise<void> {
   const dynamo = await startDynalite();

@@ -1,0 +1,109 @@
+/**
+ * bench/facts sections for the questions: a fleet of N digests (default 100,000; `--digests N`)
+ * written to dynalite as evaluate leaves them (CURRENT item naming its facts, facts item
+ * beside it), then `what-if` and `search` timed through the same composition root the CLI uses.
+ */
+import { performance } from 'node:perf_hooks';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbFindingsFacts } from '../../shared/adapters/aws/dynamodb-findings-facts';
+import { recordItem } from '../../shared/adapters/aws/verdict-item';
+import { imagePartitionKey, VERDICT_TABLE as T } from '../../shared/adapters/aws/verdict-table';
+import { withQuestions } from '../../shared/composition/questions';
+import { evaluate } from '../../shared/domain/evaluate';
+import type { FindingsFacts } from '../../shared/domain/findings-facts';
+import { parsePolicy } from '../../shared/domain/policy';
+import { draftFrom, planWrite } from '../../shared/domain/verdict-record';
+import { searchFleet, whatIf } from '../../shared/services/fleet-questions';
+import { keyOf } from '../../test/support/builders';
+import type { FactsBenchContext } from '../facts';
+import { inspectorFindings } from './facts-fleet';
+import { fmt } from './measure';
+
+const NOW = new Date('2026-11-23T09:00:00.000Z');
+const policy = (severity: string) =>
+  parsePolicy(
+    `apiVersion: registry-watcher/v1\nkind: Policy\ndefaults:\n  block: { severity: ${severity} }\n`,
+    'bench.yaml',
+  );
+
+function digestsOf(args: string[]): number {
+  const i = args.indexOf('--digests');
+  return i >= 0 ? Number(args[i + 1]) : 100_000;
+}
+
+async function fill(ctx: FactsBenchContext, digests: number, perDigest: number): Promise<void> {
+  const facts = new DynamoDbFindingsFacts({
+    tableName: ctx.tableName,
+    client: ctx.dynamo.documents,
+  });
+  const base = policy('CRITICAL');
+  const one = async (n: number) => {
+    const key = keyOf(`fleet/repo-${n % 500}`, n + 1_000_000);
+    const stored: FindingsFacts = {
+      key,
+      scanner: 'inspector',
+      completedAt: '2026-11-22T10:00:00.000Z',
+      status: 'ACTIVE',
+      findings: inspectorFindings(perDigest, n % 997),
+    };
+    const ref = await facts.put(stored);
+    const scan = {
+      state: 'complete' as const,
+      status: 'ACTIVE',
+      scanner: 'inspector' as const,
+      completedAt: stored.completedAt,
+      findings: stored.findings,
+    };
+    const e = evaluate({ image: key, scan, policy: base, now: NOW });
+    const { findings: _f, ...summary } = scan;
+    const draft = draftFrom({ key, tags: [`1.${n}`] }, summary, e, undefined, undefined);
+    const record = { ...planWrite(undefined, draft).record, facts: [ref] };
+    return { ...recordItem(record), pk: imagePartitionKey(key), sk: T.currentSortKey };
+  };
+  const batch = 25;
+  for (let start = 0; start < digests; start += batch * 8) {
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, lane) => {
+        const from = start + lane * batch;
+        const items = [];
+        for (let n = from; n < Math.min(from + batch, digests); n++) items.push(await one(n));
+        if (items.length === 0) return;
+        await ctx.dynamo.documents.send(
+          new BatchWriteCommand({
+            RequestItems: { [ctx.tableName]: items.map((Item) => ({ PutRequest: { Item } })) },
+          }),
+        );
+      }),
+    );
+  }
+}
+
+/** what-if and search over the whole fleet, timed end to end (table read included). */
+export async function fleetQuestions(ctx: FactsBenchContext): Promise<void> {
+  const digests = digestsOf(ctx.args);
+  const perDigest = 10;
+  const filling = performance.now();
+  await fill(ctx, digests, perDigest);
+  console.log(
+    `fleet: ${digests.toLocaleString('en')} digests in 500 repositories, ${perDigest} Inspector findings each, written in ${fmt((performance.now() - filling) / 1000, 1)} s`,
+  );
+  const table = { tableName: ctx.tableName, endpoint: ctx.dynamo.endpoint, where: 'dynalite' };
+  await withQuestions(table, async ({ fleet }) => {
+    let started = performance.now();
+    const report = await whatIf(fleet, policy('HIGH'), NOW);
+    const whatIfS = (performance.now() - started) / 1000;
+    console.log(
+      `what-if (block HIGH instead of CRITICAL): ${report.replayed.toLocaleString('en')} replayed, ${report.changed.toLocaleString('en')} would change (${report.byTransition.map((t) => `${t.transition} ${t.count}`).join(', ')}) in ${fmt(whatIfS, 1)} s`,
+    );
+    const id = inspectorFindings(1, 0)[0]?.id ?? '';
+    started = performance.now();
+    const found = await searchFleet(fleet, { kind: 'finding', id });
+    const searchS = (performance.now() - started) / 1000;
+    console.log(
+      `search ${id}: ${found.digests.toLocaleString('en')} digests in ${found.repositories} repositories in ${fmt(searchS, 1)} s`,
+    );
+    console.log(
+      `ratio what-if seconds / 30 s goal ${fmt(whatIfS / 30, 2)} (what-if ${fmt(whatIfS, 1)} s, search ${fmt(searchS, 1)} s at ${digests.toLocaleString('en')} digests on dynalite)`,
+    );
+  });
+}
