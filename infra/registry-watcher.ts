@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import { Annotations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,7 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowlistKeys } from '../shared/adapters/aws/s3-allowlist-store';
 import { loadPolicyFile } from '../shared/config';
-import { ConfigError } from '../shared/domain/errors';
+import { ConfigError, formatPolicyIssues } from '../shared/domain/errors';
 import type { Policy } from '../shared/domain/policy';
 import { WatcherAlarms } from './alarms';
 import { schedulerRole, type WatcherCore } from './core';
@@ -58,6 +59,13 @@ export class RegistryWatcher extends Construct {
     const { removalPolicy } = this.config;
     // A bad policy fails synth here with file:line:column for each problem (PolicyError).
     this.policy = loadPolicyFile(displayPath(this.config.policyFile));
+    // Deprecations (the old apiVersion) show in `cdk synth` output and do not fail it.
+    for (const warning of this.policy.warnings) {
+      Annotations.of(this).addWarningV2(
+        'registry-watcher:policy-deprecated',
+        formatPolicyIssues([warning]),
+      );
+    }
 
     this.table = verdictTable(this, 'Verdicts', {
       removalPolicy,

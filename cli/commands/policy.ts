@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withExamples } from '../../shared/command-line/help';
 import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
-import { PolicyError } from '../../shared/domain/errors';
+import { formatPolicyIssues, PolicyError } from '../../shared/domain/errors';
 import { parsePolicyBytes } from '../../shared/domain/policy';
 import { POLICY_LIMITS } from '../../shared/domain/policy-bounds';
 import { CliFailure, type CliIo, readBytes } from '../io';
@@ -23,13 +23,22 @@ export function registerPolicy(program: Command, io: CliIo): void {
   check.action((file: string, flags: OutputFlags) => {
     try {
       const parsed = parsePolicyBytes(readBytes(file, POLICY_LIMITS.maxBytes), file);
+      const warnings = parsed.warnings.map(({ line, column, path, message }) => ({
+        line,
+        column,
+        path,
+        message,
+      }));
       const result = {
         file,
         valid: true,
         repositoryRules: parsed.repositories.length,
         exceptions: parsed.exceptions.length,
         hash: parsed.hash,
+        warnings,
       };
+      // Deprecations go to stderr in every format, so stdout stays the data.
+      if (parsed.warnings.length > 0) io.err(`warning: ${formatPolicyIssues(parsed.warnings)}`);
       io.out(
         renderOne(
           flags.output,

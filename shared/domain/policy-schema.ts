@@ -130,8 +130,13 @@ const exception = z
     error: 'an exception must be scoped: give repositories or digests',
   });
 
+/** A DNS-style group, as Kubernetes and Kyverno spell theirs. */
+export const POLICY_API_VERSION = 'registry-watcher.io/v1' as const;
+/** Still read, with a deprecation warning; also what the policy hash is computed under. */
+export const LEGACY_POLICY_API_VERSION = 'registry-watcher/v1' as const;
+
 export const policyDocumentSchema = z.strictObject({
-  apiVersion: z.literal('registry-watcher/v1'),
+  apiVersion: z.enum([POLICY_API_VERSION, LEGACY_POLICY_API_VERSION]),
   kind: z.literal('Policy'),
   defaults: z.strictObject(settings).optional(),
   repositories: z.array(rule).optional(),

@@ -7,6 +7,8 @@ import { matchesAnyGlob } from './glob';
 import { checkExpansion, decodeUtf8, POLICY_LIMITS } from './policy-bounds';
 import {
   type GRACE_CLASSES,
+  LEGACY_POLICY_API_VERSION,
+  POLICY_API_VERSION,
   type PolicyDocument,
   policyDocumentSchema,
   type SettingsDocument,
@@ -65,13 +67,15 @@ export interface PolicyException {
 }
 
 export interface Policy {
-  apiVersion: 'registry-watcher/v1';
+  apiVersion: typeof POLICY_API_VERSION;
   kind: 'Policy';
   defaults: RuleSettings;
   repositories: { match: string[]; settings: RuleSettings }[];
   exceptions: PolicyException[];
-  /** sha256 of the normalised policy: formatting and comments do not change it. */
+  /** sha256 of the normalised policy: formatting, comments and the apiVersion spelling do not change it. */
   hash: string;
+  /** Deprecations found while parsing (the file still loads); `policy check` prints them. */
+  warnings: PolicyIssue[];
 }
 
 export const BUILT_IN_DEFAULTS: RuleSettings = {
@@ -125,7 +129,7 @@ export function canonicalJson(value: unknown): string {
 export function normalisePolicy(doc: PolicyDocument): Policy {
   const defaults = merge(BUILT_IN_DEFAULTS, doc.defaults);
   const body = {
-    apiVersion: doc.apiVersion,
+    apiVersion: POLICY_API_VERSION,
     kind: doc.kind,
     defaults,
     repositories: (doc.repositories ?? []).map(({ match, ...settings }) => ({
@@ -134,8 +138,11 @@ export function normalisePolicy(doc: PolicyDocument): Policy {
     })),
     exceptions: (doc.exceptions ?? []).map((e) => ({ ...e, expiresAt: exceptionEnd(e.expires) })),
   };
-  const hash = `sha256:${createHash('sha256').update(canonicalJson(body)).digest('hex')}`;
-  return { ...body, hash };
+  // Hashed under the old spelling, as before it was renamed: moving a policy to the new
+  // apiVersion must not re-judge every digest.
+  const hashed = canonicalJson({ ...body, apiVersion: LEGACY_POLICY_API_VERSION });
+  const hash = `sha256:${createHash('sha256').update(hashed).digest('hex')}`;
+  return { ...body, hash, warnings: [] };
 }
 
 /** First matching repository rule wins; no match means the defaults. */
@@ -210,7 +217,19 @@ export function parsePolicy(text: string, file = 'policy.yaml'): Policy {
       result.error,
     );
   }
-  return normalisePolicy(result.data);
+  const policy = normalisePolicy(result.data);
+  if (result.data.apiVersion === LEGACY_POLICY_API_VERSION) {
+    const node = doc.get('apiVersion', true);
+    const pos = lineCounter.linePos(isNode(node) && node.range ? node.range[0] : 0);
+    policy.warnings.push({
+      file,
+      line: pos.line,
+      column: pos.col,
+      path: 'apiVersion',
+      message: `${LEGACY_POLICY_API_VERSION} is deprecated: write apiVersion: ${POLICY_API_VERSION} (the old value still loads in this release; the policy hash is the same)`,
+    });
+  }
+  return policy;
 }
 
 /** The first problems, and a last line that counts the rest. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { readAppSettings } from '../../infra/app-config';
 import {
@@ -163,6 +164,22 @@ describe('the policy is parsed at synth', () => {
       expect.stringMatching(new RegExp(`^${where}:5:15: defaults\\.block\\.severity: `)),
       expect.stringMatching(new RegExp(`^${where}:6:14: defaults\\.unscanned: `)),
     ]);
+  });
+
+  it('GIVEN a policy under the old apiVersion THEN synth warns (file, line, the new value) and goes on', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rw-policy-')), 'policy.yaml');
+    writeFileSync(file, 'apiVersion: registry-watcher/v1\nkind: Policy\n');
+    const stack = new RegistryWatcherStack(testApp(), 'W', { watcher: { policyFile: file } });
+    Annotations.fromStack(stack).hasWarning(
+      '/W/Watcher',
+      Match.stringLikeRegexp(
+        `^${file}:1:13: apiVersion: registry-watcher/v1 is deprecated: write apiVersion: registry-watcher\\.io/v1`,
+      ),
+    );
+    const current = new RegistryWatcherStack(testApp(), 'W');
+    expect(
+      Annotations.fromStack(current).findWarning('*', Match.stringLikeRegexp('deprecated')),
+    ).toEqual([]);
   });
 
   it('GIVEN the deployed policy THEN its hash is an output', () => {

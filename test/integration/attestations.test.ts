@@ -1,16 +1,28 @@
+import type { SerializedBundle } from '@sigstore/bundle';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
 import { RegistryClient } from '../../shared/adapters/oci/client';
-import { digestTag, parseImageManifest } from '../../shared/adapters/oci/manifest';
-import { DSSE_ENVELOPE } from '../../shared/adapters/oci/media-types';
-import { listReferrers } from '../../shared/adapters/oci/referrers';
+import {
+  digestTag,
+  EMPTY_CONFIG,
+  manifestBytes,
+  parseImageManifest,
+} from '../../shared/adapters/oci/manifest';
+import {
+  DSSE_ENVELOPE,
+  OCI_CONFIG,
+  OCI_EMPTY_BLOB,
+  OCI_MANIFEST,
+  SIGSTORE_BUNDLE_V03,
+} from '../../shared/adapters/oci/media-types';
+import { attachReferrer, listReferrers } from '../../shared/adapters/oci/referrers';
 import {
   attachAttestation,
   readAttestations,
   verifyAttestation,
 } from '../../shared/adapters/sigstore/attestations';
-import { signDsseBundle } from '../../shared/adapters/sigstore/bundles';
+import { keyHint, signDsseBundle } from '../../shared/adapters/sigstore/bundles';
 import { RegistryVerdictAttestor } from '../../shared/adapters/sigstore/verdict-attestor';
 import {
   IN_TOTO_PAYLOAD_TYPE,
@@ -63,6 +75,54 @@ describe('verdict attestations on a real registry', () => {
       version: 'test',
     });
     return { image, key, world, store, attestor };
+  }
+
+  /**
+   * The two artifacts as releases before the owner-key rename wrote them, built here by hand
+   * (referrer + `.att` layer, owner under `dev.registry-watcher.attestation/owner`).
+   */
+  async function attachAsBeforeTheRename(key: ImageKey, bundle: SerializedBundle, owner: string) {
+    const { repository, digest } = key;
+    const subject = await client.getManifest(repository, digest);
+    await client.pushBlob(repository, OCI_EMPTY_BLOB, EMPTY_CONFIG.mediaType);
+    const layer = await client.pushBlob(
+      repository,
+      Buffer.from(JSON.stringify(bundle)),
+      SIGSTORE_BUNDLE_V03,
+    );
+    await attachReferrer(client, repository, {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: SIGSTORE_BUNDLE_V03,
+      config: EMPTY_CONFIG,
+      layers: [layer],
+      subject: { mediaType: subject.mediaType, digest, size: subject.bytes.length },
+      annotations: {
+        'dev.sigstore.bundle.content': 'dsse-envelope',
+        'dev.sigstore.bundle.predicateType': VULN_PREDICATE_TYPE,
+        'dev.registry-watcher.attestation/owner': owner,
+      },
+    });
+    const envelope = await client.pushBlob(
+      repository,
+      Buffer.from(JSON.stringify(bundle.dsseEnvelope)),
+      DSSE_ENVELOPE,
+    );
+    const config = await client.pushBlob(repository, Buffer.from('{}'), OCI_CONFIG);
+    const layers = [
+      {
+        ...envelope,
+        annotations: {
+          predicateType: VULN_PREDICATE_TYPE,
+          'dev.registry-watcher.attestation/owner': owner,
+        },
+      },
+    ];
+    await client.putManifest(
+      repository,
+      digestTag(digest, '.att'),
+      manifestBytes({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers }),
+    );
   }
 
   async function verdictsIn(key: ImageKey) {
@@ -200,6 +260,50 @@ describe('verdict attestations on a real registry', () => {
       (await client.getManifest('att/replace', digestTag(key.digest, '.att'))).json,
     );
     expect(att?.layers).toHaveLength(2); // foreign + ours: replaced, not appended
+  });
+
+  it('owner annotation renamed: ours written under the reverse-domain key; the old key still read and replaced', async () => {
+    const { key, world, store, attestor } = await setup('att/renamed');
+    const bundle = await signDsseBundle(Buffer.from('{"old":true}'), IN_TOTO_PAYLOAD_TYPE, signer);
+    // What a release before the rename left: both formats, owner under the old key.
+    const owner = keyHint(publicKeyPem);
+    await attachAsBeforeTheRename(key, bundle, owner);
+    const before = await readAttestations(client, key, VULN_PREDICATE_TYPE);
+    expect(before.map((a) => [a.format, a.owner]).sort()).toEqual([
+      ['cosign-legacy', owner],
+      ['sigstore-bundle', owner],
+    ]);
+
+    const now = new Date('2026-11-23T10:00:00Z');
+    const result = await evaluateImage(
+      { key, trigger: 'push' },
+      { images: world, findings: world, store, policy: policyOf(), attestor, clock: () => now },
+    );
+    expect(result.attested).toBe(true);
+    // the old artifacts are gone (replaced as ours), the new ones carry only the new key
+    const after = await readAttestations(client, key, VULN_PREDICATE_TYPE);
+    expect(after.map((a) => [a.format, a.owner]).sort()).toEqual([
+      ['cosign-legacy', owner],
+      ['sigstore-bundle', owner],
+    ]);
+    const { descriptors } = await listReferrers(client, 'att/renamed', key.digest);
+    expect(descriptors).toHaveLength(1);
+    expect(descriptors[0]?.annotations).toEqual(
+      expect.objectContaining({ 'io.registry-watcher.attestation.owner': owner }),
+    );
+    expect(descriptors[0]?.annotations).not.toHaveProperty([
+      'dev.registry-watcher.attestation/owner',
+    ]);
+    const att = parseImageManifest(
+      (await client.getManifest('att/renamed', digestTag(key.digest, '.att'))).json,
+    );
+    expect(att?.layers).toHaveLength(1);
+    expect(att?.layers[0]?.annotations).toEqual(
+      expect.objectContaining({ 'io.registry-watcher.attestation.owner': owner }),
+    );
+    expect(att?.layers[0]?.annotations).not.toHaveProperty([
+      'dev.registry-watcher.attestation/owner',
+    ]);
   });
 
   it('attests a two-platform index on the index digest', async () => {

@@ -32,6 +32,27 @@ describe('registry-watcher policy check', () => {
     expect(err).toContain('2 problem(s)');
   });
 
+  it('a policy under the old apiVersion: valid, with a deprecation warning naming the file and the new value', async () => {
+    const old = file('old.yaml', 'kind: Policy\napiVersion: registry-watcher/v1\n');
+    const { code, out, err } = await runCli(['policy', 'check', old]);
+    expect(code).toBe(0);
+    expect(out).toContain(`${old}: valid`);
+    expect(err).toContain(`warning: ${old}:2:13: apiVersion: registry-watcher/v1 is deprecated`);
+    expect(err).toContain('write apiVersion: registry-watcher.io/v1');
+    const json = await runCli(['policy', 'check', old, '-o', 'json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out).warnings).toEqual([
+      expect.objectContaining({ line: 2, column: 13, path: 'apiVersion' }),
+    ]);
+  });
+
+  it('the new apiVersion: no warning', async () => {
+    const renamed = file('new.yaml', 'apiVersion: registry-watcher.io/v1\nkind: Policy\n');
+    const { code, err } = await runCli(['policy', 'check', renamed]);
+    expect(code).toBe(0);
+    expect(err).toBe('');
+  });
+
   it('names a missing file', async () => {
     const { code, err } = await runCli(['policy', 'check', join(dir, 'missing.yaml')]);
     expect(code).toBe(1);

@@ -212,3 +212,54 @@ describe('policy errors carry file, line and column', () => {
     );
   });
 });
+
+describe('apiVersion: registry-watcher.io/v1, the old registry-watcher/v1 still read', () => {
+  const body = 'kind: Policy\ndefaults:\n  unscanned: warn\n';
+
+  it('the new group loads with no warning', () => {
+    const policy = parsePolicy(`apiVersion: registry-watcher.io/v1\n${body}`, 'new.yaml');
+    expect(policy.apiVersion).toBe('registry-watcher.io/v1');
+    expect(policy.defaults.unscanned).toBe('warn');
+    expect(policy.warnings).toEqual([]);
+  });
+
+  it('the old one loads too, as the same policy, with a warning at its line and column', () => {
+    const old = parsePolicy(`# legacy\napiVersion:   registry-watcher/v1\n${body}`, 'old.yaml');
+    const renamed = parsePolicy(`apiVersion: registry-watcher.io/v1\n${body}`, 'new.yaml');
+    expect(old.defaults).toEqual(renamed.defaults);
+    expect(old.apiVersion).toBe('registry-watcher.io/v1');
+    expect(old.warnings).toEqual([
+      {
+        file: 'old.yaml',
+        line: 2,
+        column: 15,
+        path: 'apiVersion',
+        message: expect.stringContaining(
+          'registry-watcher/v1 is deprecated: write apiVersion: registry-watcher.io/v1',
+        ),
+      },
+    ]);
+  });
+
+  it('switching the spelling keeps the hash (no digest is re-judged for it)', () => {
+    const old = parsePolicy(`apiVersion: registry-watcher/v1\n${body}`);
+    const renamed = parsePolicy(`apiVersion: registry-watcher.io/v1\n${body}`);
+    expect(renamed.hash).toBe(old.hash);
+    // and the hash still changes with the content
+    expect(parsePolicy(`apiVersion: registry-watcher.io/v1\nkind: Policy\n`).hash).not.toBe(
+      old.hash,
+    );
+  });
+
+  it('any other apiVersion is refused, at its line', () => {
+    expect(issuesOf(`apiVersion: registry-watcher.io/v2\n${body}`)).toEqual([
+      expect.objectContaining({ file: 'p.yaml', line: 1, path: 'apiVersion' }),
+    ]);
+    expect(issuesOf(`apiVersion: registry-watcher.dev/v1\n${body}`)).toHaveLength(1);
+  });
+
+  it('the shipped policy uses the new group', () => {
+    const policy = loadPolicyFile('infra/policy.yaml');
+    expect(policy.warnings).toEqual([]);
+  });
+});

@@ -32,8 +32,22 @@ import {
 import { BUNDLE_PREDICATE_ANNOTATION } from './image-signatures';
 import { type VerificationTrust, type VerifiedSigner, verifyBundleWithTrust } from './verify';
 
-/** Marks our own verdict artifacts (value: our key hint) so we replace them and nothing else. */
-export const OWNER_ANNOTATION = 'dev.registry-watcher.attestation/owner';
+/**
+ * Marks our own verdict artifacts (value: our key hint) so we replace them and nothing else.
+ * Reverse-domain, as the OCI image spec asks of annotation keys.
+ */
+export const OWNER_ANNOTATION = 'io.registry-watcher.attestation.owner';
+/** What releases before the rename wrote: still read, so re-attesting replaces those too. */
+export const LEGACY_OWNER_ANNOTATION = 'dev.registry-watcher.attestation/owner';
+
+/** The owner under either key (own properties only: annotations come from the registry). */
+function ownerOf(annotations: Record<string, string> | undefined): string | undefined {
+  if (annotations === undefined) return undefined;
+  for (const key of [OWNER_ANNOTATION, LEGACY_OWNER_ANNOTATION]) {
+    if (Object.hasOwn(annotations, key)) return annotations[key];
+  }
+  return undefined;
+}
 
 export interface AttachedAttestation {
   /** The OCI 1.1 referrer manifest. */
@@ -56,8 +70,7 @@ export async function attachAttestation(
   const { repository, digest } = image;
   const subject = await client.getManifest(repository, digest);
   const bundle = bundleFromJSON(serialized);
-  const ours = (annotations?: Record<string, string>) =>
-    annotations?.[OWNER_ANNOTATION] === options.owner;
+  const ours = (annotations?: Record<string, string>) => ownerOf(annotations) === options.owner;
 
   await client.pushBlob(repository, OCI_EMPTY_BLOB, EMPTY_CONFIG.mediaType);
   const bundleLayer = await client.pushBlob(
@@ -119,6 +132,11 @@ export async function attachAttestation(
   return { referrer, legacy: { tag, digest: pushed.digest } };
 }
 
+function withOwner(annotations: Record<string, string> | undefined): { owner?: string } {
+  const owner = ownerOf(annotations);
+  return owner ? { owner } : {};
+}
+
 export interface ReadAttestation {
   format: 'sigstore-bundle' | 'cosign-legacy';
   source: string;
@@ -143,7 +161,7 @@ export async function readAttestations(
     const entry: ReadAttestation = {
       format: 'sigstore-bundle',
       source: `referrer ${d.digest}`,
-      ...(d.annotations[OWNER_ANNOTATION] && { owner: d.annotations[OWNER_ANNOTATION] }),
+      ...withOwner(d.annotations),
     };
     found.push(
       layer
@@ -166,7 +184,7 @@ export async function readAttestations(
     const entry: ReadAttestation = {
       format: 'cosign-legacy',
       source: `${tag} layer ${i}`,
-      ...(layer.annotations[OWNER_ANNOTATION] && { owner: layer.annotations[OWNER_ANNOTATION] }),
+      ...withOwner(layer.annotations),
     };
     found.push(
       await parsed(entry, async () =>
