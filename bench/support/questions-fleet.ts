@@ -15,9 +15,16 @@ import { parsePolicy } from '../../shared/domain/policy';
 import { draftFrom, planWrite } from '../../shared/domain/verdict-record';
 import { searchFleet, whatIf } from '../../shared/services/fleet-questions';
 import { keyOf } from '../../test/support/builders';
-import type { FactsBenchContext } from '../facts';
+import type { LocalDynamo } from '../../test/support/dynalite';
 import { inspectorFindings } from './facts-fleet';
 import { fmt } from './measure';
+
+/** What bench/facts gives each section (declared here: importing it back would be a cycle). */
+interface FactsBenchContext {
+  dynamo: LocalDynamo;
+  tableName: string;
+  args: string[];
+}
 
 const NOW = new Date('2026-11-23T09:00:00.000Z');
 const policy = (severity: string) =>
