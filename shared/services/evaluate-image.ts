@@ -1,6 +1,6 @@
 import { needsAttestation } from '../domain/attestation';
 import { StoreConflictError } from '../domain/errors';
-import { evaluate, type PlatformScan } from '../domain/evaluate';
+import type { PlatformScan } from '../domain/evaluate';
 import type { EvaluateRequest } from '../domain/events';
 import type { ScanFindings } from '../domain/findings';
 import {
@@ -13,14 +13,13 @@ import {
 } from '../domain/findings-facts';
 import { type ImageFacts, isSupplyChainArtifact } from '../domain/image-facts';
 import { imageId } from '../domain/image-ref';
+import { indexScan, judge } from '../domain/judgement';
 import type { KnownExploited } from '../domain/known-exploited';
 import { type Policy, settingsFor } from '../domain/policy';
 import type { SignatureResult } from '../domain/verdict';
 import {
   deletedDraft,
-  draftFrom,
   planWrite,
-  previousEvaluation,
   type VerdictRecord,
   type WriteKind,
 } from '../domain/verdict-record';
@@ -120,20 +119,17 @@ async function evaluateOnce(
     opts.knownExploited && settingsFor(opts.policy, facts.key.repository).block.exploited
       ? await opts.knownExploited.current(now)
       : undefined;
-  const evaluation = evaluate({
-    image: facts.key,
-    ...(platforms ? { platforms } : { scan }),
-    ...(signature && { signature }),
-    previous: previousEvaluation(previous),
-    policy: opts.policy,
-    ...(knownExploited && { knownExploited }),
-    now,
-  });
-  const { findings: _omit, ...scanSummary } = scan;
   const refs = await storeFacts(facts, scan, platforms, previous, opts.facts);
-  const plan = planWrite(previous, {
-    ...draftFrom(facts, scanSummary, evaluation, signature, previous),
-    ...(refs.length > 0 && { facts: refs }),
+  const plan = judge({
+    image: facts,
+    scan,
+    ...(platforms && { platforms }),
+    ...(signature && { signature }),
+    ...(knownExploited && { knownExploited }),
+    ...(previous && { previous }),
+    facts: refs,
+    policy: opts.policy,
+    now,
   });
   if (plan.kind !== 'none') await opts.store.write(plan);
   if (!opts.attestor || !needsAttestation(plan.record, now, opts.attestationRefresh)) {
@@ -205,23 +201,7 @@ async function readFindings(
       scan: await read(p.digest, scanCompletedAt),
     })),
   );
-  const first = platforms[0]?.scan;
-  const scan: ScanFindings = {
-    state: platforms.every((p) => p.scan.state === 'complete')
-      ? 'complete'
-      : platforms.some((p) => p.scan.state === 'in-progress')
-        ? 'in-progress'
-        : platforms.every((p) => p.scan.state !== 'unscanned')
-          ? 'monitoring-ended'
-          : 'unscanned',
-    status: first?.status ?? 'NO_PLATFORMS',
-    scanner: first?.scanner ?? 'ecr-basic',
-    findings: [],
-    ...(first?.completedAt && {
-      completedAt: platforms.map((p) => p.scan.completedAt ?? '').sort()[0],
-    }),
-  };
-  return { scan, platforms };
+  return { scan: indexScan(platforms), platforms };
 }
 
 async function verifySignature(
