@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDbFindingsFacts, factsItems } from '../shared/adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore } from '../shared/adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../shared/adapters/aws/ecr';
 import { ApiCallStats, pacedClient } from '../shared/adapters/aws/paced-client';
@@ -22,6 +23,7 @@ import { admittedShard, imagePartitionKey } from '../shared/adapters/aws/verdict
 import { awsRescanPorts, DEFAULT_RESCAN_RATES } from '../shared/composition/rescan-ports';
 import { evaluate } from '../shared/domain/evaluate';
 import type { ScanFindings } from '../shared/domain/findings';
+import { factsOfScan } from '../shared/domain/findings-facts';
 import { isAdmitted } from '../shared/domain/verdict';
 import { draftFrom, planWrite } from '../shared/domain/verdict-record';
 import { ApiPacer } from '../shared/rate-limit';
@@ -144,14 +146,39 @@ export async function run(args: string[]): Promise<void> {
       `  at the default rates the slowest API alone needs ${fmt(pacedSeconds / 60, 1)} min (${Math.ceil(pacedSeconds / 840)} invocation(s) of 15 min)`,
     );
 
+    // Unchanged: a known digest, no scan started tonight, so the request carries the listing.
+    const unchanged = sent.filter((b) => b.includes('"seen"'));
+    const sample = unchanged.slice(0, sampleSize);
+    const unchangedCalls = await evaluateSample(sample, sim, dynamo, tableName, policy, true);
     const evaluateCalls = await evaluateSample(
       sent.slice(0, sampleSize),
       sim,
       dynamo,
       tableName,
       policy,
+      true,
+    );
+    // Last, as it rewrites the records without their facts: evaluate as it was (describe, read findings).
+    const beforeCalls = await evaluateSample(
+      sample.map(withoutListing),
+      sim,
+      dynamo,
+      tableName,
+      policy,
+      false,
     );
     const planPerImage = planCalls / images;
+    // The planner's calls an unchanged image causes: its share of listing and enumerating,
+    // and its evaluate request; StartImageScan belongs to the images being scanned.
+    const shared =
+      planCalls - (calls.StartImageScan?.calls ?? 0) - (calls.SendMessageBatch?.calls ?? 0);
+    const plannerUnchanged = shared / images + 0.1;
+    console.log(
+      `unchanged images (known, no scan started tonight): ${unchanged.length}; evaluate on a sample of ${sample.length}: ${fmt(beforeCalls, 2)} AWS calls/image before (DescribeImages + DescribeImageScanFindings + GetItem + UpdateItem), ${fmt(unchangedCalls, 2)} now (listing carried, findings from stored facts)`,
+    );
+    console.log(
+      `whole night per unchanged image: ${fmt(plannerUnchanged + unchangedCalls, 2)} AWS calls (planner ${fmt(plannerUnchanged, 3)} + evaluate ${fmt(unchangedCalls, 2)}) vs ${fmt(plannerUnchanged + beforeCalls, 2)} before (goal <= 0.5)`,
+    );
     console.log(
       `evaluate function (sample of ${sampleSize} planned images): ${fmt(evaluateCalls, 2)} AWS calls/image`,
     );
@@ -179,7 +206,7 @@ async function seedTable(
     string,
     { scan: ScanFindings; evaluation: ReturnType<typeof evaluate> }
   >();
-  const items = seeded.map((image) => {
+  const items = seeded.flatMap((image) => {
     const key = { registry: REGISTRY, repository: image.repository, digest: image.digest };
     const completedAt = new Date(image.scannedAt as number).toISOString();
     const kind = `${image.vulnerable}@${completedAt}`;
@@ -204,17 +231,23 @@ async function seedTable(
       tags: image.tags,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
     };
-    const { record } = planWrite(
-      undefined,
-      draftFrom(facts, summary, cached.evaluation, undefined, undefined),
-    );
+    // As evaluate leaves them: the findings facts beside the verdict, which names them.
+    const stored = factsOfScan(key, cached.scan);
+    const { ref, items: factItems } = stored ? factsItems(stored) : { ref: undefined, items: [] };
+    const { record } = planWrite(undefined, {
+      ...draftFrom(facts, summary, cached.evaluation, undefined, undefined),
+      ...(ref && { facts: [ref] }),
+    });
     const pk = imagePartitionKey(key);
-    return {
-      ...record,
-      pk,
-      sk: 'CURRENT',
-      ...(isAdmitted(record.verdict) && { admitted: admittedShard(pk) }),
-    };
+    return [
+      {
+        ...record,
+        pk,
+        sk: 'CURRENT',
+        ...(isAdmitted(record.verdict) && { admitted: admittedShard(pk) }),
+      },
+      ...factItems,
+    ];
   });
   const batches: (typeof items)[] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
@@ -238,20 +271,34 @@ async function evaluateSample(
   dynamo: Awaited<ReturnType<typeof startDynalite>>,
   tableName: string,
   policy: ReturnType<typeof policyOf>,
+  withFacts: boolean,
 ): Promise<number> {
   const stats = new ApiCallStats();
   const pacer = new ApiPacer({});
   const client = pacedClient(sim.lean(), pacer, stats);
   const images = new EcrAdapter({ clientFor: () => client });
-  const store = new DynamoDbVerdictStore({
-    tableName,
-    client: pacedClient(dynamo.documents, pacer, stats),
-  });
+  const documents = pacedClient(dynamo.documents, pacer, stats);
+  const store = new DynamoDbVerdictStore({ tableName, client: documents });
+  const facts = withFacts ? new DynamoDbFindingsFacts({ tableName, client: documents }) : undefined;
   for (let i = 0; i < bodies.length; i += 10) {
     await evaluateBatch(
       bodies.slice(i, i + 10).map((body, j) => ({ id: String(i + j), body })),
-      { images, findings: images, store, policy, clock: () => new Date(NIGHT + 10 * 60_000) },
+      {
+        images,
+        findings: images,
+        ...(facts && { facts }),
+        store,
+        policy,
+        clock: () => new Date(NIGHT + 10 * 60_000),
+      },
     );
   }
   return stats.total() / Math.max(1, bodies.length);
+}
+
+/** The request as the planner sent it before it passed the listing on. */
+function withoutListing(body: string): string {
+  const event = JSON.parse(body) as { detail: Record<string, unknown> };
+  const { seen: _seen, ...detail } = event.detail;
+  return JSON.stringify({ ...event, detail });
 }

@@ -1,10 +1,9 @@
-import { needsAttestation } from './attestation';
 import { evaluate, type PlatformScan } from './evaluate';
 import type { ScanFindings } from './findings';
-import { type FactsRef, type FindingsFacts, reusableRef, scanOfFacts } from './findings-facts';
+import type { FactsRef } from './findings-facts';
 import type { ImageFacts } from './image-facts';
 import type { KnownExploited } from './known-exploited';
-import { type Policy, settingsFor } from './policy';
+import type { Policy } from './policy';
 import type { SignatureResult } from './verdict';
 import {
   draftFrom,
@@ -63,77 +62,4 @@ export function judge(input: JudgementInput): WritePlan {
     ...draftFrom(input.image, summary, evaluation, input.signature, input.previous),
     ...(input.facts.length > 0 && { facts: input.facts }),
   });
-}
-
-export interface RejudgeInput {
-  /** The image as the listing shows it (an index with its platforms). */
-  seen: ImageFacts;
-  record: VerdictRecord;
-  /** The stored facts the record names (any order). */
-  facts: FindingsFacts[];
-  policy: Policy;
-  now: Date;
-  /** Set when verdicts are attested: a due re-attestation is the evaluate function's work. */
-  attestationRefresh?: string;
-}
-
-/**
- * Whether the nightly run can leave an image alone: judged again from the facts its verdict
- * names, for the scans the listing still reports, the verdict would change nothing but
- * evaluatedAt (docs/rescans.md, Facts). Anything it cannot tell so goes to evaluate.
- */
-export function unchangedFromFacts(input: RejudgeInput): { unchanged: boolean; why: string } {
-  const { seen, record } = input;
-  if (record.deletedAt) return { unchanged: false, why: 'marked deleted' };
-  const trust = settingsFor(input.policy, seen.key.repository).signatures;
-  const verifies = trust.required || trust.keys.length > 0 || trust.keyless.length > 0;
-  if (verifies && record.signature?.status !== 'verified') {
-    return { unchanged: false, why: 'signature to verify again' };
-  }
-  // The KEV catalog is the evaluate function's to read (refreshed nightly): it may have grown.
-  if (settingsFor(input.policy, seen.key.repository).block.exploited) {
-    return { unchanged: false, why: 'known-exploited catalog to consult' };
-  }
-  if (input.attestationRefresh && needsAttestation(record, input.now, input.attestationRefresh)) {
-    return { unchanged: false, why: 'attestation due' };
-  }
-  const manifests = seen.platforms
-    ? seen.platforms.map((p) => ({
-        digest: p.digest,
-        listedAt: p.scanCompletedAt,
-        platform: p.platform,
-      }))
-    : [{ digest: seen.key.digest, listedAt: seen.scanCompletedAt, platform: '' }];
-  const scans: PlatformScan[] = [];
-  for (const m of manifests) {
-    const ref = reusableRef(record.facts, m.digest, m.listedAt);
-    const stored =
-      ref &&
-      input.facts.find(
-        (f) =>
-          f.key.digest === m.digest &&
-          f.completedAt === ref.completedAt &&
-          f.scanner === ref.scanner,
-      );
-    if (!stored) return { unchanged: false, why: 'no stored facts of the listed scan' };
-    scans.push({ digest: m.digest, platform: m.platform, scan: scanOfFacts(stored) });
-  }
-  const platforms = seen.platforms ? scans : undefined;
-  const plan = judge({
-    image: seen,
-    scan: platforms ? indexScan(platforms) : (scans[0]?.scan as ScanFindings),
-    ...(platforms && { platforms }),
-    ...(record.signature && { signature: record.signature }),
-    previous: record,
-    facts: record.facts ?? [],
-    policy: input.policy,
-    now: input.now,
-  });
-  const unchanged = plan.kind === 'none' || plan.kind === 'touch';
-  return {
-    unchanged,
-    why: unchanged
-      ? 'unchanged'
-      : `verdict would be ${plan.kind === 'transition' ? plan.record.verdict : 'updated'}`,
-  };
 }

@@ -52,6 +52,8 @@ export type RescanAction = 'rescan' | 'reconcile' | 'confirm-deleted';
 export interface PlannedImage {
   key: ImageKey;
   action: RescanAction;
+  /** The listing of a single-manifest image, passed on so evaluate need not describe it again. */
+  seen?: ImageFacts;
   /** Manifests whose basic scan is due: the image itself, or an index's platform manifests. */
   scanTargets: string[];
 }
@@ -125,7 +127,12 @@ export function planRepository(
     // A platform or attestation manifest is judged with its index (push events name the index).
     else if (covered.has(digest) || !ctx.watched) continue;
     else action = 'reconcile';
-    planned.push({ key: key(digest), action, scanTargets: scanTargets(facts, entry) });
+    planned.push({
+      key: key(digest),
+      action,
+      scanTargets: scanTargets(facts, entry),
+      ...(!isIndexMediaType(facts.mediaType) && { seen: facts }),
+    });
   }
   for (const entry of known.values()) {
     if (!entry.deleted && !listed.has(entry.digest)) {

@@ -3,6 +3,7 @@
  * ports/index.ts, which holds the evaluation ports.
  */
 import type { Trigger } from '../domain/events';
+import type { ImageFacts } from '../domain/image-facts';
 import type { ImageKey } from '../domain/image-ref';
 import type { IndexChildren, RescanCursor, RescanTotals } from '../domain/rescan';
 import type { VerdictRecord } from '../domain/verdict-record';
@@ -45,6 +46,8 @@ export interface PlannedRequest {
   trigger: Extract<Trigger, 'rescan' | 'reconcile'>;
   /** Held back this long (a scan was just started, let it finish first). */
   delaySeconds?: number;
+  /** What the listing showed, sent only when no scan was started since (docs/rescans.md, Facts). */
+  seen?: ImageFacts;
 }
 
 /** The evaluate queue (SQS in AWS). `send` resolves once every request is accepted. */

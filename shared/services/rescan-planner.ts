@@ -284,6 +284,7 @@ class ChunkRunner {
             key: item.key,
             trigger: item.action === 'reconcile' ? 'reconcile' : 'rescan',
             ...(scanned && settle > 0 && { delaySeconds: settle }),
+            ...(!scanned && item.seen && { seen: item.seen }),
           });
           count(item.action === 'reconcile' ? 'missing' : 'rescans');
         }),

@@ -66,6 +66,49 @@ export function compressFindings(encoded: string): Buffer {
   });
 }
 
+/** The items one manifest's facts are stored as: the head first, then its parts. */
+export function factsItems(
+  facts: FindingsFacts,
+  partBytes = FACTS_PART_BYTES,
+): { ref: FactsRef; items: Record<string, unknown>[] } {
+  const encoded = encodeFindings(facts.findings);
+  const ref: FactsRef = {
+    digest: facts.key.digest,
+    scanner: facts.scanner,
+    completedAt: facts.completedAt,
+    hash: findingsHash(encoded),
+    count: facts.findings.length,
+  };
+  const bytes = compressFindings(encoded);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < Math.max(1, bytes.length); i += partBytes) {
+    chunks.push(bytes.subarray(i, i + partBytes));
+  }
+  const pk = imagePartitionKey(facts.key);
+  const sk = factsSortKey(ref);
+  const head: FactsItem = {
+    pk,
+    sk,
+    registry: facts.key.registry,
+    repository: facts.key.repository,
+    digest: facts.key.digest,
+    scanner: facts.scanner,
+    completedAt: facts.completedAt,
+    status: facts.status,
+    ...(facts.description && { description: facts.description }),
+    ...(facts.vulnerabilitySourceUpdatedAt && {
+      vulnerabilitySourceUpdatedAt: facts.vulnerabilitySourceUpdatedAt,
+    }),
+    enc: FACTS_ENCODING,
+    hash: ref.hash,
+    count: ref.count,
+    parts: chunks.length,
+    f: chunks[0] ?? Buffer.alloc(0),
+  };
+  const parts = chunks.slice(1).map((f, n) => ({ pk, sk: `${sk}#p${n + 1}`, f }));
+  return { ref, items: [{ ...head }, ...parts] };
+}
+
 /**
  * Findings facts in the verdict table, beside the CURRENT item: `pk` of the judged manifest
  * (an index's platforms have their own), `sk = F#<completedAt>#<scanner>`, findings
@@ -83,45 +126,9 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
 
   /** Same scan, same content: the same items, so a retried put is harmless. */
   async put(facts: FindingsFacts): Promise<FactsRef> {
-    const encoded = encodeFindings(facts.findings);
-    const ref: FactsRef = {
-      digest: facts.key.digest,
-      scanner: facts.scanner,
-      completedAt: facts.completedAt,
-      hash: findingsHash(encoded),
-      count: facts.findings.length,
-    };
-    const bytes = compressFindings(encoded);
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < Math.max(1, bytes.length); i += this.partBytes) {
-      chunks.push(bytes.subarray(i, i + this.partBytes));
-    }
-    const pk = imagePartitionKey(facts.key);
-    const sk = factsSortKey(ref);
+    const { ref, items } = factsItems(facts, this.partBytes);
     // Parts first, the head last: a head is only ever read with all its parts stored.
-    for (let n = 1; n < chunks.length; n++) {
-      await this.putItem({ pk, sk: `${sk}#p${n}`, f: chunks[n] });
-    }
-    const head: FactsItem = {
-      pk,
-      sk,
-      registry: facts.key.registry,
-      repository: facts.key.repository,
-      digest: facts.key.digest,
-      scanner: facts.scanner,
-      completedAt: facts.completedAt,
-      status: facts.status,
-      ...(facts.description && { description: facts.description }),
-      ...(facts.vulnerabilitySourceUpdatedAt && {
-        vulnerabilitySourceUpdatedAt: facts.vulnerabilitySourceUpdatedAt,
-      }),
-      enc: FACTS_ENCODING,
-      hash: ref.hash,
-      count: ref.count,
-      parts: chunks.length,
-      f: chunks[0] ?? Buffer.alloc(0),
-    };
-    await this.putItem(head);
+    for (const item of [...items.slice(1), items[0]]) if (item) await this.putItem(item);
     return ref;
   }
 

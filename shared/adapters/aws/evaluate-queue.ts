@@ -62,7 +62,7 @@ export class SqsEvaluateQueue implements EvaluateQueue {
   }
 
   private entry(request: PlannedRequest, index: number): SendMessageBatchRequestEntry {
-    const body = evaluateRequestEvent(request.key, request.trigger, this.clock());
+    const body = evaluateRequestEvent(request.key, request.trigger, this.clock(), request.seen);
     const delay = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(request.delaySeconds ?? 0)));
     return {
       Id: String(index),
