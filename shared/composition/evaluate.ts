@@ -4,7 +4,6 @@ import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-me
 import { DynamoDbFindingsFacts } from '../adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore } from '../adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../adapters/aws/ecr';
-import { S3KnownExploited } from '../adapters/aws/s3-known-exploited';
 import { FileKnownExploited } from '../adapters/local/kev-file';
 import { loadPolicy, readEnvironment } from '../config';
 import { parseDuration } from '../domain/duration';
@@ -78,7 +77,17 @@ export function evaluateOptionsFromEnvironment(
 /** `s3://bucket/key` or a file path (bundled with the function, or `npm start`'s). */
 export function knownExploitedCatalogAt(source: string): KnownExploitedCatalog {
   const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
-  return s3?.[1] && s3[2]
-    ? new S3KnownExploited({ bucket: s3[1], key: s3[2] })
-    : new FileKnownExploited(source);
+  const [bucket, key] = [s3?.[1], s3?.[2]];
+  if (!bucket || !key) return new FileKnownExploited(source);
+  // The S3 client loads on first use, as for an s3:// trusted root: a cold start without an
+  // S3 catalog never reads it (test/infra/bundles.test.ts).
+  let catalog: Promise<KnownExploitedCatalog> | undefined;
+  return {
+    async load(tag) {
+      catalog ??= import('../adapters/aws/s3-known-exploited.js').then(
+        ({ S3KnownExploited }) => new S3KnownExploited({ bucket, key }),
+      );
+      return (await catalog).load(tag);
+    },
+  };
 }

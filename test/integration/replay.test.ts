@@ -161,7 +161,7 @@ it('shuffled, duplicated delivery leaves the same table as in-order delivery', a
   expect(count(verdicts)).toEqual({ PASS: 100, FAIL: 250, PENDING: 100, DELETED: 150 });
   // Duplicates inside one batch are coalesced: fewer evaluations than events.
   expect(inOrder.evaluations).toBeLessThan(1000);
-}, 60_000);
+}, 240_000);
 
 function count(values: unknown[]): Record<string, number> {
   const out: Record<string, number> = {};
