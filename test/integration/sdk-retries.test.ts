@@ -61,9 +61,17 @@ describe('one retry layer: requests that reach a real endpoint', () => {
     });
     const stats = new ApiCallStats();
     const waits: number[] = [];
+    // The bucket's clock moves only by its waits: a slow machine cannot refill it meanwhile.
+    let now = 0;
     const pacer = new ApiPacer(
       { GetItem: { perSecond: 10 } },
-      { sleep: async (ms) => void waits.push(ms) },
+      {
+        clock: () => new Date(now),
+        sleep: async (ms) => {
+          waits.push(ms);
+          now += ms;
+        },
+      },
     );
     const checkpoints = new DynamoDbRescanCheckpoints({
       tableName: 'verdicts',
