@@ -86,8 +86,17 @@ describe('one retry layer: requests that reach a real endpoint', () => {
     client.destroy();
   });
 
-  it('a DynamoDB 500 is retried by withRetry alone: 5 requests', async () => {
-    endpoint = await failingEndpoint(500, 'com.amazonaws.dynamodb.v20120810#InternalServerError');
+  it.each([
+    [
+      'a DynamoDB 500',
+      500,
+      'com.amazonaws.dynamodb.v20120810#InternalServerError',
+      { $metadata: { httpStatusCode: 500 } },
+    ],
+    // As the SDK's Node handler names it; with SDK retries off nothing marks it $retryable.
+    ['a dropped connection', 'reset', 'unused', { name: 'TimeoutError', code: 'ECONNRESET' }],
+  ] as const)('%s is retried by withRetry alone: 5 requests', async (_, status, type, error) => {
+    endpoint = await failingEndpoint(status, type);
     const client = awsClient(DynamoDBClient, {
       endpoint: endpoint.url,
       region: 'eu-west-1',
@@ -98,27 +107,7 @@ describe('one retry layer: requests that reach a real endpoint', () => {
       client: documentClient(client),
       retry: noWait,
     });
-    await expect(checkpoints.load()).rejects.toMatchObject({ $metadata: { httpStatusCode: 500 } });
-    expect(endpoint.requests()).toBe(5);
-    client.destroy();
-  });
-
-  it('a dropped connection is retried by withRetry alone (5 requests) and surfaces as the SDK names it', async () => {
-    endpoint = await failingEndpoint('reset', 'unused');
-    const client = awsClient(DynamoDBClient, {
-      endpoint: endpoint.url,
-      region: 'eu-west-1',
-      credentials,
-    });
-    const checkpoints = new DynamoDbRescanCheckpoints({
-      tableName: 'verdicts',
-      client: documentClient(client),
-      retry: noWait,
-    });
-    await expect(checkpoints.load()).rejects.toMatchObject({
-      name: 'TimeoutError',
-      code: 'ECONNRESET',
-    });
+    await expect(checkpoints.load()).rejects.toMatchObject(error);
     expect(endpoint.requests()).toBe(5);
     client.destroy();
   });
