@@ -29,11 +29,8 @@ export async function listReferrers(
 ): Promise<Referrers> {
   const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
   const operation = `GET referrers ${client.registry}/${repository}@${subject}`;
-  const answer = await client.getJson(
-    repository,
-    `/v2/${repository}/referrers/${subject}${query}`,
-    operation,
-  );
+  const first = `/v2/${repository}/referrers/${subject}${query}`;
+  const answer = await client.getJson(repository, first, operation);
   let descriptors: Descriptor[];
   let source: Referrers['source'] = 'api';
   if (answer.status === 404) {
@@ -43,10 +40,7 @@ export async function listReferrers(
     descriptors = [];
     for (const entry of entries) descriptors.push(await described(client, repository, entry));
   } else {
-    const index = parseIndex(answer.json);
-    if (!index)
-      throw new RegistryError('INVALID_RESPONSE', operation, { detail: 'not an image index' });
-    descriptors = index.manifests;
+    descriptors = await pages(client, repository, answer, operation);
   }
   // Filtering is optional for registries (OCI-Filters-Applied): always filter here too.
   return {
@@ -55,6 +49,47 @@ export async function listReferrers(
       : descriptors,
     source,
   };
+}
+
+/** A registry that pages without end stops here, as a failure rather than a short list. */
+export const MAX_REFERRER_PAGES = 32;
+
+/** The API's answer and the pages its `Link: <…>; rel="next"` headers name (spec 1.1). */
+async function pages(
+  client: RegistryClient,
+  repository: string,
+  first: { status: number; json?: unknown; headers: Headers },
+  operation: string,
+): Promise<Descriptor[]> {
+  const descriptors: Descriptor[] = [];
+  let answer = first;
+  for (let page = 1; ; page++) {
+    const index = parseIndex(answer.json);
+    if (answer.status === 404 || !index)
+      throw new RegistryError('INVALID_RESPONSE', operation, { detail: 'not an image index' });
+    descriptors.push(...index.manifests);
+    const next = nextPage(client.registry, answer.headers.get('link'), operation);
+    if (!next) return descriptors;
+    if (page >= MAX_REFERRER_PAGES) {
+      throw new RegistryError('INVALID_RESPONSE', operation, {
+        detail: `more than ${MAX_REFERRER_PAGES} pages of referrers`,
+      });
+    }
+    answer = await client.getJson(repository, next, operation);
+  }
+}
+
+/** The next page's path; a link to another host is refused (it would get our credentials). */
+function nextPage(registry: string, link: string | null, operation: string): string | undefined {
+  const target = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link ?? '')?.[1];
+  if (!target) return undefined;
+  const url = new URL(target, `https://${registry}`);
+  if (url.host !== registry) {
+    throw new RegistryError('INVALID_RESPONSE', operation, {
+      detail: `the next page of referrers is on another host (${url.host})`,
+    });
+  }
+  return `${url.pathname}${url.search}`;
 }
 
 /**
