@@ -1,8 +1,7 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { InvalidEventError } from '../../domain/errors';
 import type { StreamChange } from '../../ports/publishing';
+import { itemOfAttributes } from './attribute-values';
 
 const image = z.record(z.string(), z.looseObject({})).optional();
 const streamRecord = z.looseObject({
@@ -18,7 +17,7 @@ const loose = z.looseObject({
 export const streamEnvelope = z.object({ Records: z.array(z.unknown()) });
 
 function item(attributes: Record<string, object> | undefined) {
-  return attributes && unmarshall(attributes as Record<string, AttributeValue>);
+  return attributes && itemOfAttributes(attributes);
 }
 
 /**
