@@ -5,13 +5,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbFindingsFacts } from '../../shared/adapters/aws/dynamodb-findings-facts';
+import { factsItems } from '../../shared/adapters/aws/dynamodb-findings-facts';
 import { recordItem } from '../../shared/adapters/aws/verdict-item';
 import { imagePartitionKey, VERDICT_TABLE as T } from '../../shared/adapters/aws/verdict-table';
 import { withQuestions } from '../../shared/composition/questions';
 import { evaluate } from '../../shared/domain/evaluate';
 import type { FindingsFacts } from '../../shared/domain/findings-facts';
-import { parsePolicy } from '../../shared/domain/policy';
+import { type Policy, parsePolicy } from '../../shared/domain/policy';
 import { draftFrom, planWrite } from '../../shared/domain/verdict-record';
 import { searchFleet, whatIf } from '../../shared/services/fleet-questions';
 import { keyOf } from '../../test/support/builders';
@@ -38,51 +38,55 @@ function digestsOf(args: string[]): number {
   return i >= 0 ? Number(args[i + 1]) : 100_000;
 }
 
-async function fill(ctx: FactsBenchContext, digests: number, perDigest: number): Promise<void> {
-  const facts = new DynamoDbFindingsFacts({
-    tableName: ctx.tableName,
-    client: ctx.dynamo.documents,
-  });
-  const base = policy('CRITICAL');
-  const one = async (n: number) => {
-    const key = keyOf(`fleet/repo-${n % 500}`, n + 1_000_000);
-    const stored: FindingsFacts = {
-      key,
-      scanner: 'inspector',
-      completedAt: '2026-11-22T10:00:00.000Z',
-      status: 'ACTIVE',
-      findings: inspectorFindings(perDigest, n % 997),
-    };
-    const ref = await facts.put(stored);
-    const scan = {
-      state: 'complete' as const,
-      status: 'ACTIVE',
-      scanner: 'inspector' as const,
-      completedAt: stored.completedAt,
-      findings: stored.findings,
-    };
-    const e = evaluate({ image: key, scan, policy: base, now: NOW });
-    const { findings: _f, ...summary } = scan;
-    const draft = draftFrom({ key, tags: [`1.${n}`] }, summary, e, undefined, undefined);
-    const record = { ...planWrite(undefined, draft).record, facts: [ref] };
-    return { ...recordItem(record), pk: imagePartitionKey(key), sk: T.currentSortKey };
+/** The items evaluate leaves for digest `n`: its facts items (head, parts) and its CURRENT item. */
+function digestItems(n: number, perDigest: number, base: Policy): Record<string, unknown>[] {
+  const key = keyOf(`fleet/repo-${n % 500}`, n + 1_000_000);
+  const stored: FindingsFacts = {
+    key,
+    scanner: 'inspector',
+    completedAt: '2026-11-22T10:00:00.000Z',
+    status: 'ACTIVE',
+    findings: inspectorFindings(perDigest, n % 997),
   };
-  const batch = 25;
-  for (let start = 0; start < digests; start += batch * 8) {
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, lane) => {
-        const from = start + lane * batch;
-        const items = [];
-        for (let n = from; n < Math.min(from + batch, digests); n++) items.push(await one(n));
-        if (items.length === 0) return;
-        await ctx.dynamo.documents.send(
-          new BatchWriteCommand({
-            RequestItems: { [ctx.tableName]: items.map((Item) => ({ PutRequest: { Item } })) },
-          }),
-        );
-      }),
-    );
-  }
+  const { ref, items } = factsItems(stored);
+  const scan = {
+    state: 'complete' as const,
+    status: 'ACTIVE',
+    scanner: 'inspector' as const,
+    completedAt: stored.completedAt,
+    findings: stored.findings,
+  };
+  const e = evaluate({ image: key, scan, policy: base, now: NOW });
+  const { findings: _f, ...summary } = scan;
+  const draft = draftFrom({ key, tags: [`1.${n}`] }, summary, e, undefined, undefined);
+  const record = { ...planWrite(undefined, draft).record, facts: [ref] };
+  return [...items, { ...recordItem(record), pk: imagePartitionKey(key), sk: T.currentSortKey }];
+}
+
+/** Written by BatchWriteItem, 8 requests in flight: filling is not what is measured. */
+async function fill(ctx: FactsBenchContext, digests: number, perDigest: number): Promise<void> {
+  const base = policy('CRITICAL');
+  const write = async (items: Record<string, unknown>[]) => {
+    let unprocessed = items.map((Item) => ({ PutRequest: { Item } }));
+    while (unprocessed.length > 0) {
+      const out = await ctx.dynamo.documents.send(
+        new BatchWriteCommand({ RequestItems: { [ctx.tableName]: unprocessed } }),
+      );
+      unprocessed = (out.UnprocessedItems?.[ctx.tableName] ?? []) as typeof unprocessed;
+    }
+  };
+  let next = 0;
+  const lane = async () => {
+    let batch: Record<string, unknown>[] = [];
+    while (next < digests || batch.length > 0) {
+      if (next < digests) batch.push(...digestItems(next++, perDigest, base));
+      if (batch.length >= 25 || (next >= digests && batch.length > 0)) {
+        await write(batch.slice(0, 25));
+        batch = batch.slice(25);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
 }
 
 /** what-if and search over the whole fleet, timed end to end (table read included). */
