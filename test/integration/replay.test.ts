@@ -3,18 +3,22 @@ import { createHandler } from '../../functions/evaluate/handler';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
 import { evaluateRequestEvent } from '../../shared/domain/events';
+import type { ScanFindings } from '../../shared/domain/findings';
 import type { ImageKey } from '../../shared/domain/image-ref';
-import type { Log } from '../../shared/ports';
+import type { FindingsSource, ImageSource, Log } from '../../shared/ports';
 import { completeScan, finding, keyOf, policyOf, scanIn } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { sqsRecord } from '../support/sqs';
 
 /**
- * DESIGN §1.1: events only say what to look at. About 1,000 events (10% duplicated) are
+ * DESIGN §1.1: events only say what to look at. About 1,100 events (10% duplicated) are
  * delivered while the world keeps changing under them (pushes, new findings, deletions, an
- * exception expiring as the clock moves), by two to four consumers at once in a seeded random
- * order, with failed messages redelivered as SQS would. The table must end as after in-order,
- * one-at-a-time delivery, and each digest's history must be one clean chain of transitions.
+ * exception expiring as the clock moves), by three consumers pulling at once in a seeded,
+ * roughly first-in order, with failed messages redelivered as SQS would. The registry answers
+ * "scan running" slowly, so an evaluation can hold a stale answer while the newer one is
+ * written: without the version lock that stale write wins (REPLAY_SEED 42, 7 and 1001 each
+ * end with a PASS that should be FAIL). The table must end as after in-order, one-at-a-time
+ * delivery, and each digest's history must be one clean chain of transitions.
  */
 const START = Date.parse('2026-11-23T00:00:00Z');
 const STEP_MS = 60_000;
@@ -25,6 +29,28 @@ const policy = policyOf(
   `exceptions:\n  - { id: CVE-EXC, repositories: ["team-*/app"], expires: "${EXPIRES}", owner: sec@example.com, reason: pending fix }\n`,
 );
 const repositories = Array.from({ length: 10 }, (_, i) => `team-${i}/app`);
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The registry's answer as it was when asked, handed back after a pause. */
+function slowly(
+  world: MemoryRegistry,
+  wait: (answer?: ScanFindings) => Promise<void>,
+): ImageSource & FindingsSource {
+  return {
+    async describeImage(key) {
+      const facts = await world.describeImage(key);
+      await wait();
+      return facts;
+    },
+    listImages: (registry, repository) => world.listImages(registry, repository),
+    async getFindings(key) {
+      const findings = await world.getFindings(key);
+      await wait(findings);
+      return findings;
+    },
+  };
+}
 
 /** mulberry32: a seeded PRNG, so a failing order can be replayed with REPLAY_SEED. */
 function prng(seed: number): (n: number) => number {
@@ -109,7 +135,19 @@ function scenario(seed: number): Scenario {
     change: () => world.put({ key, tags: ['old'] }, completeScan([finding(id, severity)])),
     events: () => [ecrEvent('ECR Image Scan', key)],
   });
-  for (const key of old.slice(0, 100)) changes.push(rescanned(key, 'CVE-CRIT', 'CRITICAL'));
+  const critical = new Map<Step, Step>();
+  for (const key of old.slice(0, 100)) {
+    const found = rescanned(key, 'CVE-CRIT', 'CRITICAL');
+    changes.push(found);
+    // A few steps earlier the image gets a tag and a rescan starts, and an evaluation is asked
+    // for: it can hold that answer (a material change: the tags) while the CRITICAL result is
+    // judged elsewhere, and must not overwrite it.
+    critical.set(found, {
+      change: () =>
+        world.put({ key, tags: ['old', 'rescanning'] }, scanIn('in-progress', 'IN_PROGRESS')),
+      events: () => [evaluateRequestEvent(key, 'reconcile', new Date(START))],
+    });
+  }
   for (const key of old.slice(100, 200))
     changes.push({
       change: () => world.delete(key),
@@ -117,7 +155,12 @@ function scenario(seed: number): Scenario {
     });
   for (const key of old.slice(200, 260)) changes.push(rescanned(key, 'CVE-EXC', 'HIGH'));
 
-  const steps = shuffled(changes, prng(seed));
+  const steps: Step[] = [];
+  for (const step of shuffled(changes, prng(seed))) {
+    const started = critical.get(step);
+    if (started) steps.splice(Math.max(0, steps.length - 25), 0, started);
+    steps.push(step);
+  }
   steps.splice(EXPIRY_STEP, 0, {
     change: () => {},
     events: () =>
@@ -168,9 +211,16 @@ async function replay(mode: 'in-order' | 'concurrent', seed: number): Promise<Ru
   };
   const table = await dynamo.newTable();
   const store = new DynamoDbVerdictStore({ tableName: table, client: dynamo.documents });
+  // Concurrent runs read a registry whose answers arrive a little after they were true, so
+  // the world can change between an evaluation's read and its write (a lost update without
+  // the version lock).
+  const world =
+    mode === 'concurrent'
+      ? slowly(s.world, (answer) => pause(answer?.state === 'in-progress' ? 200 : random(3)))
+      : s.world;
   const handler = createHandler(() => ({
-    images: s.world,
-    findings: s.world,
+    images: world,
+    findings: world,
     store,
     policy,
     clock: () => new Date(now),
@@ -208,30 +258,44 @@ async function replay(mode: 'in-order' | 'concurrent', seed: number): Promise<Ru
     const take = (n: number) =>
       Array.from(
         { length: Math.min(n, pending.length) },
-        () => pending.splice(random(pending.length), 1)[0] as object,
+        () => pending.splice(random(Math.min(pending.length, 24)), 1)[0] as object,
       );
-    for (let rounds = 0; next < s.steps.length || pending.length > 0; rounds++) {
-      if (rounds > 5000) throw new Error('replay did not drain');
-      for (let k = 1 + random(12); k > 0 && next < s.steps.length; k--) pending.push(...advance());
-      const chunks = Array.from({ length: 2 + random(3) }, () => take(1 + random(10))).filter(
-        (c) => c.length > 0,
-      );
-      await Promise.all([
-        ...chunks.map(async (chunk) => {
-          const again = await deliver(chunk);
-          redelivered += again.length;
-          pending.push(...again);
-        }),
-        // The world moves on while those calls are in flight.
-        (async () => {
-          await new Promise((resolve) => setTimeout(resolve, random(3)));
-          for (let k = random(4); k > 0 && next < s.steps.length; k--) {
-            pending.push(...advance());
-            changedInFlight++;
-          }
-        })(),
-      ]);
-    }
+    // The nightly run's requests for every old digest are in flight from the start, so some
+    // are evaluating a digest at the moment it changes.
+    pending.push(...s.old.map((key) => evaluateRequestEvent(key, 'reconcile', new Date(START))));
+    // Consumers pull without waiting for each other (no rounds), while the world moves on a
+    // timer: an evaluation can still be holding an old answer when the change's own event is
+    // evaluated by another consumer and written.
+    let inFlight = 0;
+    let moved = false;
+    const consumer = async () => {
+      while (!(moved && pending.length === 0 && inFlight === 0)) {
+        const chunk = take(1 + random(10));
+        if (chunk.length === 0) {
+          await pause(1);
+          continue;
+        }
+        inFlight++;
+        const again = await deliver(chunk);
+        inFlight--;
+        redelivered += again.length;
+        pending.push(...again);
+      }
+    };
+    const mover = async () => {
+      while (next < s.steps.length) {
+        await pause(random(3));
+        // Events arrive about as fast as they are taken, so a change's event is evaluated
+        // while older evaluations of the same digest may still be running.
+        if (pending.length > 20) continue;
+        for (let k = 1 + random(4); k > 0 && next < s.steps.length; k--) {
+          pending.push(...advance());
+          if (inFlight > 0) changedInFlight++;
+        }
+      }
+      moved = true;
+    };
+    await Promise.all([mover(), consumer(), consumer(), consumer()]);
   }
   return {
     items: await scanAll(table),
