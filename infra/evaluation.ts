@@ -17,7 +17,7 @@ import {
   type WatcherCore,
 } from './core';
 import { eventPatterns } from './event-patterns';
-import { secureQueue } from './storage';
+import { onlyItsSourcesSend, secureQueue } from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
 /** ECR writes of the attestor (evaluate with attestations on), on the watched repositories only. */
@@ -87,6 +87,7 @@ export class Evaluation extends Construct {
     this.function = fn;
 
     this.deadLetterQueue = secureQueue(this, 'Dlq', { retentionPeriod: Duration.days(14) });
+    onlyItsSourcesSend(this.deadLetterQueue);
     this.queue = secureQueue(this, 'Queue', {
       visibilityTimeout: visibilityFor(fn),
       retentionPeriod: Duration.days(4),

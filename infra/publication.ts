@@ -30,7 +30,7 @@ import {
   type WatcherCore,
 } from './core';
 import { durationSetting } from './props';
-import { deadLetterQueue, secureQueue } from './storage';
+import { deadLetterQueue, onlyItsSourcesSend, secureQueue } from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
 /**
@@ -154,6 +154,8 @@ export class Publication extends Construct {
       // Without ListBucket a HEAD of the not yet published allowlist answers 403, not 404.
       .allow(['s3:ListBucket'], [props.bucket.bucketArn]);
     core.allowlistKey.grantSign(this.allowlist.role);
+    onlyItsSourcesSend(allowlistFailures, [this.allowlist.role]);
+    onlyItsSourcesSend(rebuildDlq);
     core.watch(this.allowlist, 'allowlist');
     core.alarms.deadLetterQueue('RebuildDlqNotEmpty', rebuildDlq, 'An allowlist rebuild request');
     core.alarms.allowlistExpired(
@@ -271,6 +273,7 @@ export class Publication extends Construct {
       'NotifyDlq',
       'verdict events the notify function could not deliver to Slack',
     );
+    onlyItsSourcesSend(dlq);
     const queue = secureQueue(this, 'NotifyQueue', {
       visibilityTimeout: Duration.seconds(NOTIFY_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
       retentionPeriod: Duration.days(4),

@@ -20,7 +20,13 @@ import { type RegistryWatcherProps, type ResolvedProps, resolveProps } from './p
 import { Publication } from './publication';
 import { replayRole } from './replay';
 import { Rescans } from './rescans';
-import { allowlistBucket, deadLetterQueue, failedRecordsBucket, verdictTable } from './storage';
+import {
+  allowlistBucket,
+  deadLetterQueue,
+  failedRecordsBucket,
+  onlyItsSourcesSend,
+  verdictTable,
+} from './storage';
 import type { AnyWatcherFunction } from './watcher-function';
 
 /**
@@ -125,6 +131,9 @@ export class RegistryWatcher extends Construct {
     );
     this.alarms.deadLetterQueue('DeliveryDlqNotEmpty', deliveryDlq, 'An event or a schedule');
 
+    // Scheduler sends its undeliverable invocations with this role; EventBridge as a service.
+    const scheduler = schedulerRole(this, 'SchedulerRole');
+    onlyItsSourcesSend(deliveryDlq, [scheduler]);
     const core: WatcherCore = {
       config: this.config,
       policy: this.policy,
@@ -133,7 +142,7 @@ export class RegistryWatcher extends Construct {
       attestationKey,
       deliveryDlq,
       alarms: this.alarms,
-      schedulerRole: schedulerRole(this, 'SchedulerRole'),
+      schedulerRole: scheduler,
       watch: (fn, name) => {
         this.functions[name] = fn;
         this.alarms.function(pascal(name), fn.function, name);

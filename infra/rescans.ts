@@ -19,7 +19,7 @@ import {
 } from './core';
 import type { WatchedRepository } from './props';
 import { acknowledgeScheduledInvoke, asyncFailureQueue } from './publication';
-import { secureQueue } from './storage';
+import { onlyItsSourcesSend, secureQueue } from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
 /** A run longer than this continues in a new invocation (the planner keeps a reserve). */
@@ -48,10 +48,12 @@ export class Rescans extends Construct {
     const continuationDlq = secureQueue(this, 'ContinuationDlq', {
       retentionPeriod: Duration.days(14),
     });
+    onlyItsSourcesSend(continuationDlq);
     this.continuationQueue = secureQueue(this, 'ContinuationQueue', {
       visibilityTimeout: Duration.seconds(PLANNER_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
       deadLetterQueue: { queue: continuationDlq, maxReceiveCount: 3 },
     });
+    const plannerFailures = asyncFailureQueue(this, core, 'PlannerFailures', 'rescan-planner');
     this.planner = new WatcherFunction(this, 'Planner', {
       name: 'rescan-planner',
       description: 'registry-watcher: nightly rescans and reconciliation with ECR',
@@ -75,9 +77,7 @@ export class Rescans extends Construct {
       reservedConcurrentExecutions: 1,
       // The nightly schedule invokes asynchronously: a run failing after Lambda's two
       // retries lands here (the Scheduler DLQ sees only invocations that never started).
-      onFailure: new destinations.SqsDestination(
-        asyncFailureQueue(this, core, 'PlannerFailures', 'rescan-planner'),
-      ),
+      onFailure: new destinations.SqsDestination(plannerFailures),
       retryAttempts: 2,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
@@ -116,6 +116,7 @@ export class Rescans extends Construct {
       .allow(['sqs:SendMessage'], [props.evaluateQueue.queueArn, this.continuationQueue.queueArn])
       .allow(['sns:Publish'], [props.verdictTopic.topicArn])
       .allow(['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn]);
+    onlyItsSourcesSend(plannerFailures, [this.planner.role]);
     acknowledgeRepositoryWildcards(this.planner.role, config.repositories);
     if (config.repositories.length > 0) {
       Validations.of(this.planner.role).acknowledge({

@@ -1,5 +1,6 @@
 import { Duration, FeatureFlags, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
@@ -163,4 +164,31 @@ export function deadLetterQueue(scope: Construct, id: string, catches: string, f
     reason: `This queue is a dead-letter queue (${catches}); a dead-letter queue of a dead-letter queue would only hide messages. Its depth is alarmed.`,
   });
   return queue;
+}
+
+/**
+ * What sits in a dead-letter queue is replayed into its source (docs/hops.md), so nobody may
+ * put anything there but what feeds it: this denies sqs:SendMessage to every IAM principal
+ * but `roles` (those that send it their failures: the Scheduler role, a function's role for
+ * its async on-failure destination), whatever their IAM policies say. Requests without a
+ * principal ARN are left to the Allow statements, which name only our services by source
+ * ARN (EventBridge for our rules, SNS for our topic), and to SQS's own dead-lettering, which
+ * no queue policy grants.
+ */
+export function onlyItsSourcesSend(queue: sqs.Queue, roles: iam.IRole[] = []): void {
+  queue.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'OnlyItsSourcesSend',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['sqs:SendMessage'],
+      resources: [queue.queueArn],
+      conditions: {
+        Null: { 'aws:PrincipalArn': 'false' },
+        ...(roles.length > 0 && {
+          ArnNotEquals: { 'aws:PrincipalArn': roles.map((r) => r.roleArn) },
+        }),
+      },
+    }),
+  );
 }

@@ -88,6 +88,7 @@ function answers(
     topicPublishers: who(everyone, ['sns:Publish'], topic),
     // SNS delivering for our verdict topic, besides SNS for any other source (in SERVICES).
     notifySenders: notifySenders(p, everyone, topic.arn),
+    dlqSenders: dlqSenders(template, p, everyone, topic.arn),
     replayAssumers: who(everyone, ['sts:AssumeRole'], p.resource('AWS::IAM::Role', 'ReplayRole')),
     pushers: Object.fromEntries(
       ['prod/api', 'team/web', 'team/x/y', 'other/app'].map((name) => [
@@ -116,6 +117,41 @@ function notifySenders(p: Permissions, everyone: Principal[], topicArn: string) 
   const send = (principals: Principal[], context: Context = {}) =>
     who(principals, ['sqs:SendMessage'], queue, [context]);
   return [...send(everyone), ...send([ours], { 'aws:SourceArn': topicArn })].sort();
+}
+
+/**
+ * Who can put a message on each dead-letter queue (what is there gets redriven into its
+ * source): everyone the suite asks, plus SNS for our topic and EventBridge for our rules.
+ */
+function dlqSenders(template: Json, p: Permissions, everyone: Principal[], topicArn: string) {
+  const resources = Object.entries(template.Resources as Record<string, { Type: string }>);
+  const rules = resources
+    .filter(([, r]) => r.Type === 'AWS::Events::Rule')
+    .map(([id]) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/${id}`);
+  const ours: [Principal, Context[]][] = [
+    [
+      { ...service('sns.amazonaws.com'), name: 'sns.amazonaws.com for VerdictEvents' },
+      [{ 'aws:SourceArn': topicArn }],
+    ],
+    [
+      { ...service('events.amazonaws.com'), name: 'events.amazonaws.com for our rules' },
+      rules.map((arn) => ({ 'aws:SourceArn': arn })),
+    ],
+  ];
+  return Object.fromEntries(
+    resources
+      .filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && /Dlq|Failures/.test(id))
+      .map(([id]) => {
+        const queue = p.resource('AWS::SQS::Queue', id);
+        const senders = [
+          ...who(everyone, ['sqs:SendMessage'], queue),
+          ...ours.flatMap(([principal, contexts]) =>
+            who([principal], ['sqs:SendMessage'], queue, contexts),
+          ),
+        ];
+        return [id.replace(/^Watcher/, '').replace(/[0-9A-F]{8}$/, ''), senders.sort()];
+      }),
+  );
 }
 
 // GIVEN the watcher with attestations, Slack and watched repositories.
@@ -187,6 +223,18 @@ describe('effective permissions (evaluated over the synthesized template)', () =
     expect(full_.notifySenders).toEqual(['replay', 'sns.amazonaws.com for VerdictEvents']);
     // Without Slack there is no notify queue to ask about.
     expect(answers(json(readOnly.template)).notifySenders).toBeUndefined();
+  });
+
+  it('THEN only what feeds a dead-letter queue can send to it (its redrive replays it), whatever IAM says', () => {
+    expect(full_.dlqSenders).toEqual({
+      DeliveryDlq: ['events.amazonaws.com for our rules', 'scheduler'],
+      EvaluationDlq: [],
+      PublicationAllowlistFailures: ['allowlist'],
+      PublicationRebuildDlq: [],
+      PublicationNotifyDlq: ['sns.amazonaws.com for VerdictEvents'],
+      RescansContinuationDlq: [],
+      RescansPlannerFailures: ['rescan-planner'],
+    });
   });
 
   it('THEN of the stack, only evaluate can push, and only to watched repositories; read-only, nobody', () => {
@@ -300,6 +348,11 @@ describe('the evaluator itself', () => {
       decide({ ...admin, arn: 'arn:aws:iam::1:role/me' }, 'kms:Sign', key([allowAll, notMe])),
     ).toBe('allow');
     expect(decide(service('sns.amazonaws.com'), 'kms:Sign', key([allowAll, notMe]))).toBe('deny');
+    const iamOnly = deny({ Null: { 'aws:PrincipalArn': 'false' } });
+    expect(decide(admin, 'kms:Sign', key([allowAll, iamOnly]))).toBe('deny');
+    expect(decide(service('sns.amazonaws.com'), 'kms:Sign', key([allowAll, iamOnly]))).toBe(
+      'allow',
+    );
     const onlyImg = {
       Effect: 'Allow',
       Action: 'dynamodb:PutItem',

@@ -82,10 +82,11 @@ function conditionHolds(operator: string, key: string, wanted: unknown, context:
   let base = set ? operator.slice(set.length + 1) : operator;
   const ifExists = base.endsWith('IfExists');
   if (ifExists) base = base.slice(0, -'IfExists'.length);
+  const entry = Object.entries(context).find(([k]) => k.toLowerCase() === key.toLowerCase());
+  if (base === 'Null' && !set) return String(wanted).toLowerCase() === String(entry === undefined);
   const negated = /^(String|Arn)Not/.test(base);
   const test = STRING_OPERATORS[base.replace('Not', '')];
   if (!test) throw new Error(`condition operator ${operator} is not modelled`);
-  const entry = Object.entries(context).find(([k]) => k.toLowerCase() === key.toLowerCase());
   const values = entry ? list(entry[1]) : [];
   const patterns = list(wanted).map(String);
   const one = (v: string) => patterns.some((p) => test(p, v)) !== negated;
