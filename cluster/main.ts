@@ -2,6 +2,7 @@
  * Entry point of the webhook image: only the `cluster` commands, so the bundle carries the
  * webhook and nothing of the Lambdas. `node webhook.js cluster webhook --config …`.
  */
+import { isMainThread } from 'node:worker_threads';
 import { Command } from 'commander';
 import { processIo, runProgram } from '../shared/command-line/io';
 import { registerCluster } from './command';
@@ -14,7 +15,8 @@ export async function main(argv: string[]): Promise<number> {
   return runProgram(program, argv, processIo);
 }
 
-if (require.main === module) {
+// A worker thread runs this same bundle to verify allowlists (webhook/verify-worker.ts).
+if (require.main === module && isMainThread) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

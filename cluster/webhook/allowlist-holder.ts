@@ -1,15 +1,13 @@
-import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
-import { parseAllowlist } from '../../shared/domain/allowlist';
-import { AllowlistRejectedError, type AllowlistRejection } from '../../shared/domain/errors';
+import type { AllowlistRejection } from '../../shared/domain/errors';
 import { type Clock, type Log, silentLog, systemClock } from '../../shared/ports';
-import { verifyAllowlist } from '../../shared/services/verify-allowlist';
-import { type AllowlistIndex, indexAllowlist } from './allowlist-index';
+import type { AllowlistIndex } from './allowlist-index';
 import {
   type AllowlistSource,
   DEFAULT_DEADLINE_MS,
   type FetchFailure,
   SourceError,
 } from './sources';
+import { type AllowlistVerifier, inlineVerifier, WorkerVerifier } from './verify-worker';
 
 export type RefreshOutcome =
   | { result: 'updated'; sequence: number }
@@ -32,6 +30,11 @@ export interface HolderOptions {
    * first): past it the refresh reports TIMEOUT and the next one may start.
    */
   fetchDeadlineMs?: number;
+  /**
+   * Where documents are verified and indexed: by default a worker thread, off the
+   * admission path (verify-worker.ts); `inlineVerifier` does it on the serving thread.
+   */
+  verifier?: AllowlistVerifier;
 }
 
 /**
@@ -45,12 +48,14 @@ export class AllowlistHolder {
   private timer: NodeJS.Timeout | undefined;
   private readonly clock: Clock;
   private readonly log: Log;
+  private readonly verifier: AllowlistVerifier;
   /** When the current document was last confirmed (fetched or 304). */
   lastSuccessAt: Date | undefined;
 
   constructor(private readonly options: HolderOptions) {
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLog;
+    this.verifier = options.verifier ?? new WorkerVerifier(this.log);
   }
 
   /** The allowlist decisions use now; undefined until one verified. */
@@ -87,6 +92,7 @@ export class AllowlistHolder {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.verifier.close();
   }
 
   private async load(): Promise<RefreshOutcome> {
@@ -128,34 +134,29 @@ export class AllowlistHolder {
     }
     const now = this.clock();
     const held = this.index?.allowlist.sequence;
-    let bundle: unknown;
-    try {
-      bundle = JSON.parse(fetched.bundle.toString('utf8'));
-    } catch {
-      return { result: 'rejected', reason: 'SIGNATURE_INVALID', message: 'the bundle is not JSON' };
+    const heldFresh = this.index !== undefined && this.index.validUntilMs > now.getTime();
+    // Nothing is served before the first document: that one is verified here, at once.
+    const verifier = this.index ? this.verifier : inlineVerifier;
+    const verdict = await verifier.verify({
+      document: fetched.document,
+      bundle: fetched.bundle,
+      publicKeyPem: this.options.publicKeyPem,
+      nowMs: now.getTime(),
+      ...(held !== undefined && { minSequence: held }),
+      tags: this.options.tags,
+      keepExpired: !heldFresh,
+    });
+    if (verdict.result === 'rejected') return verdict;
+    if (verdict.result === 'verified') {
+      this.swap(verdict.index, fetched.etag, now);
+      return { result: 'updated', sequence: verdict.index.allowlist.sequence };
     }
-    try {
-      const allowlist = verifyAllowlist(fetched.document, bundle, {
-        publicKeyPem: this.options.publicKeyPem,
-        now,
-        signatures: sigstoreAllowlistSignatures,
-        ...(held !== undefined && { minSequence: held }),
-      });
-      this.swap(indexAllowlist(allowlist, { tags: this.options.tags }), fetched.etag, now);
-      return { result: 'updated', sequence: allowlist.sequence };
-    } catch (error) {
-      if (!(error instanceof AllowlistRejectedError)) throw error;
-      if (error.reason !== 'EXPIRED') {
-        return { result: 'rejected', reason: error.reason, message: error.message };
-      }
-      // verifyAllowlist checks signature, schema and rollback before freshness, so an
-      // EXPIRED document is authentic and not older than ours: stale, not forged.
-      const stale = parseAllowlist(fetched.document);
-      const heldFresh = this.index !== undefined && this.index.validUntilMs > now.getTime();
-      if (heldFresh) return { result: 'stale', sequence: stale.sequence, held: false };
-      this.swap(indexAllowlist(stale, { tags: this.options.tags }), fetched.etag, now);
-      return { result: 'stale', sequence: stale.sequence, held: true };
+    // Authentic and not older than ours, only past validUntil: held when nothing better is.
+    if (heldFresh || !verdict.index) {
+      return { result: 'stale', sequence: verdict.sequence, held: false };
     }
+    this.swap(verdict.index, fetched.etag, now);
+    return { result: 'stale', sequence: verdict.sequence, held: true };
   }
 
   /** A hung fetch is abandoned, not awaited: serving and the next refresh go on. */
@@ -187,6 +188,7 @@ export class AllowlistHolder {
     }
     this.index = index;
     this.etag = etag;
+    this.verifier.warm?.();
     this.lastSuccessAt = now;
   }
 }
