@@ -2,6 +2,7 @@
  * Where each pod-bearing kind keeps its pod spec, and the images in it. Pure: the input is
  * the `object` of an AdmissionReview request, already JSON-parsed.
  */
+import { RegistryWatcherError } from '../../shared/domain/errors';
 
 export type ContainerKind = 'containers' | 'initContainers' | 'ephemeralContainers';
 /** Where an image is named: a container list, or an image volume (`volumes[].image`). */
@@ -18,10 +19,9 @@ export interface ContainerImage {
 }
 
 /** The object is not shaped like its kind: answered with a denial, never a crash. */
-export class MalformedObjectError extends Error {
+export class MalformedObjectError extends RegistryWatcherError {
   constructor(message: string) {
-    super(message);
-    this.name = 'MalformedObjectError';
+    super('MALFORMED_OBJECT', message);
   }
 }
 

@@ -19,12 +19,13 @@ export const processIo: CliIo = {
 };
 
 /** A failure the user can fix: printed without a stack trace, exit code 1. */
-export class CliFailure extends Error {
+export class CliFailure extends RegistryWatcherError {
   constructor(
     message: string,
     readonly exitCode = 1,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super('INVALID_ARGUMENT', message, options);
   }
 }
 

@@ -15,7 +15,25 @@ export type ErrorCode =
   | 'TABLE_UNAVAILABLE'
   | 'STORE_CONFLICT'
   | 'UPSTREAM_THROTTLED'
-  | 'UPSTREAM_FAILURE';
+  | 'UPSTREAM_FAILURE'
+  | 'INVALID_ARGUMENT'
+  | 'MALFORMED_OBJECT'
+  | SignatureErrorCode;
+
+/** Why a signature or bundle did not verify (shared/adapters/sigstore). */
+export type SignatureErrorCode =
+  | 'BUNDLE_MALFORMED'
+  | 'STATEMENT_UNREADABLE'
+  | 'SIGNATURE_INVALID'
+  | 'DIGEST_MISMATCH'
+  | 'KEY_INVALID'
+  // image signatures and keyless verification
+  | 'KEY_UNTRUSTED'
+  | 'IDENTITY_MISMATCH'
+  // the signed docker-reference is not the image (signatures.identity)
+  | 'REFERENCE_MISMATCH'
+  | 'CERTIFICATE_UNTRUSTED'
+  | 'TRUSTED_ROOT_MISSING';
 
 export class RegistryWatcherError extends Error {
   readonly code: ErrorCode;

@@ -4,7 +4,7 @@ import {
   type SendMessageBatchRequestEntry,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { UpstreamError } from '../../domain/errors';
+import { RegistryWatcherError, UpstreamError } from '../../domain/errors';
 import { evaluateRequestEvent } from '../../domain/events';
 import { type Clock, systemClock } from '../../ports';
 import type { EvaluateQueue, PlannedRequest } from '../../ports/rescan';
@@ -24,14 +24,16 @@ export interface SqsEvaluateQueueOptions {
 const BATCH = 10;
 const MAX_DELAY_SECONDS = 900;
 
-class PartialBatchFailure extends Error {
+class PartialBatchFailure extends RegistryWatcherError {
   constructor(
     readonly failed: BatchResultErrorEntry[],
     readonly retryable: boolean,
   ) {
     const first = failed[0];
-    super(`${failed.length} message(s) refused, e.g. ${first?.Code}: ${first?.Message ?? ''}`);
-    this.name = 'PartialBatchFailure';
+    super(
+      'UPSTREAM_FAILURE',
+      `SQS refused ${failed.length} message(s) of a batch, e.g. ${first?.Code}: ${first?.Message ?? ''}; the evaluate queue sends them again with backoff`,
+    );
   }
 }
 

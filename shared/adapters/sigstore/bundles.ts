@@ -10,30 +10,17 @@ import {
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { parseStatement, type Statement } from '../../domain/attestation';
+import { RegistryWatcherError, type SignatureErrorCode } from '../../domain/errors';
 import type { Signer } from '../../ports';
 
-export type SignatureErrorCode =
-  | 'BUNDLE_MALFORMED'
-  | 'STATEMENT_UNREADABLE'
-  | 'SIGNATURE_INVALID'
-  | 'DIGEST_MISMATCH'
-  | 'KEY_INVALID'
-  // image signatures and keyless verification (verify.ts)
-  | 'KEY_UNTRUSTED'
-  | 'IDENTITY_MISMATCH'
-  // the signed docker-reference is not the image (signatures.identity)
-  | 'REFERENCE_MISMATCH'
-  | 'CERTIFICATE_UNTRUSTED'
-  | 'TRUSTED_ROOT_MISSING';
+export type { SignatureErrorCode };
 
 /** Why a bundle did not verify, as a code callers can branch on. */
-export class SignatureVerificationError extends Error {
-  readonly code: SignatureErrorCode;
+export class SignatureVerificationError extends RegistryWatcherError {
+  declare readonly code: SignatureErrorCode;
 
   constructor(code: SignatureErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SignatureVerificationError';
-    this.code = code;
+    super(code, message, options);
   }
 }
 
