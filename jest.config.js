@@ -1,5 +1,5 @@
-// One config, four projects: `npm run test:unit` / `test:integration` / `test:infra` /
-// `test:architecture` select one.
+// One config, five projects: `npm run test:unit` / `test:adapters` / `test:integration` /
+// `test:infra` / `test:architecture` select one.
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const base = {
   testEnvironment: 'node',
@@ -15,7 +15,10 @@ module.exports = {
   // which made a plain `npx jest --selectProjects unit` take twice as long.
   maxWorkers: 2,
   projects: [
+    // Pure: domain, services with in-memory ports, parsers. No client, no fetch, no server.
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // Adapters against scripted AWS clients (aws-sdk-client-mock) or a scripted fetch.
+    { ...base, displayName: 'adapters', testMatch: ['<rootDir>/test/adapters/**/*.test.ts'] },
     {
       ...base,
       displayName: 'integration',
