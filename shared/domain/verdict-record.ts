@@ -38,6 +38,11 @@ export interface WritePlan {
   record: VerdictRecord;
   /** The version the stored item must still have (0: it must not exist). */
   expectedVersion: number;
+  /**
+   * A touch the store may leave out: a nightly re-judgement that changed nothing (the run's
+   * coverage item records it, docs/rescans.md). Stores still write it to repair bookkeeping.
+   */
+  quiet?: true;
 }
 
 /** Fields whose change is bookkeeping, not a change of facts or judgement. */

@@ -131,7 +131,9 @@ async function evaluateOnce(
     policy: opts.policy,
     now,
   });
-  if (plan.kind !== 'none') await opts.store.write(plan);
+  // A nightly re-judgement that changed nothing writes nothing (docs/rescans.md, Writes).
+  const quiet = plan.kind === 'touch' && req.trigger === 'rescan';
+  if (plan.kind !== 'none') await opts.store.write(quiet ? { ...plan, quiet } : plan);
   if (!opts.attestor || !needsAttestation(plan.record, now, opts.attestationRefresh)) {
     return { request: req, write: plan.kind, record: plan.record, deleted: false };
   }

@@ -113,6 +113,20 @@ describe('DynamoDbVerdictStore on dynalite', () => {
     expect(await history(table)).toHaveLength(1);
   });
 
+  it('leaves out a quiet touch (a nightly re-judgement that changed nothing)', async () => {
+    const { store, table } = await newStore();
+    const first = planWrite(undefined, draftAt('2026-11-23T00:00:00Z'));
+    await store.write(first);
+    const touch = planWrite(first.record, draftAt('2026-11-24T02:00:00Z', 'LOW', first.record));
+    expect(touch.kind).toBe('touch');
+    await store.write({ ...touch, quiet: true });
+    expect(await store.get(key)).toEqual(first.record);
+    // The same touch from an event is written, as before.
+    await store.write(touch);
+    expect((await store.get(key))?.evaluatedAt).toBe('2026-11-24T02:00:00.000Z');
+    expect(await history(table)).toHaveLength(1);
+  });
+
   it('rejects a write whose expected version is stale', async () => {
     const { store } = await newStore();
     const first = planWrite(undefined, draftAt('2026-11-23T00:00:00Z'));
@@ -200,10 +214,16 @@ describe('DynamoDbVerdictStore on dynalite', () => {
     const at = (iso: string) => () => new Date(iso);
 
     it.each([
-      ['a later retry (touch)', '2026-11-23T00:05:00Z', ['v1']],
-      ['a retry that sees new tags (update)', '2026-11-23T00:05:00Z', ['v1', 'v2']],
-      ['the next transition (a CRITICAL finding)', '2026-11-23T00:05:00Z', ['v1']],
-    ])('is written by %s', async (name, retryAt, tags) => {
+      ['a later retry (touch)', '2026-11-23T00:05:00Z', ['v1'], 'push'],
+      [
+        'a nightly retry (a quiet touch is written when it repairs)',
+        '2026-11-24T02:00:00Z',
+        ['v1'],
+        'rescan',
+      ],
+      ['a retry that sees new tags (update)', '2026-11-23T00:05:00Z', ['v1', 'v2'], 'push'],
+      ['the next transition (a CRITICAL finding)', '2026-11-23T00:05:00Z', ['v1'], 'push'],
+    ] as const)('is written by %s', async (name, retryAt, tags, trigger) => {
       const table = await dynamo.newTable();
       const faulty = failingHistoryOnce();
       const store = new DynamoDbVerdictStore({ tableName: table, client: faulty.client });
@@ -218,8 +238,11 @@ describe('DynamoDbVerdictStore on dynalite', () => {
       expect(await history(table)).toEqual([]);
 
       const critical = name.includes('CRITICAL');
-      registry.put({ key, tags }, completeScan(critical ? [finding('CVE-9', 'CRITICAL')] : []));
-      await evaluateImage({ key, trigger: 'push' }, { ...gate, clock: at(retryAt) });
+      registry.put(
+        { key, tags: [...tags] },
+        completeScan(critical ? [finding('CVE-9', 'CRITICAL')] : []),
+      );
+      await evaluateImage({ key, trigger }, { ...gate, clock: at(retryAt) });
       const items = await history(table);
       expect(items.map((h) => h.verdict)).toEqual(critical ? ['PASS', 'FAIL'] : ['PASS']);
       expect(items.slice(0, 1)).toEqual([

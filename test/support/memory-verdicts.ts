@@ -30,7 +30,7 @@ export class MemoryVerdicts implements VerdictStore, VerdictCatalog {
     if ((stored?.version ?? 0) !== plan.expectedVersion) {
       throw new StoreConflictError(`${id} is no longer at version ${plan.expectedVersion}`);
     }
-    if (plan.kind === 'none') return;
+    if (plan.kind === 'none' || (plan.kind === 'touch' && plan.quiet)) return;
     const record =
       plan.kind === 'touch' && stored
         ? { ...stored, evaluatedAt: plan.record.evaluatedAt }

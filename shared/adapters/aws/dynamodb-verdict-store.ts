@@ -50,6 +50,8 @@ const HISTORY_PENDING = 'historyPending';
 export class DynamoDbVerdictStore implements VerdictStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly historyMs: number;
+  /** CURRENT items read with their history item still missing: a quiet touch repairs them. */
+  private readonly pendingHistory = new Set<string>();
 
   constructor(private readonly options: DynamoDbVerdictStoreOptions) {
     this.client = options.client ?? documentClient();
@@ -66,8 +68,15 @@ export class DynamoDbVerdictStore implements VerdictStore {
         }),
       ),
     );
-    if (!out.Item) return undefined;
-    return recordOfItem(out.Item);
+    return this.recordOf(out.Item);
+  }
+
+  private recordOf(item: Record<string, unknown> | undefined): VerdictRecord | undefined {
+    if (!item) return undefined;
+    const pk = String(item[T.partitionKey]);
+    if (item[HISTORY_PENDING] === true) this.pendingHistory.add(pk);
+    else this.pendingHistory.delete(pk);
+    return recordOfItem(item);
   }
 
   /**
@@ -84,6 +93,9 @@ export class DynamoDbVerdictStore implements VerdictStore {
     const condition = versionCondition(expectedVersion);
     // Stored transitions whose history item may be missing: the one written, the one replaced.
     const pending: (Item | undefined)[] = [];
+    // Nothing to record but the time: left out, unless the touch is what repairs the history.
+    if (plan.kind === 'touch' && plan.quiet && !this.pendingHistory.has(pk)) return;
+    this.pendingHistory.delete(pk);
     try {
       if (plan.kind === 'touch') {
         const out = await withRetry(() =>
