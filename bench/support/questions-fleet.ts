@@ -118,3 +118,4 @@ export async function fleetQuestions(ctx: FactsBenchContext): Promise<void> {
     );
   });
 }
+export { fill as fillForProfile };

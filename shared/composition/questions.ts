@@ -1,13 +1,11 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClient } from '../adapters/aws/clients';
-import { DynamoDbFindingsFacts } from '../adapters/aws/dynamodb-findings-facts';
 import { documentClient } from '../adapters/aws/dynamodb-verdict-store';
-import { DynamoDbVerdictCatalog } from '../adapters/aws/verdict-catalog';
+import { DynamoDbFleetScan } from '../adapters/aws/fleet-scan';
 import { DynamoDbVerdictReader } from '../adapters/aws/verdict-reader';
 import { TableUnavailableError } from '../domain/errors';
-import type { VerdictReader } from '../ports/questions';
+import type { FleetScan, VerdictReader } from '../ports/questions';
 import { withRetry } from '../retry';
-import type { FleetPorts } from '../services/fleet-questions';
 
 /**
  * The questions' composition root (explain, search, what-if): the CLI against the deployed
@@ -26,8 +24,8 @@ export interface QuestionTable {
 
 export interface QuestionPorts {
   reader: VerdictReader;
-  /** Every current verdict (parallel Scan segments) and the stored findings facts. */
-  fleet: FleetPorts;
+  /** Every current verdict and the stored findings facts, in one parallel Scan. */
+  fleet: FleetScan;
 }
 
 /** Opens the table (one DescribeTable to check it is there), runs `use`, closes the client. */
@@ -43,16 +41,16 @@ export async function withQuestions<T>(
     }),
     ...(table.region && { region: table.region }),
   });
+  // The SDK's logger middleware redacts every response for a logger that discards it: with
+  // no logger configured that walk was a tenth of reading the fleet.
+  client.middlewareStack.remove('loggerMiddleware');
   try {
     const where = table.where ?? (await client.config.region().catch(() => 'the default region'));
     await check(client, table.tableName, where);
     const options = { tableName: table.tableName, client: documentClient(client) };
     return await use({
       reader: new DynamoDbVerdictReader(options),
-      fleet: {
-        verdicts: new DynamoDbVerdictCatalog(options),
-        facts: new DynamoDbFindingsFacts(options),
-      },
+      fleet: new DynamoDbFleetScan(options),
     });
   } finally {
     client.destroy();

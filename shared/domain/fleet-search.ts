@@ -1,8 +1,8 @@
 import type { Finding } from './findings';
 import type { FindingsFacts } from './findings-facts';
+import type { FleetRecord } from './fleet-record';
 import { imageId } from './image-ref';
 import type { VerdictValue } from './verdict';
-import type { VerdictRecord } from './verdict-record';
 
 /** `search CVE-…` or `search --package NAME[@VERSION]`. */
 export type SearchQuery =
@@ -33,7 +33,7 @@ function matches(finding: Finding, query: SearchQuery): boolean {
 
 /** The hits of one stored facts entry, for the current record that names it. */
 export function searchFacts(
-  record: VerdictRecord,
+  record: FleetRecord,
   facts: FindingsFacts,
   query: SearchQuery,
 ): SearchHit[] {

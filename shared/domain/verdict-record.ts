@@ -140,7 +140,9 @@ export function deletedDraft(previous: VerdictRecord, now: Date): VerdictDraft {
 
 /** What evaluation may rely on: a deleted record no longer counts as admitted. */
 export function previousEvaluation(
-  record: VerdictRecord | undefined,
+  record:
+    | (PreviousEvaluation & Pick<VerdictRecord, 'scan' | 'deletedAt' | 'scannedAt'>)
+    | undefined,
 ): PreviousEvaluation | undefined {
   if (!record || record.deletedAt) return undefined;
   // Records written before scannedAt existed: the stored scan summary has the date.

@@ -1,10 +1,11 @@
 import { evaluate } from './evaluate';
 import type { FindingsFacts } from './findings-facts';
 import { scanOfFacts } from './findings-facts';
+import type { FleetRecord } from './fleet-record';
 import { imageId } from './image-ref';
 import type { Policy } from './policy';
 import type { VerdictValue } from './verdict';
-import { previousEvaluation, type VerdictRecord } from './verdict-record';
+import { previousEvaluation } from './verdict-record';
 
 /** One digest whose verdict the candidate policy would change. */
 export interface VerdictChange {
@@ -22,7 +23,7 @@ export interface VerdictChange {
  * (one per judged manifest), as the nightly run would judge it from the same scans.
  */
 export function replay(
-  record: VerdictRecord,
+  record: FleetRecord,
   facts: readonly FindingsFacts[],
   policy: Policy,
   now: Date,
@@ -36,7 +37,8 @@ export function replay(
       : // Platform names are not stored with the facts: the manifest digest stands in.
         { platforms: scans.map((s) => ({ ...s, platform: s.digest.slice(0, 19) })) }),
     ...(record.signature && { signature: record.signature }),
-    previous: previousEvaluation(record),
+    // Judged from complete scans: evaluate reads no previous top findings (fleet-record.ts).
+    previous: previousEvaluation({ ...record, topFindings: [] }),
     policy,
     now,
   });

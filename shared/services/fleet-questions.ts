@@ -1,79 +1,103 @@
-import type { FindingsFacts } from '../domain/findings-facts';
+import type { FactsRef, FindingsFacts } from '../domain/findings-facts';
+import type { FleetRecord } from '../domain/fleet-record';
 import { type SearchHit, type SearchQuery, searchFacts } from '../domain/fleet-search';
 import { imageId } from '../domain/image-ref';
 import type { Policy } from '../domain/policy';
-import type { VerdictRecord } from '../domain/verdict-record';
 import { replay, type VerdictChange, type WhatIfReport, whatIfReport } from '../domain/what-if';
-import type { FindingsFactsStore } from '../ports';
-import type { CurrentVerdicts } from '../ports/publishing';
-
-/** What what-if and search read: every CURRENT verdict, and the stored facts. */
-export interface FleetPorts {
-  verdicts: CurrentVerdicts;
-  facts: Pick<FindingsFactsStore, 'pages'>;
-}
+import type { FleetItem, FleetScan } from '../ports/questions';
 
 interface Pending {
-  record: VerdictRecord;
-  needed: number;
-  got: FindingsFacts[];
+  record: FleetRecord;
+  refs: FactsRef[];
+  /** refKey of each ref, in the record's order. */
+  keys: string[];
+  got: Map<string, FindingsFacts>;
 }
 
 const factsKey = (id: string, scanner: string, completedAt: string) =>
   `${id}#${scanner}#${completedAt}`;
 
+const refKey = (record: FleetRecord, ref: FactsRef) =>
+  factsKey(imageId({ ...record, digest: ref.digest }), ref.scanner, ref.completedAt);
+
 /**
- * Every current (not deleted) record with the facts its verdict names, streamed as the
- * facts Scan finds them: records are held (they are small), facts only until their record
- * is complete. Older scans' facts, which no current verdict names, are skipped.
+ * Every current (not deleted) record with the facts its verdict names, from one read of the
+ * fleet, joined as they come. A digest's facts follow its verdict in the read, so each facts
+ * entry is decoded when it arrives, for the records waiting on it, and dropped. Entries of a
+ * manifest with no verdict of its own (an index's platform) are kept undecoded until the
+ * end, as a later index may name them. A verdict whose facts came before it (not in the
+ * order above) has them read one by one at the end.
  */
 async function* currentWithFacts(
-  ports: FleetPorts,
+  fleet: FleetScan,
   totals: { digests: number; notReplayable: number },
-): AsyncGenerator<{ record: VerdictRecord; facts: FindingsFacts[] }> {
+): AsyncGenerator<{ record: FleetRecord; facts: FindingsFacts[] }> {
   const waiting = new Map<string, Pending[]>();
   const pending = new Set<Pending>();
-  for await (const page of ports.verdicts.pages()) {
-    for (const record of page) {
-      if (record.deletedAt) continue;
-      totals.digests += 1;
-      const refs = record.facts ?? [];
-      if (refs.length === 0) {
-        totals.notReplayable += 1;
+  const kept = new Map<string, Extract<FleetItem, { kind: 'facts' }>>();
+  const judged = new Set<string>();
+  const done = (entry: Pending) => entry.keys.every((k) => entry.got.has(k));
+  const joined = (entry: Pending) => ({
+    record: entry.record,
+    facts: entry.keys.flatMap((k) => entry.got.get(k) ?? []),
+  });
+  for await (const page of fleet.pages()) {
+    for (const item of page) {
+      if (item.kind === 'verdict') {
+        const { record } = item;
+        if (record.deletedAt) continue;
+        totals.digests += 1;
+        judged.add(imageId(record));
+        const refs = record.facts ?? [];
+        if (refs.length === 0) {
+          totals.notReplayable += 1;
+          continue;
+        }
+        const keys = refs.map((ref) => refKey(record, ref));
+        const entry: Pending = { record, refs, keys, got: new Map() };
+        for (const key of new Set(keys)) {
+          const held = kept.get(key);
+          if (held) entry.got.set(key, await held.load());
+          else waiting.set(key, [...(waiting.get(key) ?? []), entry]);
+        }
+        if (done(entry)) yield joined(entry);
+        else pending.add(entry);
         continue;
       }
-      const entry: Pending = { record, needed: refs.length, got: [] };
-      pending.add(entry);
-      for (const ref of refs) {
-        const id = imageId({ ...record, digest: ref.digest });
-        const key = factsKey(id, ref.scanner, ref.completedAt);
-        waiting.set(key, [...(waiting.get(key) ?? []), entry]);
-      }
-    }
-  }
-  for await (const page of ports.facts.pages()) {
-    for (const facts of page) {
-      const key = factsKey(imageId(facts.key), facts.scanner, facts.completedAt);
-      for (const entry of waiting.get(key) ?? []) {
-        entry.got.push(facts);
-        if (entry.got.length === entry.needed) {
-          pending.delete(entry);
-          yield { record: entry.record, facts: entry.got };
-        }
-      }
+      const id = imageId(item.key);
+      const key = factsKey(id, item.scanner, item.completedAt);
+      if (!judged.has(id)) kept.set(key, item);
+      const entries = waiting.get(key);
+      if (!entries) continue;
       waiting.delete(key);
+      const facts = await item.load();
+      for (const entry of entries) {
+        entry.got.set(key, facts);
+        if (!done(entry)) continue;
+        pending.delete(entry);
+        yield joined(entry);
+      }
     }
   }
-  // A verdict naming facts that are gone (deleted by hand, or a write that failed between).
-  totals.notReplayable += pending.size;
+  for (const entry of pending) {
+    for (const [n, ref] of entry.refs.entries()) {
+      const key = entry.keys[n] ?? '';
+      if (entry.got.has(key)) continue;
+      const facts = await fleet.facts({ ...entry.record, digest: ref.digest }, ref);
+      if (facts) entry.got.set(key, facts);
+    }
+    // Facts a verdict names may be gone (deleted by hand, or a write that failed between).
+    if (done(entry)) yield joined(entry);
+    else totals.notReplayable += 1;
+  }
 }
 
 /** `what-if --policy NEW.yaml`: every current verdict judged again under `policy`; writes nothing. */
-export async function whatIf(ports: FleetPorts, policy: Policy, now: Date): Promise<WhatIfReport> {
+export async function whatIf(fleet: FleetScan, policy: Policy, now: Date): Promise<WhatIfReport> {
   const totals = { digests: 0, notReplayable: 0 };
   const changes: VerdictChange[] = [];
   let replayed = 0;
-  for await (const { record, facts } of currentWithFacts(ports, totals)) {
+  for await (const { record, facts } of currentWithFacts(fleet, totals)) {
     replayed += 1;
     const change = replay(record, facts, policy, now);
     if (change) changes.push(change);
@@ -89,10 +113,10 @@ export interface SearchResult {
 }
 
 /** `search CVE-… | --package NAME[@VERSION]`: where the current verdicts' facts carry it. */
-export async function searchFleet(ports: FleetPorts, query: SearchQuery): Promise<SearchResult> {
+export async function searchFleet(fleet: FleetScan, query: SearchQuery): Promise<SearchResult> {
   const hits: SearchHit[] = [];
   const totals = { digests: 0, notReplayable: 0 };
-  for await (const { record, facts } of currentWithFacts(ports, totals)) {
+  for await (const { record, facts } of currentWithFacts(fleet, totals)) {
     for (const f of facts) hits.push(...searchFacts(record, f, query));
   }
   hits.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));

@@ -1,7 +1,9 @@
 import { evaluate } from '../../shared/domain/evaluate';
 import type { FindingsFacts } from '../../shared/domain/findings-facts';
 import { factsOfScan, factsRefOf } from '../../shared/domain/findings-facts';
+import { imageId } from '../../shared/domain/image-ref';
 import { draftFrom, planWrite, type VerdictRecord } from '../../shared/domain/verdict-record';
+import type { FleetItem, FleetScan } from '../../shared/ports/questions';
 import { searchFleet, whatIf } from '../../shared/services/fleet-questions';
 import { completeScan, finding, keyOf, policyOf } from '../support/builders';
 
@@ -30,30 +32,58 @@ const [one, two, three] = [
     finding('CVE-2', 'LOW', { package: { name: 'zlib', version: '1.3' }, fixedIn: '1.4' }),
   ]),
 ];
-const fleet = [one, two, three];
 const noFacts = judged('prod/web', 4);
 const gone = judged('prod/web', 5);
-const ports = {
-  verdicts: {
+
+/** The fleet read in memory, in the order given; counts decodes and one-by-one reads. */
+function memoryFleet(pages: (VerdictRecord | FindingsFacts)[][], stored = pages.flat()) {
+  const counts = { loads: 0, gets: 0 };
+  const isFacts = (x: VerdictRecord | FindingsFacts): x is FindingsFacts => 'findings' in x;
+  const item = (x: VerdictRecord | FindingsFacts): FleetItem =>
+    isFacts(x)
+      ? {
+          kind: 'facts',
+          key: x.key,
+          scanner: x.scanner,
+          completedAt: x.completedAt,
+          load: async () => {
+            counts.loads += 1;
+            return x;
+          },
+        }
+      : { kind: 'verdict', record: x };
+  const fleet: FleetScan = {
     async *pages() {
-      yield [...fleet.map((f) => f.record), { ...noFacts.record, facts: [] }];
-      yield [{ ...gone.record, deletedAt: NOW.toISOString() }];
+      for (const page of pages) yield page.map(item);
     },
-  },
-  facts: {
-    async *pages() {
-      // An older scan of digest 1 that no current verdict names: never read as current.
-      yield [
-        {
-          ...one.facts,
-          completedAt: '2026-01-01T00:00:00.000Z',
-          findings: [finding('CVE-9', 'CRITICAL')],
-        },
-      ];
-      yield fleet.map((f) => f.facts);
+    async facts(key, ref) {
+      counts.gets += 1;
+      return stored
+        .filter(isFacts)
+        .find(
+          (f) =>
+            imageId(f.key) === imageId(key) &&
+            f.scanner === ref.scanner &&
+            f.completedAt === ref.completedAt,
+        );
     },
-  },
+  };
+  return { fleet, counts };
+}
+
+// An older scan of digest 1 that no current verdict names: never read as current.
+const older = {
+  ...one.facts,
+  completedAt: '2026-01-01T00:00:00.000Z',
+  findings: [finding('CVE-9', 'CRITICAL')],
 };
+const { fleet: ports } = memoryFleet([
+  [one.record, older, one.facts, two.record, two.facts, three.record, three.facts],
+  [
+    { ...noFacts.record, facts: [] },
+    { ...gone.record, deletedAt: NOW.toISOString() },
+  ],
+]);
 
 describe('what-if', () => {
   it('replays every current verdict from its facts and groups what would change', async () => {
@@ -97,5 +127,69 @@ describe('search', () => {
         repository: expect.stringMatching(/prod\/web$/),
       }),
     ]);
+  });
+});
+
+describe('the fleet read, in any order', () => {
+  const HIGH = policyOf('defaults:\n  block: { severity: HIGH }\n');
+
+  it('decodes only the facts a current verdict names, once each, reading none one by one', async () => {
+    const { fleet, counts } = memoryFleet([
+      [one.record, older],
+      [one.facts, two.record, two.facts],
+    ]);
+    const report = await whatIf(fleet, HIGH, NOW);
+    expect(report).toMatchObject({ digests: 2, replayed: 2, changed: 2 });
+    expect(counts).toEqual({ loads: 2, gets: 0 });
+  });
+
+  it('keeps facts that come before their verdict', async () => {
+    const { fleet, counts } = memoryFleet([[two.facts, one.facts], [two.record], [one.record]]);
+    const report = await whatIf(fleet, HIGH, NOW);
+    expect(report).toMatchObject({ digests: 2, replayed: 2, notReplayable: 0, changed: 2 });
+    expect(counts).toEqual({ loads: 2, gets: 0 });
+  });
+
+  it('reads one by one, at the end, facts already dropped when a later verdict names them', async () => {
+    // digest 1 is an image of its own and also named by a later record (as an index's platform).
+    const later = { ...two.record, facts: [factsRefOf(one.facts)] };
+    const { fleet, counts } = memoryFleet([[one.record, one.facts], [later]]);
+    const found = await searchFleet(fleet, { kind: 'finding', id: 'CVE-1' });
+    expect(found.hits.map((h) => [h.image.slice(-1), h.manifest.slice(-1)])).toEqual([
+      ['1', '1'],
+      ['2', '1'],
+    ]);
+    expect(counts.gets).toBe(1);
+  });
+
+  it('counts a verdict whose facts are gone as not replayable', async () => {
+    const { fleet, counts } = memoryFleet([[one.record, two.record, two.facts]]);
+    const report = await whatIf(fleet, HIGH, NOW);
+    expect(report).toMatchObject({ digests: 2, replayed: 1, notReplayable: 1 });
+    expect(counts.gets).toBe(1);
+  });
+
+  it('keeps platform facts (no verdict of their own) for every index that names them', async () => {
+    const platform = (n: number, id: string) => {
+      const key = keyOf('prod/multi', n);
+      return factsOfScan(key, completeScan([finding(id, 'HIGH')])) as FindingsFacts;
+    };
+    const [amd, arm] = [platform(10, 'CVE-A'), platform(11, 'CVE-B')];
+    const index = (n: number): VerdictRecord => ({
+      ...judged('prod/multi', n).record,
+      facts: [factsRefOf(amd), factsRefOf(arm)],
+    });
+    const { fleet, counts } = memoryFleet([
+      [amd, index(20)],
+      [arm, index(21)],
+    ]);
+    const found = await searchFleet(fleet, { kind: 'finding', id: 'CVE-A' });
+    expect(found.hits.map((h) => [h.image.slice(-2), h.manifest.slice(-2)])).toEqual([
+      ['20', '10'],
+      ['21', '10'],
+    ]);
+    expect(counts.gets).toBe(0);
+    const report = await whatIf(fleet, HIGH, NOW);
+    expect(report).toMatchObject({ replayed: 2, changed: 2, notReplayable: 0 });
   });
 });

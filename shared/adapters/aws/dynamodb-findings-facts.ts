@@ -138,7 +138,7 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
   ): Promise<FindingsFacts | undefined> {
     const pk = imagePartitionKey(key);
     const item = await this.getItem(pk, factsSortKey(ref));
-    return item ? this.factsOf(item as unknown as FactsItem) : undefined;
+    return item ? this.fromItem(item) : undefined;
   }
 
   /** Every stored facts head (all scans kept), page by page, parts joined. */
@@ -153,11 +153,13 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
       },
     );
     for await (const page of pages) {
-      yield await Promise.all((page.Items ?? []).map((item) => this.factsOf(item as FactsItem)));
+      yield await Promise.all((page.Items ?? []).map((item) => this.fromItem(item)));
     }
   }
 
-  private async factsOf(item: FactsItem): Promise<FindingsFacts> {
+  /** A stored facts head as the facts it holds: parts read, hash checked, findings decoded. */
+  async fromItem(stored: Record<string, unknown>): Promise<FindingsFacts> {
+    const item = stored as unknown as FactsItem;
     const key = { registry: item.registry, repository: item.repository, digest: item.digest };
     const source = `facts ${imageId(key)} ${item.sk}`;
     if (item.enc !== FACTS_ENCODING) {

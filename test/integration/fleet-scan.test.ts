@@ -1,0 +1,98 @@
+import { DynamoDbFindingsFacts } from '../../shared/adapters/aws/dynamodb-findings-facts';
+import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { DynamoDbFleetScan } from '../../shared/adapters/aws/fleet-scan';
+import { evaluate } from '../../shared/domain/evaluate';
+import { type FindingsFacts, factsOfScan } from '../../shared/domain/findings-facts';
+import { imageId } from '../../shared/domain/image-ref';
+import { draftFrom, planWrite, previousEvaluation } from '../../shared/domain/verdict-record';
+import type { FleetItem } from '../../shared/ports/questions';
+import { whatIf } from '../../shared/services/fleet-questions';
+import { completeScan, finding, keyOf, policyOf } from '../support/builders';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+
+const summary = { state: 'complete', status: 'COMPLETE', scanner: 'ecr-basic' } as const;
+const BASE = policyOf('defaults:\n  block: { severity: CRITICAL }\n');
+
+describe('DynamoDbFleetScan (dynalite)', () => {
+  let dynamo: LocalDynamo;
+  let tableName: string;
+  // 400 findings in parts of 1,000 compressed bytes: the facts head is followed by part items.
+  const many = Array.from({ length: 400 }, (_, i) =>
+    finding(`CVE-2026-${10_000 + i * 7919}`, 'HIGH', {
+      package: { name: `lib-${(i * 31) % 97}`, version: `${i}.${(i * 13) % 7}` },
+    }),
+  );
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    tableName = await dynamo.newTable('fleet');
+    const facts = new DynamoDbFindingsFacts({
+      tableName,
+      client: dynamo.documents,
+      partBytes: 1_000,
+    });
+    const store = new DynamoDbVerdictStore({ tableName, client: dynamo.documents });
+    // Each digest judged twice (two scans: a transition leaves a history item, and old facts).
+    for (const [n, findings] of [
+      [1, many],
+      [2, [finding('CVE-1', 'HIGH')]],
+      [3, [finding('CVE-1', 'LOW')]],
+    ] as const) {
+      const key = keyOf('prod/api', n);
+      let previous: Awaited<ReturnType<typeof store.get>>;
+      for (const [at, scanFindings] of [
+        ['2026-11-20T00:00:00.000Z', [finding('CVE-0', 'CRITICAL')]],
+        ['2026-11-21T00:00:00.000Z', findings],
+      ] as const) {
+        const scan = { ...completeScan([...scanFindings]), completedAt: at };
+        const ref = await facts.put(factsOfScan(key, scan) as FindingsFacts);
+        const e = evaluate({
+          image: key,
+          scan,
+          policy: BASE,
+          now: new Date(at),
+          previous: previousEvaluation(previous),
+        });
+        const draft = draftFrom({ key, tags: [`v${n}`] }, summary, e, undefined, previous);
+        const plan = planWrite(previous, { ...draft, facts: [ref] });
+        await store.write(plan);
+        previous = plan.record;
+      }
+    }
+  }, 60_000);
+
+  afterAll(() => dynamo.stop());
+
+  it('reads verdicts and facts heads only (no history, no parts), verdicts without top findings', async () => {
+    const items: FleetItem[] = [];
+    for await (const page of new DynamoDbFleetScan({ tableName, client: dynamo.documents }).pages())
+      items.push(...page);
+    const verdicts = items.flatMap((i) => (i.kind === 'verdict' ? [i.record] : []));
+    const facts = items.flatMap((i) => (i.kind === 'facts' ? [i] : []));
+    expect(verdicts.map((r) => r.digest.slice(-1)).sort()).toEqual(['1', '2', '3']);
+    expect(verdicts.every((r) => !('topFindings' in r) && !('blocking' in r))).toBe(true);
+    expect(verdicts.every((r) => r.verdict === 'FAIL' || r.verdict === 'PASS')).toBe(true);
+    expect(facts).toHaveLength(6);
+    const big = facts.find(
+      (f) => f.key.digest === keyOf('prod/api', 1).digest && f.completedAt.startsWith('2026-11-21'),
+    );
+    expect((await big?.load())?.findings).toEqual(many);
+  });
+
+  it.each([1, 3])(
+    'what-if over %i segment(s) replays every current verdict from its facts',
+    async (segments) => {
+      const fleet = new DynamoDbFleetScan({ tableName, client: dynamo.documents, segments });
+      const report = await whatIf(
+        fleet,
+        policyOf('defaults:\n  block: { severity: HIGH }\n'),
+        new Date('2026-11-22T00:00:00Z'),
+      );
+      expect(report).toMatchObject({ digests: 3, replayed: 3, notReplayable: 0 });
+      // Digest 1 (400 HIGH) and 2 (one HIGH) fail under HIGH; 3 (LOW) still passes.
+      expect(report.changes.map((c) => [c.image, c.from, c.to])).toEqual(
+        [1, 2].map((n) => [imageId(keyOf('prod/api', n)), 'PASS', 'FAIL']),
+      );
+    },
+  );
+});
