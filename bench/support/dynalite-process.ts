@@ -7,10 +7,14 @@ import type { LocalDynamo } from '../../test/support/dynalite';
 
 const SERVER = `
 const server = require('dynalite')({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.keepAliveTimeout = 10 * 60000;
 server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));
 `;
 
 /**
+ * The keep-alive timeout is long for the reason test/support/dynalite.ts gives: a client
+ * busy building 100,000 items for seconds must not find its idle sockets closed unseen.
+ *
  * dynalite in its own process: DynamoDB is a remote service, so its work should not share
  * the event loop of the handlers and pollers being timed.
  */
