@@ -118,4 +118,3 @@ export async function fleetQuestions(ctx: FactsBenchContext): Promise<void> {
     );
   });
 }
-export { fill as fillForProfile };
