@@ -160,5 +160,7 @@ describe('every function bundled for real', () => {
         .map((u) => relative(b.dir, fileURLToPath(u)));
       expect(read.sort()).toEqual([...b.loaded].sort());
     },
+    // A fresh Node process with a loader hook: seconds on a loaded machine, not a time bound.
+    30_000,
   );
 });
