@@ -7,19 +7,23 @@ import { verdictEventMarkers } from '../../shared/composition/changes';
 import {
   currentVerdictsIn,
   folderAllowlistTarget,
+  inProcessTopic,
   type LocalAllowlistTarget,
   localAllowlistSigner,
   type PublishedFile,
   s3AllowlistTarget,
 } from '../../shared/composition/local';
-import { slackDeliveryMarkers, slackWebhookAt } from '../../shared/composition/notify';
+import {
+  alertDeliveryMarkers,
+  printedSlackSink,
+  slackWebhookAt,
+} from '../../shared/composition/notify';
 import type { Allowlist } from '../../shared/domain/allowlist';
-import type { SlackMessage } from '../../shared/domain/slack-message';
 import { type Clock, systemClock } from '../../shared/ports';
-import type { AlertSink, MessagePublisher, StreamChange } from '../../shared/ports/publishing';
+import type { AlertSink, StreamChange } from '../../shared/ports/publishing';
 import { announceChanges } from '../../shared/services/announce-changes';
 import { publishDailyDigest } from '../../shared/services/daily-digest';
-import { notifySlack } from '../../shared/services/notify-slack';
+import { notifyChannel } from '../../shared/services/notify';
 import { publishAllowlist } from '../../shared/services/publish-allowlist';
 import { verifyAllowlist } from '../../shared/services/verify-allowlist';
 import type { CliIo } from '../io';
@@ -51,16 +55,14 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
   const clock = options.now ?? systemClock;
   const sink: AlertSink = options.slackWebhookUrl
     ? slackWebhookAt(options.slackWebhookUrl, options.slackMinIntervalMs)
-    : printingSink(io);
-  const slackMarkers = slackDeliveryMarkers({ tableName: table, documents });
+    : printedSlackSink((text) => io.out(text));
+  const markers = alertDeliveryMarkers(sink, { tableName: table, documents });
   // In-process SNS: every published message goes straight to notify.
-  const sns: MessagePublisher = {
-    async publish(message) {
-      io.out(`  SNS ${message.subject}`);
-      const result = await notifySlack(message.body, { sink, markers: slackMarkers, clock });
-      if (result.outcome === 'duplicate') io.out('    (already sent to Slack on an earlier run)');
-    },
-  };
+  const sns = inProcessTopic(async (message) => {
+    io.out(`  SNS ${message.subject}`);
+    const result = await notifyChannel(message.body, { sink, markers, clock });
+    if (result.outcome === 'duplicate') io.out('    (already sent to Slack on an earlier run)');
+  });
 
   io.out(
     `\n» changes: ${options.changes.length} stream record(s) → SNS verdict events → Slack ${options.slackWebhookUrl ? '(SLACK_WEBHOOK_URL)' : '(printed; set SLACK_WEBHOOK_URL to post)'}`,
@@ -174,28 +176,6 @@ async function allowlistTarget(options: LocalPublishingOptions): Promise<Target>
     async close() {
       target.close();
       await server?.close();
-    },
-  };
-}
-
-/** Without a webhook, a Slack message is printed as the lines a person would read. */
-export function printingSink(io: CliIo): AlertSink {
-  return {
-    async post(message: SlackMessage) {
-      const lines = message.blocks.flatMap((block) => {
-        if (block.type === 'header') return [`┌ ${block.text.text}`];
-        if (block.type === 'section') {
-          return [
-            block.text?.text ?? '',
-            ...(block.fields ?? []).map((f) => f.text.replace('\n', ': ')),
-          ]
-            .filter((t) => t !== '')
-            .flatMap((t) => t.split('\n'));
-        }
-        if (block.type === 'context') return block.elements.map((e) => e.text);
-        return [];
-      });
-      io.out(lines.map((l, i) => (i === 0 ? `    ${l}` : `    │ ${l}`)).join('\n'));
     },
   };
 }

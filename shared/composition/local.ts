@@ -12,8 +12,9 @@ import { allowlistKeys, S3AllowlistStore } from '../adapters/aws/s3-allowlist-st
 import { ChangeRecorder } from '../adapters/local/change-recorder';
 import { FileSigner } from '../adapters/local/file-signer';
 import { FolderAllowlistStore } from '../adapters/local/folder-allowlist-store';
+import { InProcessTopic } from '../adapters/local/in-process-topic';
 import type { FindingsFactsStore, Signer, VerdictStore } from '../ports';
-import type { AllowlistStore, CurrentVerdicts } from '../ports/publishing';
+import type { AllowlistStore, CurrentVerdicts, MessagePublisher } from '../ports/publishing';
 
 /**
  * `npm start`'s composition root: what only the local run has (dynalite for DynamoDB, a
@@ -99,4 +100,14 @@ export function s3AllowlistTarget(
     },
     close: () => client.destroy(),
   };
+}
+
+/**
+ * The verdict-events topic in process: `subscriber` gets each message's SNS subject (for
+ * the run's output) and body (what notify reads), as the topic would deliver it.
+ */
+export function inProcessTopic(
+  subscriber: (message: { subject: string; body: string }) => Promise<void>,
+): MessagePublisher {
+  return new InProcessTopic(subscriber);
 }

@@ -4,17 +4,19 @@ import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-me
 import { DeliveryMarkers } from '../adapters/aws/delivery-markers';
 import { SecretsManagerWebhookUrl } from '../adapters/aws/slack-secret';
 import { SqsVisibilityDeferral } from '../adapters/aws/sqs-deferral';
-import { SlackDeliveryError, SlackWebhook } from '../adapters/slack/webhook';
+import { printedSlack } from '../adapters/slack/printed';
+import { SlackWebhook } from '../adapters/slack/webhook';
 import { staticWebhookUrl } from '../adapters/slack/webhook-url';
 import { InvalidEventError } from '../domain/errors';
 import type { Log } from '../ports';
 import type { AlertSink, IdempotencyStore, MessageDeferral } from '../ports/publishing';
 import { notifyEnvironment, readEnvironmentOf } from '../publishing-config';
-import { type NotifyOptions, notifySlack } from '../services/notify-slack';
+import { type NotifyOptions, notifyChannel } from '../services/notify';
 
 /**
  * The notify hop's composition root: the Lambda (functions/notify) and `npm start`
- * (cli/local) deliver verdict events to Slack through this handler and these ports.
+ * (cli/local) deliver verdict events to an alert channel (Slack today) through this
+ * handler and these ports. The handler knows no channel: a channel is an `AlertSink`.
  */
 
 // The queue subscription delivers raw: each body is the SNS message itself.
@@ -32,18 +34,12 @@ export interface NotifyBatchResponse {
   batchItemFailures: { itemIdentifier: string }[];
 }
 
-/** How long Slack asked us to wait, when it did (a 429 that outlasted the in-process budget). */
-function retryAfterOf(error: unknown): number | undefined {
-  return error instanceof SlackDeliveryError && error.status === 429
-    ? error.retryAfterMs
-    : undefined;
-}
-
 /**
  * SNS → SQS → notify. A failed message is handed back (batch item failure) and comes back
- * after the queue's visibility timeout, into the DLQ after maxReceiveCount receives. A 429
- * whose Retry-After exceeds the in-process budget defers the message (and the rest of the
- * batch, which would be throttled too) by exactly that long instead.
+ * after the queue's visibility timeout, into the DLQ after maxReceiveCount receives. When
+ * the channel asks to be left alone for longer than its in-process budget (Slack's 429
+ * Retry-After), the message and the rest of the batch, which would be throttled too, are
+ * deferred by exactly that long instead.
  */
 export function createNotifyHandler(
   options: () => NotifyHandlerOptions,
@@ -61,7 +57,11 @@ export function createNotifyHandler(
     const defer = async (record: { messageId: string; receiptHandle: string }, ms: number) => {
       try {
         const seconds = await opts.deferral.defer(record.receiptHandle, ms);
-        logger.warn('Slack throttled: message deferred', { messageId: record.messageId, seconds });
+        logger.warn('channel throttled: message deferred', {
+          messageId: record.messageId,
+          channel: opts.sink.channel,
+          seconds,
+        });
       } catch (error) {
         // It still comes back, after the queue's own visibility timeout.
         logger.error('could not defer message', {
@@ -77,13 +77,14 @@ export function createNotifyHandler(
         continue;
       }
       try {
-        await notifySlack(record.body, opts);
+        await notifyChannel(record.body, opts);
       } catch (error) {
-        logger.error('Slack notification failed', {
+        logger.error('notification failed', {
           messageId: record.messageId,
+          channel: opts.sink.channel,
           error: { name: (error as Error).name, message: (error as Error).message },
         });
-        throttledMs = retryAfterOf(error);
+        throttledMs = opts.sink.retryAfterMs?.(error);
         if (throttledMs !== undefined) await defer(record, throttledMs);
         failures.push({ itemIdentifier: record.messageId });
       }
@@ -94,18 +95,22 @@ export function createNotifyHandler(
   };
 }
 
-/** Where the Slack delivery markers live (channel SLACK, in the verdict table). */
-export interface SlackMarkerSettings {
+/** Where a channel's delivery markers live (in the verdict table, keyed by channel name). */
+export interface AlertMarkerSettings {
   tableName: string;
   markerLeaseMs?: number;
   /** dynalite or a test table; the shared client otherwise. */
   documents?: DynamoDBDocumentClient;
 }
 
-export function slackDeliveryMarkers(settings: SlackMarkerSettings): IdempotencyStore {
+/** The delivery markers of one channel: the channel name comes from the sink. */
+export function alertDeliveryMarkers(
+  sink: Pick<AlertSink, 'channel'>,
+  settings: AlertMarkerSettings,
+): IdempotencyStore {
   return new DeliveryMarkers({
     tableName: settings.tableName,
-    channel: 'SLACK',
+    channel: sink.channel,
     ...(settings.markerLeaseMs !== undefined && { leaseMs: settings.markerLeaseMs }),
     ...(settings.documents && { client: settings.documents }),
   });
@@ -120,21 +125,27 @@ export function slackWebhookAt(url: string, minIntervalMs?: number, log?: Log): 
   });
 }
 
+/** Slack without a webhook (`npm start`): messages printed, delivery markers as Slack's. */
+export function printedSlackSink(out: (text: string) => void): AlertSink {
+  return printedSlack(out);
+}
+
 /** The function environment → Slack (URL from Secrets Manager), markers, SQS deferral. */
 export function notifyOptionsFromEnvironment(
   env: NodeJS.ProcessEnv,
   log: Log,
 ): NotifyHandlerOptions {
   const settings = readEnvironmentOf(notifyEnvironment, env);
-  return {
-    sink: new SlackWebhook({
-      urls: new SecretsManagerWebhookUrl(settings.SLACK_WEBHOOK_SECRET_ARN, {
-        cacheMs: settings.SLACK_SECRET_CACHE,
-      }),
-      minIntervalMs: settings.SLACK_MIN_INTERVAL,
-      log,
+  const sink = new SlackWebhook({
+    urls: new SecretsManagerWebhookUrl(settings.SLACK_WEBHOOK_SECRET_ARN, {
+      cacheMs: settings.SLACK_SECRET_CACHE,
     }),
-    markers: slackDeliveryMarkers({
+    minIntervalMs: settings.SLACK_MIN_INTERVAL,
+    log,
+  });
+  return {
+    sink,
+    markers: alertDeliveryMarkers(sink, {
       tableName: settings.TABLE_NAME,
       markerLeaseMs: settings.MARKER_LEASE,
     }),

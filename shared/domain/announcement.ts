@@ -71,7 +71,7 @@ const SCHEMAS = new Map<string, z.ZodType>([
   ['VerdictChanged', verdictEvent],
 ]);
 
-/** Parses an SNS message body published by `changes` or the daily digest. */
+/** Parses a message body published by `changes` or the daily digest (the SNS message in AWS). */
 export function parseAnnouncement(body: string): Announcement {
   let json: unknown;
   try {
@@ -98,4 +98,16 @@ export function parseAnnouncement(body: string): Announcement {
     return { kind, event: parsed.data as unknown as EscalationEvent };
   }
   return { kind: 'VerdictChanged', event: parsed.data as unknown as VerdictEvent };
+}
+
+/** The deduplication key of an announcement: transition id, escalation id or digest id. */
+export function announcementId(announcement: Announcement): string {
+  return announcement.kind === 'DailyDigest' ? announcement.digest.id : announcement.event.id;
+}
+
+/** The announcement as published (docs/events.md): what `parseAnnouncement` reads back. */
+export function announcementBody(announcement: Announcement): string {
+  return JSON.stringify(
+    announcement.kind === 'DailyDigest' ? announcement.digest : announcement.event,
+  );
 }

@@ -2,12 +2,7 @@ import { DAY_MS } from './duration';
 import { imageId } from './image-ref';
 import type { Severity } from './severity';
 import { VERDICTS, type VerdictValue } from './verdict';
-import {
-  EVENTS_API_VERSION,
-  expiringExceptions,
-  type OutgoingMessage,
-  snsSubject,
-} from './verdict-event';
+import { EVENTS_API_VERSION, expiringExceptions } from './verdict-event';
 import type { VerdictRecord } from './verdict-record';
 
 const LISTED = 50;
@@ -134,18 +129,4 @@ export function buildDailyDigest(
   const builder = new DigestBuilder(input);
   for (const record of records) builder.add(record);
   return builder.build();
-}
-
-export function digestMessage(digest: DailyDigest): OutgoingMessage {
-  const date = digest.time.slice(0, 10);
-  const expiring = digest.expiringExceptions.length;
-  return {
-    id: digest.id,
-    subject: snsSubject(
-      `[registry-watcher] daily digest ${date}: ${digest.newFailCount} new FAIL, ${digest.counts.FAIL} FAIL of ${digest.total}, ${expiring} exception(s) expiring`,
-    ),
-    body: JSON.stringify(digest),
-    attributes: { type: 'digest', newFails: String(digest.newFailCount) },
-    groupId: 'digest',
-  };
 }

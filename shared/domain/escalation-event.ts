@@ -5,9 +5,6 @@ import { type FindingSummary, isAdmitted } from './verdict';
 import {
   type CurrentItem,
   currentItemOf,
-  type OutgoingMessage,
-  shortImageName,
-  snsSubject,
   type VerdictEvent,
   verdictEventOf,
 } from './verdict-event';
@@ -86,35 +83,4 @@ export function escalationChangeOf(
   if (!after) return undefined;
   const admitted = after.admitted !== undefined || isAdmitted(after.verdict);
   return escalationEventOf(currentItemOf(oldItem), after, admitted);
-}
-
-/** The SNS message: attribute `type` = `escalation`, subject says what is worse. */
-export function escalationMessage(event: EscalationEvent): OutgoingMessage {
-  const { newBlockingCount, newlyExploited, maxSeverity } = event.escalation;
-  const what = [
-    newBlockingCount > 0 ? `+${newBlockingCount} blocking` : '',
-    newlyExploited.length > 0 ? `${newlyExploited.length} now exploited` : '',
-    maxSeverity ? `${maxSeverity.from} -> ${maxSeverity.to}` : '',
-  ]
-    .filter(Boolean)
-    .join(', ');
-  return {
-    id: event.id,
-    subject: snsSubject(
-      `[registry-watcher] WORSE ${event.verdict} (${what}): ${shortImageName(event.image)}`,
-    ),
-    body: JSON.stringify(event),
-    attributes: {
-      type: 'escalation',
-      verdict: event.verdict,
-      // The verdict did not change: filters on "newly failing" (previousVerdict) skip these.
-      previousVerdict: event.verdict,
-      repository: event.image.repository,
-      registry: event.image.registry,
-      maxSeverity: event.maxSeverity,
-      exploited: newlyExploited.length > 0 ? 'true' : 'false',
-      deleted: 'false',
-    },
-    groupId: event.image.id,
-  };
 }

@@ -56,17 +56,6 @@ export interface VerdictEvent {
   truncated?: boolean;
 }
 
-/** An SNS message ready to publish: body, e-mail subject and filterable attributes. */
-export interface OutgoingMessage {
-  /** Deduplication key (transition id, digest id). */
-  id: string;
-  subject: string;
-  body: string;
-  attributes: Record<string, string>;
-  /** Ordering key for FIFO topics. */
-  groupId: string;
-}
-
 const MAX_REASONS = 25;
 const MAX_FINDING_IDS = 20;
 const EXPIRING_MS = 7 * 86_400_000;
@@ -236,34 +225,4 @@ export function expiringExceptions(
 export function shortImageName(image: { repository: string; digest: string; tags: string[] }) {
   const tag = image.tags[0];
   return tag ? `${image.repository}:${tag}` : `${image.repository}@${image.digest.slice(0, 19)}`;
-}
-
-/** SNS subjects are one line of ASCII (non-ASCII is mangled in e-mail), fewer than 100 characters. */
-export function snsSubject(text: string): string {
-  const ascii = text.replace(/[^\x20-\x7e]/g, '?').trim();
-  return ascii.length < 100 ? ascii : `${ascii.slice(0, 96)}...`;
-}
-
-/** The SNS message for one verdict event: subject readable in e-mail, attributes for filters. */
-export function verdictMessage(event: VerdictEvent): OutgoingMessage {
-  const change = event.deletedAt
-    ? `DELETED (was ${event.verdict})`
-    : event.previousVerdict
-      ? `${event.verdict} (was ${event.previousVerdict})`
-      : `${event.verdict} (first verdict)`;
-  return {
-    id: event.id,
-    subject: snsSubject(`[registry-watcher] ${change}: ${shortImageName(event.image)}`),
-    body: JSON.stringify(event),
-    attributes: {
-      type: 'verdict',
-      verdict: event.verdict,
-      previousVerdict: event.previousVerdict ?? 'NONE',
-      repository: event.image.repository,
-      registry: event.image.registry,
-      maxSeverity: event.maxSeverity,
-      deleted: event.deletedAt ? 'true' : 'false',
-    },
-    groupId: event.image.id,
-  };
 }

@@ -4,15 +4,14 @@
  */
 import type { SerializedBundle } from '@sigstore/bundle';
 import type { AdmittedImage, RefusedImage } from '../domain/allowlist';
+import type { Announcement } from '../domain/announcement';
 import type { InvalidEventError } from '../domain/errors';
-import type { SlackMessage } from '../domain/slack-message';
-import type { OutgoingMessage } from '../domain/verdict-event';
 import type { VerdictRecord } from '../domain/verdict-record';
 import type { Signer } from './index';
 
-/** Publishes announcement messages (SNS in AWS). */
+/** Publishes announcements for the alert channels (SNS in AWS: subject and attributes are its own). */
 export interface MessagePublisher {
-  publish(message: OutgoingMessage): Promise<void>;
+  publish(announcement: Announcement): Promise<void>;
 }
 
 /** `claimed`: go ahead; `done`: already delivered; `busy`: another delivery holds the lease. */
@@ -114,9 +113,19 @@ export interface CurrentVerdicts {
   pages(): AsyncIterable<VerdictRecord[]>;
 }
 
-/** Delivers one alert (a Slack incoming webhook in AWS; stdout when none is configured). */
+/**
+ * One alert channel: delivers an announcement in the channel's own format (Slack Block Kit
+ * through an incoming webhook; printed by `npm start` when no webhook is configured).
+ */
 export interface AlertSink {
-  post(message: SlackMessage): Promise<void>;
+  /** The channel's name (`SLACK`): the key of its delivery markers and what logs say. */
+  readonly channel: string;
+  deliver(announcement: Announcement): Promise<void>;
+  /**
+   * How long the channel asked to be left alone, when `error` (from `deliver`) says so
+   * (Slack's HTTP 429 Retry-After): notify defers the rest of its batch by that long.
+   */
+  retryAfterMs?(error: unknown): number | undefined;
 }
 
 /** One stream record, read or not (the stream-records adapter builds it). */

@@ -1,6 +1,7 @@
+import { type Announcement, announcementId } from '../domain/announcement';
 import { InvalidEventError, StoreConflictError } from '../domain/errors';
-import { escalationChangeOf, escalationMessage } from '../domain/escalation-event';
-import { changeOf, type OutgoingMessage, verdictMessage } from '../domain/verdict-event';
+import { escalationChangeOf } from '../domain/escalation-event';
+import { changeOf } from '../domain/verdict-event';
 
 export type { StreamChange } from '../ports/publishing';
 
@@ -42,7 +43,7 @@ export interface AnnounceOutcome {
 }
 
 /**
- * The `changes` use case: one SNS verdict event per transition (deduplicated by
+ * The `changes` use case: one verdict event per transition (deduplicated by
  * transition id), and one allowlist rebuild request per batch when the admitted set moved.
  */
 export async function announceChanges(
@@ -73,13 +74,13 @@ export async function announceChanges(
       // A transition is announced as VerdictChanged; without one, a not-admitted digest
       // that got worse is announced as VerdictEscalated. Both dedupe on their id.
       const escalation = event ? undefined : escalationChangeOf(change.oldItem, change.newItem);
-      const message = event
-        ? verdictMessage(event)
+      const announcement: Announcement | undefined = event
+        ? { kind: 'VerdictChanged', event }
         : escalation
-          ? escalationMessage(escalation)
+          ? { kind: 'VerdictEscalated', event: escalation }
           : undefined;
-      if (!message) continue;
-      const published = await publishOnce(message, options, clock);
+      if (!announcement) continue;
+      const published = await publishOnce(announcement, options, clock);
       if (!published) {
         outcome.duplicates += 1;
         continue;
@@ -167,24 +168,25 @@ async function requestRebuild(
 
 /** Claim, publish, complete; false when an earlier delivery already published it. */
 async function publishOnce(
-  message: OutgoingMessage,
+  announcement: Announcement,
   options: AnnounceChangesOptions,
   clock: Clock,
 ): Promise<boolean> {
-  const claim = await options.markers.claim(message.id, clock());
+  const id = announcementId(announcement);
+  const claim = await options.markers.claim(id, clock());
   if (claim === 'done') return false;
   if (claim === 'busy') {
     throw new StoreConflictError(
-      `message ${message.id} is being announced by another delivery; retry after its lease`,
+      `message ${id} is being announced by another delivery; retry after its lease`,
     );
   }
   try {
-    await options.publisher.publish(message);
+    await options.publisher.publish(announcement);
   } catch (error) {
-    await options.markers.release(message.id).catch(() => undefined);
+    await options.markers.release(id).catch(() => undefined);
     throw error;
   }
-  await options.markers.complete(message.id, clock());
+  await options.markers.complete(id, clock());
   return true;
 }
 

@@ -1,4 +1,4 @@
-import { type DailyDigest, DigestBuilder, digestMessage } from '../domain/daily-digest';
+import { type DailyDigest, DigestBuilder } from '../domain/daily-digest';
 import { type Log, silentLog } from '../ports';
 import type { CurrentVerdicts, MessagePublisher } from '../ports/publishing';
 
@@ -28,7 +28,7 @@ export async function publishDailyDigest(options: PublishDailyDigestOptions): Pr
   });
   for await (const page of options.verdicts.pages()) for (const record of page) builder.add(record);
   const digest = builder.build();
-  await options.publisher.publish(digestMessage(digest));
+  await options.publisher.publish({ kind: 'DailyDigest', digest });
   (options.log ?? silentLog).info('daily digest published', {
     id: digest.id,
     total: digest.total,

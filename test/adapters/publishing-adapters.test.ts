@@ -10,14 +10,15 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { loadFixture } from '../../events';
 import { SqsRebuildTrigger } from '../../shared/adapters/aws/allowlist-trigger';
 import { KmsSigner } from '../../shared/adapters/aws/kms-signer';
 import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
 import { SecretsManagerWebhookUrl } from '../../shared/adapters/aws/slack-secret';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
 import { signMessageBundle, verifyMessageBundle } from '../../shared/adapters/sigstore/bundles';
+import { type Announcement, parseAnnouncement } from '../../shared/domain/announcement';
 import { ConfigError, StoreConflictError, UpstreamError } from '../../shared/domain/errors';
-import type { OutgoingMessage } from '../../shared/domain/verdict-event';
 import type { AllowlistPublication } from '../../shared/ports/publishing';
 import {
   allowlistEnvironment,
@@ -27,13 +28,9 @@ import {
 } from '../../shared/publishing-config';
 
 const region = { region: 'eu-west-1' };
-const message: OutgoingMessage = {
-  id: '9265367ca05d7cf7e63327161d68fb30',
-  subject: '[registry-watcher] FAIL (was PASS): prod/api:1.4.2',
-  body: '{"kind":"VerdictChanged"}',
-  attributes: { type: 'verdict', verdict: 'FAIL', previousVerdict: 'PASS', repository: 'prod/api' },
-  groupId: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/api@sha256:${'a'.repeat(64)}`,
-};
+// What `changes` publishes for a FAIL transition: the fixture is that SNS delivery.
+const body = loadFixture('sns/verdict-event').Records[0]?.Sns.Message ?? '';
+const message = parseAnnouncement(body) as Extract<Announcement, { kind: 'VerdictChanged' }>;
 
 describe('SnsPublisher', () => {
   const sns = mockClient(SNSClient);
@@ -43,15 +40,24 @@ describe('SnsPublisher', () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
     const topic = 'arn:aws:sns:eu-west-1:123456789012:verdict-events';
     await new SnsPublisher(topic, new SNSClient(region)).publish(message);
-    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input).toEqual({
+    const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    // The body is the event as received (its keys in the parser's order).
+    expect(JSON.parse(input?.Message ?? '')).toEqual(JSON.parse(body));
+    expect(input).toEqual({
       TopicArn: topic,
-      Subject: message.subject,
-      Message: message.body,
+      Subject: '[registry-watcher] FAIL (was PASS): prod/api:1.4.2',
+      Message: expect.any(String),
       MessageAttributes: {
         type: { DataType: 'String', StringValue: 'verdict' },
         verdict: { DataType: 'String', StringValue: 'FAIL' },
         previousVerdict: { DataType: 'String', StringValue: 'PASS' },
         repository: { DataType: 'String', StringValue: 'prod/api' },
+        registry: {
+          DataType: 'String',
+          StringValue: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+        },
+        maxSeverity: { DataType: 'String', StringValue: 'CRITICAL' },
+        deleted: { DataType: 'String', StringValue: 'false' },
       },
     });
   });
@@ -62,14 +68,20 @@ describe('SnsPublisher', () => {
       'arn:aws:sns:eu-west-1:123456789012:verdict-events.fifo',
       new SNSClient(region),
     ).publish(message);
-    const long = `${message.groupId.replace('prod/api', `prod/${'a'.repeat(80)}`)}`;
+    const imageId = message.event.image.id;
+    const long = `${imageId.replace('prod/api', `prod/${'a'.repeat(80)}`)}`;
     await new SnsPublisher(
       'arn:aws:sns:eu-west-1:123456789012:verdict-events.fifo',
       new SNSClient(region),
-    ).publish({ ...message, groupId: long });
+    ).publish({
+      ...message,
+      event: { ...message.event, image: { ...message.event.image, id: long } },
+    });
     const [short, hashed] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
-    expect(short?.MessageDeduplicationId).toBe(message.id);
-    expect(short?.MessageGroupId).toBe(message.groupId);
+    expect(short?.MessageDeduplicationId).toBe('9265367ca05d7cf7e63327161d68fb30');
+    expect(short?.MessageGroupId).toBe(
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/prod/api@sha256:73235fc137395a546bbc3ff6f9b989cd7afcaf4c09e611e63b46c4ec18f43b4e',
+    );
     expect(hashed?.MessageGroupId).toMatch(/^[a-f0-9]{64}$/);
   });
 

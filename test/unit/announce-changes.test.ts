@@ -1,6 +1,6 @@
 import type { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SqsRebuildTrigger } from '../../shared/adapters/aws/allowlist-trigger';
-import type { OutgoingMessage } from '../../shared/domain/verdict-event';
+import { type Announcement, announcementId } from '../../shared/domain/announcement';
 import type { ClaimResult, IdempotencyStore, RebuildTrigger } from '../../shared/ports/publishing';
 import { announceChanges, type StreamChange } from '../../shared/services/announce-changes';
 import { digestOf, REGISTRY } from '../support/builders';
@@ -43,17 +43,18 @@ class MemoryMarkers implements IdempotencyStore {
 }
 
 function setup(failPublishOn: string[] = []) {
-  const published: OutgoingMessage[] = [];
+  const published: { id: string; announcement: Announcement }[] = [];
   const rebuilds: string[] = [];
   const markers = new MemoryMarkers();
   const options = {
     publisher: {
-      async publish(m: OutgoingMessage) {
-        if (failPublishOn.includes(m.id)) {
-          failPublishOn.splice(failPublishOn.indexOf(m.id), 1);
+      async publish(announcement: Announcement) {
+        const id = announcementId(announcement);
+        if (failPublishOn.includes(id)) {
+          failPublishOn.splice(failPublishOn.indexOf(id), 1);
           throw new Error('SNS down');
         }
-        published.push(m);
+        published.push({ id, announcement });
       },
     },
     markers,

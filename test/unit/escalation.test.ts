@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { loadFixture } from '../../events';
+import { escalationMessage } from '../../shared/adapters/aws/sns-messages';
+import { escalationSlackMessage, SLACK_LIMITS } from '../../shared/adapters/slack/message';
 import { parseAnnouncement } from '../../shared/domain/announcement';
 import {
   BLOCKING_IDS_CAP,
@@ -7,14 +9,9 @@ import {
   blockingFactsOf,
   escalationOf,
 } from '../../shared/domain/blocking-facts';
-import {
-  escalationChangeOf,
-  escalationIdOf,
-  escalationMessage,
-} from '../../shared/domain/escalation-event';
+import { escalationChangeOf, escalationIdOf } from '../../shared/domain/escalation-event';
 import { evaluate } from '../../shared/domain/evaluate';
 import type { Finding } from '../../shared/domain/findings';
-import { escalationSlackMessage, SLACK_LIMITS } from '../../shared/domain/slack-message';
 import { changeOf } from '../../shared/domain/verdict-event';
 import {
   draftFrom,

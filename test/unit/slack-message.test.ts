@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { loadFixture } from '../../events';
-import { parseAnnouncement } from '../../shared/domain/announcement';
-import { buildDailyDigest, digestMessage } from '../../shared/domain/daily-digest';
+import { digestMessage } from '../../shared/adapters/aws/sns-messages';
 import {
   type Block,
   digestSlackMessage,
@@ -9,7 +8,9 @@ import {
   SLACK_LIMITS,
   type SlackMessage,
   verdictSlackMessage,
-} from '../../shared/domain/slack-message';
+} from '../../shared/adapters/slack/message';
+import { parseAnnouncement } from '../../shared/domain/announcement';
+import { buildDailyDigest } from '../../shared/domain/daily-digest';
 import type { VerdictEvent } from '../../shared/domain/verdict-event';
 import type { VerdictRecord } from '../../shared/domain/verdict-record';
 import { digestOf, REGISTRY } from '../support/builders';

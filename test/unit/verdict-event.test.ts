@@ -1,13 +1,8 @@
+import { snsSubject, verdictMessage } from '../../shared/adapters/aws/sns-messages';
 import { InvalidEventError } from '../../shared/domain/errors';
 import { emptySeverityCounts } from '../../shared/domain/severity';
 import type { Reason } from '../../shared/domain/verdict';
-import {
-  changeOf,
-  ecrConsoleUrl,
-  snsSubject,
-  verdictEventOf,
-  verdictMessage,
-} from '../../shared/domain/verdict-event';
+import { changeOf, ecrConsoleUrl, verdictEventOf } from '../../shared/domain/verdict-event';
 import type { VerdictRecord } from '../../shared/domain/verdict-record';
 import { digestOf, REGISTRY } from '../support/builders';
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { Announcement } from '../../domain/announcement';
 import { UpstreamError } from '../../domain/errors';
-import type { OutgoingMessage } from '../../domain/verdict-event';
 import type { MessagePublisher } from '../../ports/publishing';
 import { isRetryableAwsError, isThrottlingError, withRetry } from '../../retry';
 import { sharedClient } from './clients';
+import { snsMessageOf } from './sns-messages';
 
 /** Publishes to the verdict-events topic with string message attributes for filter policies. */
 export class SnsPublisher implements MessagePublisher {
@@ -19,7 +20,8 @@ export class SnsPublisher implements MessagePublisher {
     this.fifo = topicArn.endsWith('.fifo');
   }
 
-  async publish(message: OutgoingMessage): Promise<void> {
+  async publish(announcement: Announcement): Promise<void> {
+    const message = snsMessageOf(announcement);
     try {
       await withRetry(() =>
         this.client.send(

@@ -1,10 +1,21 @@
 import { createHash } from 'node:crypto';
+import type { Announcement } from '../../domain/announcement';
 import { UpstreamError } from '../../domain/errors';
-import type { SlackMessage } from '../../domain/slack-message';
 import { type Log, silentLog } from '../../ports';
 import type { AlertSink } from '../../ports/publishing';
 import { sleep, withRetry } from '../../retry';
+import { type SlackMessage, slackMessageOf } from './message';
 import type { WebhookUrlSource } from './webhook-url';
+
+/** The channel name of every Slack sink: its delivery markers are `EVENT#<id>` / `SLACK`. */
+export const SLACK_CHANNEL = 'SLACK';
+
+/** How long Slack asked us to wait, when it did. */
+export function slackRetryAfterMs(error: unknown): number | undefined {
+  return error instanceof SlackDeliveryError && error.status === 429
+    ? error.retryAfterMs
+    : undefined;
+}
 
 /** Slack refused or could not take a message. `permanent`: retrying the same payload is futile. */
 export class SlackDeliveryError extends UpstreamError {
@@ -49,6 +60,7 @@ export interface SlackWebhookOptions {
  * off (bounded), any other 4xx fails at once as permanent.
  */
 export class SlackWebhook implements AlertSink {
+  readonly channel = SLACK_CHANNEL;
   private readonly nextSlot = new Map<string, number>();
   private readonly wait: (ms: number) => Promise<void>;
   private readonly now: () => number;
@@ -56,6 +68,15 @@ export class SlackWebhook implements AlertSink {
   constructor(private readonly options: SlackWebhookOptions) {
     this.wait = options.sleep ?? sleep;
     this.now = options.now ?? Date.now;
+  }
+
+  deliver(announcement: Announcement): Promise<void> {
+    return this.post(slackMessageOf(announcement));
+  }
+
+  /** A 429 whose Retry-After outlasted the in-process budget (the attempts gave up on it). */
+  retryAfterMs(error: unknown): number | undefined {
+    return slackRetryAfterMs(error);
   }
 
   async post(message: SlackMessage): Promise<void> {

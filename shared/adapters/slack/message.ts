@@ -1,8 +1,9 @@
-import type { DailyDigest } from './daily-digest';
-import type { EscalationEvent } from './escalation-event';
-import { SEVERITIES } from './severity';
-import { VERDICTS, type VerdictValue } from './verdict';
-import { shortImageName, type VerdictEvent } from './verdict-event';
+import type { Announcement } from '../../domain/announcement';
+import type { DailyDigest } from '../../domain/daily-digest';
+import type { EscalationEvent } from '../../domain/escalation-event';
+import { SEVERITIES } from '../../domain/severity';
+import { VERDICTS, type VerdictValue } from '../../domain/verdict';
+import { shortImageName, type VerdictEvent } from '../../domain/verdict-event';
 
 /** The subset of Slack Block Kit the watcher sends (https://api.slack.com/block-kit). */
 export type TextObject =
@@ -281,4 +282,16 @@ export function digestSlackMessage(digest: DailyDigest): SlackMessage {
     text: `registry-watcher daily digest ${date}: ${digest.newFailCount} new FAIL, ${digest.counts.FAIL} FAIL of ${digest.total}, ${digest.expiringExceptions.length} exception(s) expiring`,
     blocks,
   };
+}
+
+/** The Slack rendering of any announcement. */
+export function slackMessageOf(announcement: Announcement): SlackMessage {
+  switch (announcement.kind) {
+    case 'DailyDigest':
+      return digestSlackMessage(announcement.digest);
+    case 'VerdictEscalated':
+      return escalationSlackMessage(announcement.event);
+    case 'VerdictChanged':
+      return verdictSlackMessage(announcement.event);
+  }
 }
