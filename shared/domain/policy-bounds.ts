@@ -19,6 +19,13 @@ export const POLICY_LIMITS = {
   maxGlobLength: 1024,
   /** `*`, `**` and `?` in one glob: real globs have one or two. */
   maxGlobWildcards: 16,
+  /**
+   * Keys of one signature rule: a `.sig` signature carries no key hint, so each key is
+   * tried in turn (docs/signatures.md, "Bounds").
+   */
+  maxKeysPerRule: 32,
+  /** Distinct keys in the whole policy: the verifier keeps this many parsed (verify.ts). */
+  maxKeys: 256,
 } as const;
 
 /**

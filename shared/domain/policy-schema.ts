@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { isDuration } from './duration';
 import { isDigest } from './image-ref';
-import { globProblem } from './policy-bounds';
+import { globProblem, POLICY_LIMITS } from './policy-bounds';
 import { nestedQuantifier } from './regex-safety';
 import { SEVERITIES } from './severity';
 import { IDENTITY_RULES } from './signed-identity';
@@ -93,7 +93,13 @@ const keyless = z
   });
 const signatures = z.strictObject({
   required: z.boolean().optional(),
-  keys: z.array(key).optional(),
+  keys: z
+    .array(key)
+    .max(POLICY_LIMITS.maxKeysPerRule, {
+      error: (issue) =>
+        `${(issue.input as unknown[]).length} keys, over the ${POLICY_LIMITS.maxKeysPerRule} a signature rule may trust: a signature without a key hint is tried against each`,
+    })
+    .optional(),
   keyless: z.array(keyless).optional(),
   identity: z.enum(IDENTITY_RULES).optional(),
 });
@@ -135,13 +141,30 @@ export const POLICY_API_VERSION = 'registry-watcher.io/v1' as const;
 /** Still read, with a deprecation warning; also what the policy hash is computed under. */
 export const LEGACY_POLICY_API_VERSION = 'registry-watcher/v1' as const;
 
-export const policyDocumentSchema = z.strictObject({
-  apiVersion: z.enum([POLICY_API_VERSION, LEGACY_POLICY_API_VERSION]),
-  kind: z.literal('Policy'),
-  defaults: z.strictObject(settings).optional(),
-  repositories: z.array(rule).optional(),
-  exceptions: z.array(exception).optional(),
-});
+type KeyDocument = z.infer<typeof key>;
+
+export const policyDocumentSchema = z
+  .strictObject({
+    apiVersion: z.enum([POLICY_API_VERSION, LEGACY_POLICY_API_VERSION]),
+    kind: z.literal('Policy'),
+    defaults: z.strictObject(settings).optional(),
+    repositories: z.array(rule).optional(),
+    exceptions: z.array(exception).optional(),
+  })
+  .superRefine((doc, ctx) => {
+    const lists: KeyDocument[][] = [
+      doc.defaults?.signatures?.keys ?? [],
+      ...(doc.repositories ?? []).map((r) => r.signatures?.keys ?? []),
+    ];
+    const distinct = new Set(lists.flat().map((k) => k.publicKey ?? `kms ${k.kms}`));
+    if (distinct.size > POLICY_LIMITS.maxKeys) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['repositories'],
+        message: `${distinct.size} distinct signature keys in the policy, over ${POLICY_LIMITS.maxKeys}: the verifier keeps that many parsed; share keys between rules`,
+      });
+    }
+  });
 
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 export type RuleDocument = z.infer<typeof rule>;

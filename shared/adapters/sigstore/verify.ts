@@ -10,6 +10,7 @@ import {
 } from '@sigstore/verify';
 import { matchesGlob } from '../../domain/glob';
 import type { KeylessIdentity } from '../../domain/policy';
+import { POLICY_LIMITS } from '../../domain/policy-bounds';
 import { keyHint, SignatureVerificationError } from './bundles';
 import { verifyPrehashedP256 } from './prehashed';
 
@@ -137,7 +138,10 @@ interface KeyEntry {
   publicKey: KeyObject;
 }
 
-/** Parsed keys and their verifiers, by PEM: a policy names few keys, each used often. */
+/**
+ * Parsed keys and their verifiers, by PEM: a policy names few keys, each used often. Sized
+ * to the most a policy may name, so one policy's keys never evict each other.
+ */
 const keyCache = new Map<string, KeyEntry | undefined>();
 
 function keyed(pem: string): KeyEntry | undefined {
@@ -153,7 +157,7 @@ function keyed(pem: string): KeyEntry | undefined {
     } catch {
       entry = undefined; // an unparseable key verifies nothing
     }
-    if (keyCache.size > 256) keyCache.clear();
+    if (keyCache.size >= POLICY_LIMITS.maxKeys) keyCache.clear();
     keyCache.set(pem, entry);
   }
   return keyCache.get(pem);
