@@ -150,6 +150,12 @@ export class Publication extends Construct {
           'dynamodb:LeadingKeys': [VERDICT_TABLE.counterPartitionKey],
         },
       })
+      // The rebuild requests' dirty records, read by key: the index lags (docs/allowlist.md).
+      .allow(['dynamodb:BatchGetItem'], [core.table.tableArn], {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [`${VERDICT_TABLE.imagePrefix}*`],
+        },
+      })
       .allow(['s3:GetObject', 's3:PutObject'], objects)
       // Without ListBucket a HEAD of the not yet published allowlist answers 403, not 404.
       .allow(['s3:ListBucket'], [props.bucket.bucketArn]);

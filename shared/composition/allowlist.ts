@@ -35,7 +35,10 @@ const rebuildRequests = z.object({
     }),
   ),
 });
-const requestBody = z.looseObject({ notBefore: z.iso.datetime({ offset: true }) });
+const requestBody = z.looseObject({
+  notBefore: z.iso.datetime({ offset: true }),
+  dirty: z.array(z.string().max(2048)).max(1000).optional(),
+});
 
 export interface AllowlistHandlerOptions extends PublishAllowlistOptions {
   /** Longest wait for a debounce window to close (the queue's delivery delay should cover it). */
@@ -45,19 +48,29 @@ export interface AllowlistHandlerOptions extends PublishAllowlistOptions {
   wait?: (ms: number) => Promise<void>;
 }
 
-/** The latest `notBefore` of the requests: the build must not read the index before it. */
-export function notBeforeOf(event: unknown): number | undefined {
+/** The requests' bodies that parse (a malformed one still asks for a build). */
+function requestsOf(event: unknown): z.infer<typeof requestBody>[] {
   const parsed = rebuildRequests.safeParse(event);
-  if (!parsed.success) return undefined;
-  const times = parsed.data.Records.flatMap((r) => {
+  if (!parsed.success) return [];
+  return parsed.data.Records.flatMap((r) => {
     try {
       const body = requestBody.safeParse(JSON.parse(r.body));
-      return body.success ? [Date.parse(body.data.notBefore)] : [];
+      return body.success ? [body.data] : [];
     } catch {
       return [];
     }
   });
+}
+
+/** The latest `notBefore` of the requests: the build must not read the index before it. */
+export function notBeforeOf(event: unknown): number | undefined {
+  const times = requestsOf(event).map((r) => Date.parse(r.notBefore));
   return times.length > 0 ? Math.max(...times) : undefined;
+}
+
+/** Every record key the requests name as dirty: the build reads them by key. */
+export function dirtyOf(event: unknown): string[] {
+  return [...new Set(requestsOf(event).flatMap((r) => r.dirty ?? []))];
 }
 
 export function createAllowlistHandler(options: () => AllowlistHandlerOptions, sink: BatchMetrics) {
@@ -80,7 +93,7 @@ export function createAllowlistHandler(options: () => AllowlistHandlerOptions, s
     // One build per batch, however many requests it holds. A failure throws: the FIFO
     // batch returns to the queue and the rebuild is retried (then the DLQ).
     const startedAt = clock().getTime();
-    const result = await publishAllowlist(resolved);
+    const result = await publishAllowlist({ ...resolved, recheck: dirtyOf(event) });
     lastBuildAt = startedAt;
     // Its absence for hours is the allowlist-age alarm (docs/hops.md).
     sink.addMetric(ALLOWLIST_PUBLISHED, MetricUnit.Count, 1);

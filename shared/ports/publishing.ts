@@ -49,12 +49,20 @@ export interface RecordParking {
 
 /** Asks for the allowlist to be rebuilt; bursts collapse into a few rebuilds. */
 export interface RebuildTrigger {
-  requestRebuild(now: Date, reason: string): Promise<void>;
+  /**
+   * `dirty`: the store keys of the records that moved the admitted set, so the build reads
+   * them by key (the index it reads is eventually consistent).
+   */
+  requestRebuild(now: Date, reason: string, dirty?: readonly string[]): Promise<void>;
 }
 
 /** The admitted set (the sparse `admitted` index in AWS), page by page. */
 export interface AdmittedImages {
-  pages(): AsyncIterable<AdmittedImage[]>;
+  /**
+   * `recheck`: store keys read by key with a consistent read; what they say replaces what
+   * the index said about them (a change the index has not caught up with is not missed).
+   */
+  pages(options?: { recheck?: readonly string[] }): AsyncIterable<AdmittedImage[]>;
 }
 
 /** Strictly increasing allowlist sequence numbers. */

@@ -63,8 +63,11 @@ export async function announceChanges(
   // Asked for before announcing: the rebuild is on the path to the gate, and announcing a
   // batch of 100 transitions takes seconds (issue 16, docs/allowlist.md).
   const dirtyAhead = changes.findIndex(isDirty);
+  const dirtyKeys = changes.filter(isDirty).flatMap(keyOf);
   let rebuild: 'none' | 'requested' | 'failed' =
-    dirtyAhead >= 0 ? await requestRebuild(changes, dirtyAhead, options, clock, log) : 'none';
+    dirtyAhead >= 0
+      ? await requestRebuild(changes, dirtyAhead, options, clock, log, dirtyKeys)
+      : 'none';
 
   for (const [index, change] of changes.entries()) {
     try {
@@ -140,6 +143,12 @@ export async function announceChanges(
   return outcome;
 }
 
+/** The record's store key (pk), when its images carry one. */
+function keyOf(change: StreamChange): string[] {
+  const pk = change.newItem?.pk ?? change.oldItem?.pk;
+  return typeof pk === 'string' ? [pk] : [];
+}
+
 /** Whether a record moves the admitted set; a record that cannot be read is judged in the loop. */
 function isDirty(change: StreamChange): boolean {
   if (change.problem) return false;
@@ -156,9 +165,10 @@ async function requestRebuild(
   options: AnnounceChangesOptions,
   clock: Clock,
   log: Log,
+  dirty: readonly string[] = [],
 ): Promise<'requested' | 'failed'> {
   try {
-    await options.trigger.requestRebuild(clock(), `stream record ${changes[index]?.id}`);
+    await options.trigger.requestRebuild(clock(), `stream record ${changes[index]?.id}`, dirty);
     return 'requested';
   } catch (error) {
     log.error('allowlist rebuild request failed', { error: (error as Error).message });

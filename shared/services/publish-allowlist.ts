@@ -31,6 +31,8 @@ export interface PublishAllowlistOptions {
    */
   refused?: RefusedImages;
   maxNotAdmitted?: number;
+  /** Records the rebuild requests named as changed: read by key, not from the index alone. */
+  recheck?: readonly string[];
   clock?: Clock;
   log?: Log;
 }
@@ -56,7 +58,8 @@ export async function publishAllowlist(
   const previous = await options.store.current();
   const images: AdmittedImage[] = [];
   const lapsed: RefusedImage[] = [];
-  for await (const page of options.admitted.pages()) {
+  const recheck = options.recheck ?? [];
+  for await (const page of options.admitted.pages(recheck.length > 0 ? { recheck } : {})) {
     for (const image of page) {
       // Consumers would drop these anyway (isAllowed); leaving them out keeps it small.
       if (image.expiresAt && Date.parse(image.expiresAt) <= now.getTime()) {

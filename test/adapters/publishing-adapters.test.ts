@@ -99,6 +99,25 @@ describe('SnsPublisher', () => {
 
 describe('SqsRebuildTrigger', () => {
   const sqs = mockClient(SQSClient);
+  it('carries the dirty keys, deduplicated per window and key set', async () => {
+    sqs.reset();
+    sqs.on(SendMessageCommand).resolves({});
+    const url = 'https://sqs.eu-west-1.amazonaws.com/123456789012/allowlist-rebuild.fifo';
+    const trigger = new SqsRebuildTrigger(url, 1_000, new SQSClient(region));
+    const at = new Date('2026-11-23T02:14:08.517Z');
+    await trigger.requestRebuild(at, 'batch 1', ['IMG#b', 'IMG#a', 'IMG#b']);
+    await trigger.requestRebuild(at, 'batch 1 again', ['IMG#a', 'IMG#b']);
+    await trigger.requestRebuild(at, 'batch 2', ['IMG#c']);
+    const inputs = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    const ids = inputs.map((i) => i.MessageDeduplicationId ?? '');
+    // A retried batch is dropped by SQS; another batch in the same window is not.
+    expect(ids[0]).toBe(ids[1]);
+    expect(ids[2]).not.toBe(ids[0]);
+    for (const id of ids) expect(id).toMatch(/^rebuild-1795400048-[0-9a-f]{32}$/);
+    expect(JSON.parse(inputs[0]?.MessageBody ?? '').dirty).toEqual(['IMG#a', 'IMG#b']);
+    sqs.reset();
+  });
+
   it('sends one FIFO message per debounce window', async () => {
     sqs.on(SendMessageCommand).resolves({});
     const url = 'https://sqs.eu-west-1.amazonaws.com/123456789012/allowlist-rebuild.fifo';

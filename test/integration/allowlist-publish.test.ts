@@ -2,12 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { loadFixture } from '../../events';
 import { createHandler } from '../../functions/allowlist/handler';
 import { DynamoDbAdmittedImages } from '../../shared/adapters/aws/admitted-images';
 import { DynamoDbSequenceCounter } from '../../shared/adapters/aws/allowlist-sequence';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
+import { imagePartitionKey } from '../../shared/adapters/aws/verdict-table';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
 import { sigstoreAllowlistSignatures } from '../../shared/adapters/sigstore/allowlist-signatures';
 import { parseAllowlist } from '../../shared/domain/allowlist';
@@ -324,5 +326,109 @@ describe('allowlist: publications at least REBUILD_MIN_INTERVAL apart', () => {
     now += 60_000;
     expect((await handler({})).sequence).toBe(3);
     expect(waits).toEqual([3_500]);
+  });
+});
+
+/**
+ * dynalite's indexes never lag, so the lag is put in front of it: a document client whose
+ * queries of the `admitted` index still show, for the keys in `behind`, what the index held
+ * before (an item, or nothing). Everything else, BatchGetItem included, is dynalite's answer.
+ */
+function laggingIndex(behind: Map<string, Record<string, unknown> | undefined>) {
+  const real = dynamo.documents;
+  return {
+    async send(command: { input: Record<string, unknown> }) {
+      const out = (await real.send(command as never)) as { Items?: Record<string, unknown>[] };
+      if (!(command instanceof QueryCommand) || command.input.IndexName !== 'admitted') return out;
+      const shard = (command.input.ExpressionAttributeValues as Record<string, number>)[':shard'];
+      const items = (out.Items ?? []).filter((item) => !behind.has(String(item.pk)));
+      for (const old of behind.values()) {
+        if (old && old.admitted === shard && !command.input.ExclusiveStartKey) items.push(old);
+      }
+      return { ...out, Items: items };
+    },
+  } as unknown as typeof real;
+}
+
+describe('a change the admitted index has not caught up with (GSI lag)', () => {
+  let lagged: string;
+  let store: DynamoDbVerdictStore;
+  const behind = new Map<string, Record<string, unknown> | undefined>();
+  const pkOf = (repository: string, n: number) => imagePartitionKey(keyOf(repository, n));
+  const request = (dirty?: string[]) => ({
+    Records: [
+      {
+        eventSource: 'aws:sqs',
+        body: JSON.stringify({
+          reason: 'stream record 1',
+          requestedAt: NOW.toISOString(),
+          notBefore: NOW.toISOString(),
+          ...(dirty && { dirty }),
+        }),
+      },
+    ],
+  });
+  const handler = () =>
+    createHandler(() => ({
+      admitted: new DynamoDbAdmittedImages({ tableName: lagged, client: laggingIndex(behind) }),
+      sequence: new DynamoDbSequenceCounter(lagged, dynamo.documents),
+      signer,
+      signatures: sigstoreAllowlistSignatures,
+      store: new S3AllowlistStore({ bucket: s3.bucket, prefix: 'lag/', client: s3.client }),
+      policyHash: 'sha256:current-policy',
+      validityMs: 24 * HOUR,
+      maxWaitMs: 1_000,
+      clock: () => NOW,
+      wait: async () => undefined,
+    }));
+  const published = async () =>
+    parseAllowlist(
+      (
+        await s3.client
+          .send(new GetObjectCommand({ Bucket: s3.bucket, Key: 'lag/allowlist.json' }))
+          .then(async (o) =>
+            (o.Body as { transformToString(): Promise<string> }).transformToString(),
+          )
+      ).toString(),
+    );
+  const digestsOf = (allowlist: ReturnType<typeof parseAllowlist>) =>
+    Object.values(allowlist.images).flatMap((entries) => Object.keys(entries));
+
+  beforeAll(async () => {
+    lagged = await dynamo.newTable();
+    store = new DynamoDbVerdictStore({ tableName: lagged, client: dynamo.documents });
+    for (const n of [1, 2]) {
+      await store.write(planWrite(undefined, draftOf(keyOf('prod/api', n), { verdict: 'PASS' })));
+    }
+  });
+
+  it('a new PASS the index does not show yet is in the document built for its request', async () => {
+    await store.write(planWrite(undefined, draftOf(keyOf('prod/api', 3), { verdict: 'PASS' })));
+    behind.set(pkOf('prod/api', 3), undefined);
+    // The lag is real for a build that only reads the index:
+    await handler()(request());
+    expect(digestsOf(await published())).toEqual(
+      [keyOf('prod/api', 1).digest, keyOf('prod/api', 2).digest].sort(),
+    );
+    // The request naming the record reads it by key:
+    await handler()(request([pkOf('prod/api', 3)]));
+    expect(digestsOf(await published())).toContain(keyOf('prod/api', 3).digest);
+  });
+
+  it('a digest that failed while the index still shows it admitted is left out', async () => {
+    const pk = pkOf('prod/api', 1);
+    const before = (
+      await dynamo.documents.send(new GetCommand({ TableName: lagged, Key: { pk, sk: 'CURRENT' } }))
+    ).Item;
+    const previous = await store.get(keyOf('prod/api', 1));
+    await store.write(planWrite(previous, draftOf(keyOf('prod/api', 1), { verdict: 'FAIL' })));
+    behind.set(pk, before);
+    await handler()(request());
+    expect(digestsOf(await published())).toContain(keyOf('prod/api', 1).digest);
+    await handler()(request([pk, pkOf('prod/api', 3)]));
+    const digests = digestsOf(await published());
+    expect(digests).not.toContain(keyOf('prod/api', 1).digest);
+    expect(digests).toContain(keyOf('prod/api', 2).digest);
+    expect(digests).toContain(keyOf('prod/api', 3).digest);
   });
 });

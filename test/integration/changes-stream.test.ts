@@ -157,8 +157,12 @@ describe('changes: DynamoDB stream → SNS verdict events', () => {
     expect(sends[0]).toMatchObject({
       QueueUrl: QUEUE,
       MessageGroupId: 'allowlist',
-      MessageDeduplicationId: `rebuild-${Math.floor(now.getTime() / 30_000)}`,
     });
+    // Per window and the batch's dirty keys (a retried batch is dropped, another is not).
+    expect(sends[0]?.MessageDeduplicationId).toMatch(
+      new RegExp(`^rebuild-${Math.floor(now.getTime() / 30_000)}-[0-9a-f]{32}$`),
+    );
+    expect(JSON.parse(sends[0]?.MessageBody ?? '{}').dirty).toHaveLength(2);
   });
 
   it('publishes nothing twice when a stream batch is delivered again', async () => {

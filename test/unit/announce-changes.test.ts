@@ -76,6 +76,19 @@ const batch: StreamChange[] = [
 ];
 
 describe('announceChanges', () => {
+  it('names the records that moved the admitted set in its rebuild request', async () => {
+    const { options } = setup();
+    const asked: (readonly string[] | undefined)[] = [];
+    options.trigger = {
+      async requestRebuild(_now: Date, _reason: string, dirty?: readonly string[]) {
+        asked.push(dirty);
+      },
+    };
+    await announceChanges(batch, options);
+    // 101 (new PASS), 102 (PASS → FAIL), 104 (FAIL → PASS); not the history item 103.
+    expect(asked).toEqual([[1, 2, 3].map((n) => `IMG#${REGISTRY}/prod/api@${digestOf(n)}`)]);
+  });
+
   it('publishes one event per transition and asks for one rebuild per batch', async () => {
     const { published, rebuilds, options } = setup();
     const outcome = await announceChanges(batch, options);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RebuildTrigger } from '../../ports/publishing';
 import { withRetry } from '../../retry';
@@ -11,6 +12,8 @@ export interface RebuildRequest {
   requestedAt: string;
   /** End of the debounce window this request stands for. */
   notBefore: string;
+  /** Keys (pk) of the records that moved the admitted set: the build reads them by key. */
+  dirty?: string[];
 }
 
 /** Start of the debounce window `now` falls in, and the deduplication id naming it. */
@@ -38,20 +41,28 @@ export class SqsRebuildTrigger implements RebuildTrigger {
     this.client = client ?? sharedClient(SQSClient);
   }
 
-  async requestRebuild(now: Date, reason: string): Promise<void> {
+  async requestRebuild(now: Date, reason: string, dirty: readonly string[] = []): Promise<void> {
     const window = debounceWindow(now, this.windowMs);
+    const keys = [...new Set(dirty)].sort();
     const body: RebuildRequest = {
       reason,
       requestedAt: now.toISOString(),
       notBefore: window.end.toISOString(),
+      ...(keys.length > 0 && { dirty: keys }),
     };
+    // Requests naming keys are deduplicated per window and key set (a retried batch sends
+    // the same), not per window alone: SQS would drop the later batches' keys.
+    const id =
+      keys.length > 0
+        ? `${window.id}-${createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 32)}`
+        : window.id;
     await withRetry(() =>
       this.client.send(
         new SendMessageCommand({
           QueueUrl: this.queueUrl,
           MessageBody: JSON.stringify(body),
           MessageGroupId: REBUILD_GROUP_ID,
-          MessageDeduplicationId: window.id,
+          MessageDeduplicationId: id,
         }),
       ),
     );
