@@ -8,6 +8,7 @@ import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
 import { signatureEnvironment } from '../shared/adapters/sigstore/environment';
 import { environment as evaluateEnvironment } from '../shared/config';
 import type { Policy, SignatureTrust } from '../shared/domain/policy';
+import { VERSION } from '../shared/version';
 import {
   acknowledgeRepositoryWildcards,
   anyResourcePolicy,
@@ -32,7 +33,6 @@ export const ATTESTOR_ECR_ACTIONS = [
 /** Evaluations one evaluate invocation runs at once (EVALUATE_CONCURRENCY). */
 export const EVALUATIONS_PER_INVOCATION = 8;
 const TRUSTED_ROOT_FILE = 'trusted_root.json';
-const WATCHER_VERSION = (require('../package.json') as { version: string }).version;
 
 export interface EvaluationProps {
   readonly core: WatcherCore;
@@ -73,7 +73,7 @@ export class Evaluation extends Construct {
         ...(trustedRoot && {
           TRUSTED_ROOT: bundledRoot ? `${TASK_ROOT}/${TRUSTED_ROOT_FILE}` : trustedRoot,
         }),
-        WATCHER_VERSION,
+        WATCHER_VERSION: VERSION,
       },
       files: {
         [POLICY_FILE_NAME]: config.policyFile,

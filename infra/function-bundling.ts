@@ -1,8 +1,8 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BundlingOptions, DockerImage, ILocalBundling } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { type BuildOptions, buildSync } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
 
 /** The handler module of every bundle: Lambda's handler setting is `index.handler`. */
 export const ENTRY_FILE = 'index.mjs';
@@ -25,7 +25,8 @@ export const ESM_REQUIRE_BANNER =
  * has credentials in the environment), the S3 client of an `s3://` trusted root — into
  * chunks that a cold start never reads or compiles.
  */
-export function esbuildOptions(entry: string, outdir: string): BuildOptions {
+export function esbuildOptions(entry: string, outdir: string) {
+  // `satisfies`, not a return type: the package's declarations then need no esbuild types.
   return {
     entryPoints: { index: entry },
     outdir,
@@ -45,13 +46,20 @@ export function esbuildOptions(entry: string, outdir: string): BuildOptions {
     // The browser user-agent parser the SDK reaches through import() (34 KB per function).
     alias: { bowser: join(__dirname, 'browser-user-agent.mjs') },
     logLevel: 'warning',
-  };
+  } as const satisfies BuildOptions;
 }
 
 /**
- * Local esbuild bundling of one function for `Code.fromAsset` (NodejsFunction has no code
- * splitting). Its fields are what the asset cache is keyed on: the entry and the copied
- * files.
+ * What a function's code comes from: its `handler.ts` in a checkout (bundled by esbuild at
+ * synth), or the folder the package ships, bundled by the same options when it was packed
+ * (scripts/build-package.ts, docs/deploy.md "As a package").
+ */
+export type FunctionSource = { handler: string } | { prebundled: string };
+
+/**
+ * Local bundling of one function for `Code.fromAsset` (NodejsFunction has no code
+ * splitting): esbuild, or a copy of the prebundled folder; then the files copied beside the
+ * handler. Its fields are what the asset cache is keyed on: the source and the copied files.
  */
 export class FunctionBundling implements BundlingOptions {
   /** Never pulled: local bundling either succeeds or fails the synth (there is no Docker here). */
@@ -59,13 +67,19 @@ export class FunctionBundling implements BundlingOptions {
   readonly local: ILocalBundling;
 
   constructor(
-    readonly entry: string,
+    readonly source: FunctionSource,
     /** Copied beside the handler: file name → absolute source path. */
     readonly files: Record<string, string> = {},
   ) {
     this.local = {
       tryBundle: (outputDir) => {
-        buildSync(esbuildOptions(entry, outputDir));
+        if ('prebundled' in source) {
+          cpSync(source.prebundled, outputDir, { recursive: true });
+        } else {
+          // Loaded here, not at the top: the package runs without esbuild (it is a dev dependency).
+          const { buildSync } = require('esbuild') as typeof import('esbuild');
+          buildSync(esbuildOptions(source.handler, outputDir));
+        }
         for (const [name, source] of Object.entries(files)) {
           copyFileSync(source, join(outputDir, name));
         }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AssetHashType, type Duration, type RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,10 +8,16 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type * as z from 'zod';
 import { ConfigError } from '../shared/domain/errors';
-import { FunctionBundling } from './function-bundling';
+import { ENTRY_FILE, FunctionBundling, type FunctionSource } from './function-bundling';
 
 /** The repository root: entries are functions/<name>/handler.ts below it. */
-export const PROJECT_ROOT = resolve(__dirname, '..');
+const PROJECT_ROOT = resolve(__dirname, '..');
+
+/**
+ * Where the package keeps the functions it ships, bundled when it was packed: `lambda/<name>/`
+ * beside the compiled `infra/` (scripts/build-package.ts).
+ */
+export const PREBUNDLED_FOLDER = 'lambda';
 
 /** Where Lambda unpacks a zip function: files copied into the bundle are found here. */
 export const TASK_ROOT = '/var/task';
@@ -104,11 +111,11 @@ export class WatcherFunction<S extends z.ZodObject> extends Construct {
       }),
     );
 
-    const folder = join(PROJECT_ROOT, 'functions', props.name);
+    const { folder, source } = functionSource(props.name);
     this.function = new lambda.Function(this, 'Function', {
       code: lambda.Code.fromAsset(folder, {
         assetHashType: AssetHashType.OUTPUT,
-        bundling: new FunctionBundling(join(folder, 'handler.ts'), props.files),
+        bundling: new FunctionBundling(source, props.files),
       }),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
@@ -164,6 +171,23 @@ export class WatcherFunction<S extends z.ZodObject> extends Construct {
     );
     return this;
   }
+}
+
+/**
+ * A checkout bundles the handler's sources (never a stale prebundle); the installed package,
+ * which ships no sources, copies its prebundled folder.
+ */
+function functionSource(name: FunctionName): { folder: string; source: FunctionSource } {
+  const folder = join(PROJECT_ROOT, 'functions', name);
+  const handler = join(folder, 'handler.ts');
+  if (existsSync(handler)) return { folder, source: { handler } };
+  const prebundled = join(PROJECT_ROOT, PREBUNDLED_FOLDER, name);
+  if (!existsSync(join(prebundled, ENTRY_FILE))) {
+    throw new ConfigError(
+      `the ${name} function has neither sources (${handler}) nor a prebundled ${join(prebundled, ENTRY_FILE)}: the package is incomplete, reinstall it`,
+    );
+  }
+  return { folder: prebundled, source: { prebundled } };
 }
 
 /**
