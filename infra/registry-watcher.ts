@@ -37,10 +37,13 @@ import type { AnyWatcherFunction } from './watcher-function';
  * handler calls, on the watched repositories, the table, the bucket and the keys.
  */
 export class RegistryWatcher extends Construct {
+  /** The props with every default applied and checked. */
   readonly config: ResolvedProps;
   /** The deployed policy, parsed at synth. */
   readonly policy: Policy;
+  /** The verdict table (DESIGN §5): current verdicts, their history, the `admitted` index. */
   readonly table: dynamodb.Table;
+  /** Holds the signed allowlist, its bundle and the public key (`grantReadAllowlist`). */
   readonly bucket: s3.Bucket;
   /** Stream records kept whole for `registry-watcher replay` (docs/hops.md). */
   readonly failedRecords: s3.Bucket;
@@ -48,17 +51,22 @@ export class RegistryWatcher extends Construct {
   readonly allowlistKey: kms.IKey;
   /** Signs the verdict attestations; only their attestor (evaluate) can use it (DESIGN §7). */
   readonly attestationKey: kms.IKey;
+  /** Verdict events, one per transition (docs/events.md): subscribe your own consumers here. */
   readonly verdictTopic: sns.Topic;
+  /** Where every alarm notifies: `props.alarmTopic` or a new encrypted topic. */
   readonly alarmTopic: sns.ITopic;
+  /** Evaluate requests: the rules, the nightly planner and `registry-watcher rescan` send here. */
   readonly evaluateQueue: sqs.Queue;
   /** Allowlist rebuild requests (FIFO): `registry-watcher replay` sends to it. */
   readonly rebuildQueue: sqs.Queue;
   /** The role `registry-watcher replay` runs as: one of the verdict topic's publishers. */
   readonly replayRole: iam.Role;
+  /** The alarms of every hop and function (docs/deploy.md "Alarms"). */
   readonly alarms: WatcherAlarms;
   /** Every function by its folder name under functions/. */
   readonly functions: Record<string, AnyWatcherFunction> = {};
 
+  /** @throws ConfigError on a bad prop, PolicyError on a bad policy: both name what and where. */
   constructor(scope: Construct, id: string, props: RegistryWatcherProps = {}) {
     super(scope, id);
     this.config = resolveProps(props);

@@ -8,6 +8,7 @@ import type { RegistryWatcherProps } from './props';
 import { RegistryWatcher } from './registry-watcher';
 
 export interface RegistryWatcherStackProps extends StackProps {
+  /** Props of the stack's one RegistryWatcher. @default every default */
   readonly watcher?: RegistryWatcherProps;
   /** An existing allowlist signing key by ARN (instead of `watcher.allowlistKey`). */
   readonly allowlistKeyArn?: string;
