@@ -257,23 +257,29 @@ export class Publication extends Construct {
     core.alarms.batchItemFailures('ChangesBatchItemFailures', 'changes', 'stream records');
 
     if (core.config.slackWebhookSecret) {
-      const slack = this.slack(core, props.verdictTopic, core.config.slackWebhookSecret);
+      const slack = this.alertChannel(
+        core,
+        props.verdictTopic,
+        slackChannel(core.config.slackWebhookSecret),
+      );
       this.notify = slack.notify;
       this.notifyQueues = { queue: slack.queue, dlq: slack.dlq };
     }
   }
 
   /**
-   * notify: verdict events → SNS → SQS (raw delivery) → notify → Slack, paced by a single
-   * container. The queue is what lets a long Slack Retry-After be honoured: the message is
-   * deferred by its visibility timeout instead of spending retries (docs/alerts.md).
+   * notify for one alert channel: verdict events → SNS → SQS (raw delivery) → notify → the
+   * channel, paced by a single container. The queue is what lets a long Retry-After be
+   * honoured: the message is deferred by its visibility timeout instead of spending retries
+   * (docs/alerts.md). A channel is an `AlertChannel`; Slack is the first.
    */
-  private slack(
+  private alertChannel(
     core: WatcherCore,
     topic: sns.ITopic,
-    secretRef: string,
+    channel: AlertChannel,
   ): { notify: AnyWatcherFunction; queue: sqs.Queue; dlq: sqs.Queue } {
-    const secret = importSecret(this, 'SlackWebhook', secretRef);
+    const { id, title } = channel;
+    const secret = importSecret(this, channel.secret.id, channel.secret.ref);
     const dlq = deadLetterQueue(
       this,
       'NotifyDlq',
@@ -285,13 +291,13 @@ export class Publication extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: dlq, maxReceiveCount: NOTIFY_MAX_RECEIVES },
     });
-    const notify = new WatcherFunction(this, 'Notify', {
+    const notify = new WatcherFunction(this, id, {
       name: 'notify',
-      description: 'registry-watcher: Slack messages for verdict transitions and the daily digest',
+      description: `registry-watcher: ${title} messages for verdict transitions and the daily digest`,
       environmentSchema: notifyEnvironment,
       environment: {
         TABLE_NAME: core.table.tableName,
-        SLACK_WEBHOOK_SECRET_ARN: secret.secretArn,
+        [channel.secret.variable]: secret.secretArn,
         NOTIFY_QUEUE_URL: queue.queueUrl,
         // A claimed marker must outlive the invocation that holds it.
         MARKER_LEASE: durationSetting(NOTIFY_TIMEOUT),
@@ -314,12 +320,45 @@ export class Publication extends Construct {
       [secret.secretFullArn ?? `${secret.secretArn}-??????`],
     );
     allowMarkers(notify, core.table);
-    core.watch(notify, 'notify');
-    core.alarms.deadLetterQueue('NotifyDlqNotEmpty', dlq, 'A Slack notification');
-    core.alarms.queueAge('NotifyQueueAge', queue, NOTIFY_QUEUE_AGE_ALARM, 'Slack notifications');
-    core.alarms.batchItemFailures('NotifyBatchItemFailures', 'notify', 'Slack messages');
+    core.watch(notify, channel.metricName);
+    core.alarms.deadLetterQueue(`${id}DlqNotEmpty`, dlq, `A ${title} notification`);
+    core.alarms.queueAge(`${id}QueueAge`, queue, NOTIFY_QUEUE_AGE_ALARM, `${title} notifications`);
+    core.alarms.batchItemFailures(
+      `${id}BatchItemFailures`,
+      channel.metricName,
+      `${title} messages`,
+    );
     return { notify, queue, dlq };
   }
+}
+
+/**
+ * An alert channel as infra builds it: its own queue, DLQ, notify function (the
+ * functions/notify bundle, whose composition root picks the sink from the environment),
+ * secret and alarms. docs/architecture.md, "How to add an alert channel".
+ */
+export interface AlertChannel {
+  /** Prefix of its construct ids (Slack, the first channel, keeps `Notify`). */
+  readonly id: string;
+  /** What descriptions and alarms call it. */
+  readonly title: string;
+  /** The function's metric and alarm name (`core.watch`). */
+  readonly metricName: string;
+  /**
+   * Its credentials: construct id, ARN or name, and the notify environment variable that
+   * carries the ARN (a new channel adds its variable to `notifyEnvironment`).
+   */
+  readonly secret: { id: string; ref: string; variable: 'SLACK_WEBHOOK_SECRET_ARN' };
+}
+
+/** Slack: an incoming webhook URL in Secrets Manager. */
+export function slackChannel(secretRef: string): AlertChannel {
+  return {
+    id: 'Notify',
+    title: 'Slack',
+    metricName: 'notify',
+    secret: { id: 'SlackWebhook', ref: secretRef, variable: 'SLACK_WEBHOOK_SECRET_ARN' },
+  };
 }
 
 /**
