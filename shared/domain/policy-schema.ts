@@ -104,13 +104,15 @@ const signatures = z.strictObject({
   identity: z.enum(IDENTITY_RULES).optional(),
 });
 
-const settings = {
+/** A repository's settings, by section: policy.ts merges a rule over the defaults section by section. */
+export const SETTINGS_SECTIONS = {
   block: block.optional(),
   unscanned: z.enum(['deny', 'warn', 'allow']).optional(),
   maxScanAge: duration.optional(),
   grace: z.partialRecord(graceKey, duration).optional(),
   signatures: signatures.optional(),
 };
+const settings = SETTINGS_SECTIONS;
 
 const rule = z.strictObject({
   match: z.union([glob, z.array(glob).min(1)]),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Document, isMap, isNode, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import type * as z from 'zod';
+import * as z from 'zod';
 import { DAY_MS, parseDuration } from './duration';
 import { PolicyError, type PolicyIssue } from './errors';
 import { matchesAnyGlob } from './glob';
@@ -11,6 +11,7 @@ import {
   POLICY_API_VERSION,
   type PolicyDocument,
   policyDocumentSchema,
+  SETTINGS_SECTIONS,
   type SettingsDocument,
 } from './policy-schema';
 import type { Severity } from './severity';
@@ -86,24 +87,38 @@ export const BUILT_IN_DEFAULTS: RuleSettings = {
   signatures: { required: false, keys: [], keyless: [] },
 };
 
+/**
+ * How each settings section merges, read from the schema: an object or record section merges
+ * key by key (a rule's `block: { severity }` keeps the defaults' `maxCvss`); a value replaces.
+ * A new section in the schema merges without an edit here.
+ */
+const SECTION_MERGE = Object.entries(SETTINGS_SECTIONS).map(([name, schema]) => {
+  const inner = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
+  const keyed = inner instanceof z.ZodObject || inner instanceof z.ZodRecord;
+  return { name: name as keyof RuleSettings, keyed };
+});
+
+/** Own, defined entries only: an absent key in the file keeps the base's value. */
+function defined(value: object): [string, unknown][] {
+  return Object.entries(value).filter(([, v]) => v !== undefined);
+}
+
 function merge(base: RuleSettings, over: SettingsDocument | undefined): RuleSettings {
   if (!over) return base;
-  return {
-    block: {
-      ...base.block,
-      ...(over.block as Partial<RuleSettings['block']> | undefined),
-    },
-    unscanned: over.unscanned ?? base.unscanned,
-    maxScanAge: over.maxScanAge ?? base.maxScanAge,
-    grace: { ...base.grace, ...(over.grace as RuleSettings['grace'] | undefined) },
-    signatures: {
-      required: over.signatures?.required ?? base.signatures.required,
-      keys: over.signatures?.keys ?? base.signatures.keys,
-      keyless: over.signatures?.keyless ?? base.signatures.keyless,
-      // unset stays unset: canonicalJson drops it, so existing policy hashes do not change
-      identity: over.signatures?.identity ?? base.signatures.identity,
-    },
-  };
+  // Section names come from the schema, not from the file: no input key indexes anything.
+  const merged = new Map<string, unknown>(Object.entries(base));
+  const given = new Map(defined(over));
+  for (const { name, keyed } of SECTION_MERGE) {
+    const value = given.get(name);
+    if (value === undefined) continue;
+    merged.set(
+      name,
+      keyed
+        ? Object.fromEntries([...defined(base[name] as object), ...defined(value as object)])
+        : value,
+    );
+  }
+  return Object.fromEntries(merged) as unknown as RuleSettings;
 }
 
 function exceptionEnd(expires: string): string {

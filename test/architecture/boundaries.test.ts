@@ -86,6 +86,18 @@ const BOUNDARIES: Boundary[] = [
           : `${edge.module} is not one of ${DOMAIN_PACKAGES.join(', ')}`,
   },
   {
+    name: 'policy rules import only the domain, no package, and not the fold that runs them',
+    applies: under('shared/domain/rules/'),
+    crosses: (edge) =>
+      edge.file === undefined
+        ? `${edge.module} is a package: a rule is a pure function of its facts (rules/facts.ts)`
+        : !under('shared/domain/')(edge.file)
+          ? `${edge.file} is outside shared/domain`
+          : edge.file === 'shared/domain/evaluate.ts'
+            ? 'evaluate.ts folds the rules; a rule takes what it needs from rules/facts.ts'
+            : undefined,
+  },
+  {
     name: 'adapters import no services and no composition root',
     applies: under('shared/adapters/'),
     crosses: (edge) =>
