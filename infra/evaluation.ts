@@ -122,9 +122,10 @@ export class Evaluation extends Construct {
       // PUT), manifest push, and the DELETE of our superseded referrer.
       fn.allow(ATTESTOR_ECR_ACTIONS, repositories);
     }
-    // Only image items (CURRENT and history): never markers, the sequence or the checkpoint.
+    // Only image items (CURRENT, history, facts): never markers, the sequence or the checkpoint.
+    // BatchGetItem: the nightly requests of a batch read their items at once (docs/rescans.md).
     fn.allow(
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       [core.table.tableArn],
       {
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${VERDICT_TABLE.imagePrefix}*`] },

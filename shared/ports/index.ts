@@ -33,6 +33,10 @@ export interface FindingsFactsStore {
     key: ImageKey,
     ref: Pick<FactsRef, 'scanner' | 'completedAt'>,
   ): Promise<FindingsFacts | undefined>;
+  /** Many manifests' facts at once (as `get` each), in the order asked. */
+  getMany?(
+    wanted: { key: ImageKey; ref: Pick<FactsRef, 'scanner' | 'completedAt'> }[],
+  ): Promise<(FindingsFacts | undefined)[]>;
   /** Every stored facts entry (older scans of a digest included), page by page. */
   pages(): AsyncIterable<FindingsFacts[]>;
 }
@@ -56,6 +60,8 @@ export interface Signer {
 /** The verdict table (DynamoDB in AWS). */
 export interface VerdictStore {
   get(key: ImageKey): Promise<VerdictRecord | undefined>;
+  /** The records of many images at once (as `get` each), by imageId; absent ones left out. */
+  getMany?(keys: ImageKey[]): Promise<Map<string, VerdictRecord>>;
   /** Applies a write plan; throws StoreConflictError when the version moved meanwhile. */
   write(plan: WritePlan): Promise<void>;
 }

@@ -7,6 +7,7 @@ import {
   type EvaluateImageResult,
   evaluateImage,
 } from './evaluate-image';
+import { readAhead } from './read-ahead';
 
 export interface BatchMessage {
   id: string;
@@ -51,6 +52,10 @@ export async function evaluateBatch(
     }
   }
 
+  const ahead = await readAhead(
+    work.flatMap((w) => w.requests),
+    options,
+  );
   const coalescer = new Coalescer<EvaluateImageResult>();
   const limit = limiter(options.concurrency ?? 8);
   const results = new Map<string, EvaluateImageResult>();
@@ -60,7 +65,12 @@ export async function evaluateBatch(
         const key = imageId(request.key);
         try {
           const result = await coalescer.run(key, () =>
-            limit(() => evaluateImage(request, options)),
+            limit(() => {
+              // The first evaluation of an image only: a later one must see what it wrote.
+              const read = ahead.get(key);
+              ahead.delete(key);
+              return evaluateImage(request, options, read);
+            }),
           );
           results.set(key, result);
         } catch (error) {

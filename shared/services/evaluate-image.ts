@@ -5,6 +5,7 @@ import type { EvaluateRequest } from '../domain/events';
 import type { ScanFindings } from '../domain/findings';
 import {
   type FactsRef,
+  type FindingsFacts,
   factsOfScan,
   factsRefOf,
   reusableRef,
@@ -68,18 +69,34 @@ export interface EvaluateImageResult {
 }
 
 /**
+ * What a batch read for this request ahead of time (evaluate-batch: one BatchGetItem per
+ * 100 images instead of a GetItem each): its CURRENT record and the stored facts it may reuse.
+ */
+export interface ReadAhead {
+  previous: VerdictRecord | undefined;
+  /** Facts by `factsKeyOf(digest, ref)`. */
+  facts: Map<string, FindingsFacts>;
+}
+
+export function factsKeyOf(digest: string, ref: Pick<FactsRef, 'scanner' | 'completedAt'>) {
+  return `${digest}#${ref.completedAt}#${ref.scanner}`;
+}
+
+/**
  * Re-evaluates one digest from current facts and stores the verdict (DESIGN §3, evaluate).
  * Level-triggered: the request only names the image; duplicates and reordering are harmless.
+ * `ahead` serves the first attempt only: a retry after a concurrent write reads afresh.
  */
 export async function evaluateImage(
   request: EvaluateRequest,
   options: EvaluateImageOptions,
+  ahead?: ReadAhead,
 ): Promise<EvaluateImageResult> {
   const { maxAttempts = 4 } = options;
   const log = options.log ?? silentLog;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await evaluateOnce(request, options);
+      return await evaluateOnce(request, options, attempt === 1 ? ahead : undefined);
     } catch (error) {
       if (!(error instanceof StoreConflictError) || attempt >= maxAttempts) throw error;
       log.info('verdict changed concurrently; re-evaluating from fresh facts', {
@@ -93,12 +110,13 @@ export async function evaluateImage(
 async function evaluateOnce(
   req: EvaluateRequest,
   opts: EvaluateImageOptions,
+  ahead: ReadAhead | undefined,
 ): Promise<EvaluateImageResult> {
   const now = (opts.clock ?? systemClock)();
   // A planner's request carries the listing (no scan started since): no second DescribeImages.
   const [facts, previous] = await Promise.all([
     req.seen ? structuredClone(req.seen) : opts.images.describeImage(req.key),
-    opts.store.get(req.key),
+    ahead ? ahead.previous : opts.store.get(req.key),
   ]);
   if (!facts) {
     if (!previous) return { request: req, write: 'none', deleted: true };
@@ -111,7 +129,7 @@ async function evaluateOnce(
   }
   const reuse =
     req.seen && opts.facts && previous && !previous.deletedAt
-      ? { refs: previous.facts, store: opts.facts }
+      ? { refs: previous.facts, store: opts.facts, ahead: ahead?.facts }
       : undefined;
   const { scan, platforms } = await readFindings(facts, opts.findings, reuse);
   const signature = await verifySignature(facts, opts);
@@ -182,6 +200,7 @@ async function storeFacts(
 interface Reuse {
   refs: FactsRef[] | undefined;
   store: FindingsFactsStore;
+  ahead: Map<string, FindingsFacts> | undefined;
 }
 
 /** An index is judged from each platform manifest's own scan (ECR scans those, not the index). */
@@ -193,7 +212,8 @@ async function readFindings(
   const read = async (digest: string, listedAt: string | undefined): Promise<ScanFindings> => {
     const key = { ...facts.key, digest };
     const ref = reuse && reusableRef(reuse.refs, digest, listedAt);
-    const stored = ref && (await reuse.store.get(key, ref));
+    const stored =
+      ref && (reuse.ahead?.get(factsKeyOf(digest, ref)) ?? (await reuse.store.get(key, ref)));
     return stored ? scanOfFacts(stored) : findings.getFindings(key);
   };
   if (!facts.platforms) return { scan: await read(facts.key.digest, facts.scanCompletedAt) };

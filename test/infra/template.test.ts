@@ -152,6 +152,23 @@ describe('evaluate queue and function', () => {
     });
   });
 
+  it('THEN it reads, writes and batch-reads image items only (IMG#), never other partitions', () => {
+    const dynamo = statementsOf(full.template, 'EvaluateRole').filter((s) =>
+      JSON.stringify(s.Action).includes('dynamodb:'),
+    );
+    expect(dynamo).toEqual([
+      expect.objectContaining({
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IMG#*'] } },
+      }),
+    ]);
+  });
+
   it('WHEN evaluateMaxConcurrency is 10 THEN the event source allows 10', () => {
     const { template } = synthWatcher({ watcher: { evaluateMaxConcurrency: 10 } });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {

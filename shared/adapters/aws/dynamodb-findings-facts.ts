@@ -18,6 +18,7 @@ import {
 import { type ImageKey, imageId } from '../../domain/image-ref';
 import type { FindingsFactsStore } from '../../ports';
 import { type RetryOptions, withRetry } from '../../retry';
+import { batchGetItems } from './batch-get';
 import { documentClient } from './dynamodb-verdict-store';
 import { imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
 
@@ -139,6 +140,26 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
     const pk = imagePartitionKey(key);
     const item = await this.getItem(pk, factsSortKey(ref));
     return item ? this.fromItem(item) : undefined;
+  }
+
+  /** The heads in BatchGetItems of 100; parts (facts past 380,000 B) are read one by one. */
+  async getMany(
+    wanted: { key: ImageKey; ref: Pick<FactsRef, 'scanner' | 'completedAt'> }[],
+  ): Promise<(FindingsFacts | undefined)[]> {
+    const keys = wanted.map(({ key, ref }) => ({
+      pk: imagePartitionKey(key),
+      sk: factsSortKey(ref),
+    }));
+    const items = await batchGetItems(this.client, this.options.tableName, keys, {
+      ...(this.options.retry && { retry: this.options.retry }),
+    });
+    const byKey = new Map(items.map((item) => [`${item.pk}\u0000${item.sk}`, item]));
+    return Promise.all(
+      keys.map(async ({ pk, sk }) => {
+        const item = byKey.get(`${pk}\u0000${sk}`);
+        return item ? this.factsOf(item as unknown as FactsItem) : undefined;
+      }),
+    );
   }
 
   /** Every stored facts head (all scans kept), page by page, parts joined. */

@@ -12,6 +12,7 @@ import { isAdmitted } from '../../domain/verdict';
 import type { VerdictRecord, WritePlan } from '../../domain/verdict-record';
 import type { VerdictStore } from '../../ports';
 import { withRetry } from '../../retry';
+import { batchGetItems } from './batch-get';
 import { sharedClient } from './clients';
 import { MARSHALL_OPTIONS, recordItem, recordOfItem } from './verdict-item';
 import { admittedShard, imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
@@ -69,6 +70,22 @@ export class DynamoDbVerdictStore implements VerdictStore {
       ),
     );
     return this.recordOf(out.Item);
+  }
+
+  /** One BatchGetItem per 100 images (consistent reads, as `get`). */
+  async getMany(keys: ImageKey[]): Promise<Map<string, VerdictRecord>> {
+    const items = await batchGetItems(
+      this.client,
+      this.options.tableName,
+      keys.map((key) => ({ pk: imagePartitionKey(key), sk: T.currentSortKey })),
+      { consistentRead: true },
+    );
+    const records = new Map<string, VerdictRecord>();
+    for (const item of items) {
+      const record = this.recordOf(item);
+      if (record) records.set(imageId(record), record);
+    }
+    return records;
   }
 
   private recordOf(item: Record<string, unknown> | undefined): VerdictRecord | undefined {
