@@ -157,7 +157,7 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
     return Promise.all(
       keys.map(async ({ pk, sk }) => {
         const item = byKey.get(`${pk}\u0000${sk}`);
-        return item ? this.factsOf(item as unknown as FactsItem) : undefined;
+        return item ? this.fromItem(item) : undefined;
       }),
     );
   }
