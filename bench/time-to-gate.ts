@@ -64,6 +64,8 @@ interface PhaseFigures {
   putBytes: number;
   getBytes: number;
   reviewP99: number;
+  /** Longest event-loop delay inside either replica over the phase. */
+  loopMaxMs: number;
   refused: number;
 }
 
@@ -86,6 +88,7 @@ export async function run(args: string[] = []): Promise<void> {
     );
 
     // Spread: both deployments at once, each its own exponential gaps (mean 1.2 s).
+    await Promise.all(pipelines.map((p) => p.loopDelayMaxMs()));
     const marks = pipelines.map((p) => mark(p));
     await Promise.all(
       pipelines.map(async (p, i) => {
@@ -98,27 +101,34 @@ export async function run(args: string[] = []): Promise<void> {
     );
     await Promise.all(pipelines.map((p) => p.settled(120_000)));
     progress('spread settled');
-    pipelines.forEach((p, i) => {
-      figures[`spread ${p.settings.label}`] = phase(p, marks[i] as Mark);
-    });
+    for (const [i, p] of pipelines.entries()) {
+      figures[`spread ${p.settings.label}`] = {
+        ...phase(p, marks[i] as Mark),
+        loopMaxMs: await p.loopDelayMaxMs(),
+      };
+    }
 
     // Burst: one deployment at a time, 1,000 evaluations in batches of 10, 5 invocations at once.
     for (const p of [...pipelines].reverse()) {
+      await p.loopDelayMaxMs();
       const m = mark(p);
       await p.verdicts(burst, 5);
       progress(`burst ${p.settings.label} written`);
       await p.settled(180_000);
       progress(`burst ${p.settings.label} settled`);
-      figures[`burst ${p.settings.label}`] = phase(p, m);
+      figures[`burst ${p.settings.label}`] = {
+        ...phase(p, m),
+        loopMaxMs: await p.loopDelayMaxMs(),
+      };
     }
 
     console.log(
-      'phase   settings  verdicts   p50 s   p99 s   max s  unsettled  publishes  per min  build med s  S3 PUT MB/min  S3 GET MB/min  review p99 ms  refused',
+      'phase   settings  verdicts   p50 s   p99 s   max s  unsettled  publishes  per min  build med s  S3 PUT MB/min  S3 GET MB/min  review p99 ms  loop max ms  refused',
     );
     for (const [name, f] of Object.entries(figures)) {
       const [kind, label] = name.split(' ');
       console.log(
-        `${(kind ?? '').padEnd(7)} ${(label ?? '').padEnd(9)} ${String(f.verdicts).padStart(8)} ${fmt(f.p50 / 1000).padStart(7)} ${fmt(f.p99 / 1000).padStart(7)} ${fmt(f.max / 1000).padStart(7)} ${String(f.unsettled).padStart(10)} ${String(f.publishes).padStart(10)} ${fmt(f.publishes / f.minutes, 1).padStart(8)} ${fmt(f.buildMs / 1000).padStart(12)} ${fmt(f.putBytes / 1e6 / f.minutes).padStart(14)} ${fmt(f.getBytes / 1e6 / f.minutes).padStart(14)} ${fmt(f.reviewP99, 1).padStart(14)} ${String(f.refused).padStart(8)}`,
+        `${(kind ?? '').padEnd(7)} ${(label ?? '').padEnd(9)} ${String(f.verdicts).padStart(8)} ${fmt(f.p50 / 1000).padStart(7)} ${fmt(f.p99 / 1000).padStart(7)} ${fmt(f.max / 1000).padStart(7)} ${String(f.unsettled).padStart(10)} ${String(f.publishes).padStart(10)} ${fmt(f.publishes / f.minutes, 1).padStart(8)} ${fmt(f.buildMs / 1000).padStart(12)} ${fmt(f.putBytes / 1e6 / f.minutes).padStart(14)} ${fmt(f.getBytes / 1e6 / f.minutes).padStart(14)} ${fmt(f.reviewP99, 1).padStart(14)} ${fmt(f.loopMaxMs, 1).padStart(12)} ${String(f.refused).padStart(8)}`,
       );
     }
     for (const p of pipelines) {
@@ -170,7 +180,7 @@ function mark(p: Pipeline): Mark {
 }
 
 /** Latencies of the digests written since the mark; S3 traffic over the same time. */
-function phase(p: Pipeline, since: Mark): PhaseFigures {
+function phase(p: Pipeline, since: Mark): Omit<PhaseFigures, 'loopMaxMs'> {
   const latencies: number[] = [];
   let unsettled = 0;
   let first = Number.POSITIVE_INFINITY;

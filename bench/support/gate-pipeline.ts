@@ -30,7 +30,7 @@ import { planWrite } from '../../shared/domain/verdict-record';
 import { silentLog } from '../../shared/ports';
 import type { AllowlistStore } from '../../shared/ports/publishing';
 import { completeScan, draftOf, keyOf, policyOf, REGISTRY } from '../../test/support/builders';
-import { post, reviewWith, type TestTls } from '../../test/support/cluster';
+import { get, post, reviewWith, type TestTls } from '../../test/support/cluster';
 import type { LocalDynamo } from '../../test/support/dynalite';
 import type { LocalS3 } from '../../test/support/s3rver';
 import { LoopbackTopic } from '../../test/support/sns-topic';
@@ -218,6 +218,21 @@ export class GatePipeline {
       }
     };
     await Promise.all(Array.from({ length: parallel }, work));
+  }
+
+  /**
+   * The longest event-loop delay any replica saw since the previous call (the webhook's
+   * `nodejs_eventloop_lag_max_seconds`, reset by each scrape): how long an admission that
+   * arrived at the worst moment waited for the serving thread, measured inside the replica.
+   */
+  async loopDelayMaxMs(): Promise<number> {
+    const maxima = await Promise.all(
+      this.replicas.map(async (r) => {
+        const text = (await get(`${r.url}/metrics`, this.tls.ca)).body;
+        return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+      }),
+    );
+    return Math.max(...maxima) * 1000;
   }
 
   /** Resolves when both replicas admit every digest written so far (or after `limitMs`). */
