@@ -73,6 +73,12 @@ const settingsSchema = z.strictObject({
   accessLogsBucket: z.string().min(3).optional(),
   attestations: bool.optional(),
   trustedRoot: z.string().optional(),
+  knownExploitedCatalog: z.string().optional(),
+  knownExploitedRefresh: z
+    .string()
+    .refine(isDuration, 'a duration such as 1h or 30m')
+    .transform((v) => Duration.millis(parseDuration(v)))
+    .optional(),
 });
 export type AppSettings = z.output<typeof settingsSchema>;
 

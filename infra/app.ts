@@ -46,6 +46,12 @@ export function buildApp(app: App): RegistryWatcherStack {
       ...(settings.logRetentionDays !== undefined && { logRetention: settings.logRetentionDays }),
       ...(settings.attestations !== undefined && { attestations: settings.attestations }),
       ...(settings.trustedRoot && { trustedRoot: settings.trustedRoot }),
+      ...(settings.knownExploitedCatalog && {
+        knownExploitedCatalog: settings.knownExploitedCatalog,
+      }),
+      ...(settings.knownExploitedRefresh && {
+        knownExploitedRefresh: settings.knownExploitedRefresh,
+      }),
     },
   });
   Tags.of(stack).add('app', 'registry-watcher');

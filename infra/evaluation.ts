@@ -18,6 +18,7 @@ import {
   type WatcherCore,
 } from './core';
 import { eventPatterns } from './event-patterns';
+import { durationSetting } from './props';
 import { onlyItsSourcesSend, secureQueue } from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
@@ -72,6 +73,10 @@ export class Evaluation extends Construct {
         ...(props.attestations && { ATTESTATION_KMS_KEY_ID: core.attestationKey.key.keyArn }),
         ...(trustedRoot && {
           TRUSTED_ROOT: bundledRoot ? `${TASK_ROOT}/${TRUSTED_ROOT_FILE}` : trustedRoot,
+        }),
+        ...(config.knownExploitedCatalog && {
+          KEV_SOURCE: config.knownExploitedCatalog,
+          KEV_REFRESH: durationSetting(config.knownExploitedRefresh),
         }),
         WATCHER_VERSION: VERSION,
       },
@@ -162,6 +167,13 @@ export class Evaluation extends Construct {
     }
     if (trustedRoot?.startsWith('s3://')) {
       fn.allow(['s3:GetObject'], [`arn:${Stack.of(this).partition}:s3:::${trustedRoot.slice(5)}`]);
+    }
+    if (config.knownExploitedCatalog) {
+      // That one object: the bucket may hold other things evaluate has no business reading.
+      fn.allow(
+        ['s3:GetObject'],
+        [`arn:${Stack.of(this).partition}:s3:::${config.knownExploitedCatalog.slice(5)}`],
+      );
     }
     core.watch(fn, 'evaluate');
     core.alarms.batchItemFailures('EvaluateBatchItemFailures', 'evaluate', 'evaluate requests');

@@ -131,6 +131,18 @@ export interface RegistryWatcherProps {
    */
   readonly trustedRoot?: string;
   /**
+   * The CISA Known Exploited Vulnerabilities catalog (its JSON feed) for `block: { exploited: true }`,
+   * as `s3://bucket/key`: evaluate may read that one object and nothing else of the bucket
+   * (docs/policy.md). Keep it fresh with a job that copies the feed there.
+   * @default none: `exploited` uses the scanner's exploit data only
+   */
+  readonly knownExploitedCatalog?: string;
+  /**
+   * How long evaluate uses a loaded catalog before it asks S3 again (a conditional GET).
+   * @default 1 hour
+   */
+  readonly knownExploitedRefresh?: Duration;
+  /**
    * Bucket receiving the S3 server access logs of the allowlist bucket.
    * @default a new bucket whose logs expire after 90 days
    */
@@ -154,6 +166,8 @@ export interface ResolvedProps {
   logRetention: RetentionDays;
   attestations: boolean;
   trustedRoot?: string;
+  knownExploitedCatalog?: string;
+  knownExploitedRefresh: Duration;
 }
 
 /** One watched repository: an exact name, or every name starting with `prefix`. */
@@ -207,6 +221,9 @@ function isTimeZone(zone: string): boolean {
     return false;
   }
 }
+
+/** `s3://bucket/key`, as the functions' environment accepts it (shared/config.ts). */
+const S3_OBJECT = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/;
 
 const schema = z.object({
   repositories: z
@@ -266,10 +283,23 @@ const schema = z.object({
   trustedRoot: z
     .string()
     .refine(
-      (v) => /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/.test(v) || existsSync(v),
+      (v) => S3_OBJECT.test(v) || existsSync(v),
       'expected s3://bucket/key or an existing trusted_root.json file',
     )
     .optional(),
+  knownExploitedCatalog: z
+    .string()
+    .regex(S3_OBJECT, 'expected s3://bucket/key (the CISA KEV catalog JSON)')
+    .optional(),
+  knownExploitedRefresh: z
+    .custom<Duration>((d) => d instanceof Duration, 'expected a Duration')
+    .default(Duration.hours(1))
+    .refine((d) => Token.isUnresolved(d) || Number.isInteger(d.toSeconds()), {
+      message: 'use whole seconds',
+    })
+    .refine((d) => d.toSeconds() >= 60 && d.toDays({ integral: false }) <= 7, {
+      message: 'must be between 1 minute and 7 days',
+    }),
 });
 
 /**

@@ -60,6 +60,7 @@ describe('props: defaults', () => {
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
       evaluateMaxConcurrency: 2,
+      knownExploitedRefresh: Duration.hours(1),
       logRetention: RetentionDays.THREE_MONTHS,
       attestations: true,
     });
