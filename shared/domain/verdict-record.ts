@@ -39,8 +39,8 @@ export interface WritePlan {
   /** The version the stored item must still have (0: it must not exist). */
   expectedVersion: number;
   /**
-   * A touch the store may leave out: a nightly re-judgement that changed nothing (the run's
-   * coverage item records it, docs/rescans.md). Stores still write it to repair bookkeeping.
+   * A touch the store may leave out: a nightly re-judgement that changed nothing
+   * (docs/rescans.md, Writes). Stores still write it to repair bookkeeping.
    */
   quiet?: true;
 }

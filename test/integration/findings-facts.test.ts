@@ -261,7 +261,7 @@ describe('a rescan request that carries the listing judges from stored facts', (
     expect(again.write).toBe('touch');
     expect(again.record?.facts).toEqual(first.record?.facts);
     expect(again.record?.verdict).toBe(first.record?.verdict);
-    // Nothing but the time changed: nothing is written (the run's coverage records it).
+    // Nothing but the time changed: nothing is written (docs/rescans.md, Writes).
     expect(await options.store.get(key)).toEqual(first.record);
   });
 
