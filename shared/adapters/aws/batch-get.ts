@@ -5,7 +5,8 @@ import { type RetryOptions, withRetry } from '../../retry';
 /** DynamoDB takes at most 100 keys per BatchGetItem. */
 const KEYS_PER_CALL = 100;
 
-class UnprocessedKeys extends Error {
+/** Keys DynamoDB left unprocessed: retried as a throttle is (the retry predicate reads the name). */
+class UnprocessedKeys extends UpstreamError {
   override name = 'ProvisionedThroughputExceededException';
 }
 
@@ -44,7 +45,11 @@ export async function batchGetItems(
         items.push(...(out.Responses?.[tableName] ?? []));
         const left = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as ItemKey[];
         pending = left;
-        if (left.length > 0) throw new UnprocessedKeys(`${left.length} key(s) unprocessed`);
+        if (left.length > 0)
+          throw new UnprocessedKeys(
+            'UPSTREAM_THROTTLED',
+            `DynamoDB left ${left.length} key(s) of a BatchGetItem unprocessed; they are asked for again with backoff`,
+          );
       }, options.retry);
     } catch (error) {
       throw new UpstreamError(
