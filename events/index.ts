@@ -35,9 +35,14 @@ export interface Fixtures {
     'Inspector2 Finding',
     Inspector2FindingDetail
   >;
+  'eventbridge/inspector2-finding-ecr-new-critical': EventBridgeEvent<
+    'Inspector2 Finding',
+    Inspector2FindingDetail
+  >;
   // ECR responses as the JSON 1.1 wire carries them: timestamps are epoch seconds, not Dates.
   'ecr/describe-image-scan-findings-basic': Wire<DescribeImageScanFindingsResponse>;
   'ecr/describe-image-scan-findings-enhanced': Wire<DescribeImageScanFindingsResponse>;
+  'ecr/describe-image-scan-findings-enhanced-later': Wire<DescribeImageScanFindingsResponse>;
   'ecr/describe-images': Wire<DescribeImagesResponse>;
   'ecr/batch-get-image-index': Wire<BatchGetImageResponse>;
   'ecr/get-authorization-token': Wire<GetAuthorizationTokenResponse>;

@@ -79,7 +79,7 @@ export async function runLocalPublishing(options: LocalPublishingOptions): Promi
     clock,
   });
   io.out(
-    `  ${outcome.published} verdict event(s) published, ${outcome.duplicates} already published; allowlist ${rebuilds ? 'marked for rebuild' : 'unchanged'}`,
+    `  ${outcome.published} verdict event(s) published${outcome.escalations ? ` (${outcome.escalations} VerdictEscalated)` : ''}, ${outcome.duplicates} already published; allowlist ${rebuilds ? 'marked for rebuild' : 'unchanged'}`,
   );
 
   io.out('\n» daily digest (what the nightly rescan sends)');

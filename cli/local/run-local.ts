@@ -5,7 +5,7 @@ import { createEvaluateHandler } from '../../shared/composition/evaluate';
 import { openLocalTable } from '../../shared/composition/local';
 import { loadPolicyFile } from '../../shared/config';
 import { evaluateRequestEvent } from '../../shared/domain/events';
-import { type ImageKey, imageId } from '../../shared/domain/image-ref';
+import { imageId } from '../../shared/domain/image-ref';
 import type { WritePlan } from '../../shared/domain/verdict-record';
 import { type Log, systemClock, type VerdictStore } from '../../shared/ports';
 import type { CliIo } from '../io';
@@ -15,7 +15,9 @@ import { runLocalPublishing } from './publishing';
 import {
   CLEAN_IMAGE,
   DELETED_IMAGE,
+  ESCALATED_IMAGE,
   INDEX_DIGEST,
+  laterScanOfEscalatedImage,
   SAMPLE_NOW,
   SAMPLE_REGISTRY,
   sampleWorld,
@@ -87,14 +89,9 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       [
         'reconcile: images no event announced (what the nightly run finds)',
         sqsBatch(
-          [
-            keyOf(
-              'prod/api',
-              'sha256:e4a778575203f69801e65a6a8a89272363c4cde31aa0521d86b97f2ae76afd6d',
-            ),
-            DELETED_IMAGE,
-            CLEAN_IMAGE,
-          ].map((key) => evaluateRequestEvent(key, 'reconcile', judgeAt())),
+          [ESCALATED_IMAGE, DELETED_IMAGE, CLEAN_IMAGE].map((key) =>
+            evaluateRequestEvent(key, 'reconcile', judgeAt()),
+          ),
         ),
       ],
     ];
@@ -104,6 +101,14 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       printed.flush();
       reportFailures(result.batchItemFailures, io);
     }
+    // The FAIL of prod/api:1.3.0 gets worse without a verdict change: announced as an escalation.
+    world.putScan(ESCALATED_IMAGE, laterScanOfEscalatedImage());
+    io.out('\n» Inspector2 Finding: a new CRITICAL in prod/api:1.3.0, already FAIL');
+    const worse = await handler(
+      sqsBatch([loadFixture('eventbridge/inspector2-finding-ecr-new-critical')]),
+    );
+    printed.flush();
+    reportFailures(worse.batchItemFailures, io);
     world.delete(DELETED_IMAGE);
     io.out('\n» ECR DELETE event for team-a/web');
     const deleted = await handler(sqsBatch([loadFixture('eventbridge/ecr-image-action-delete')]));
@@ -136,7 +141,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       (options.now ?? systemClock)(),
     );
     io.out(
-      `\nDone. Run again: evaluations repeat from the same facts and change nothing but evaluatedAt.`,
+      `\nDone. Run again: the recording is replayed on the same table; images it does not change are only touched (evaluatedAt), its deletion and its new CRITICAL happen and are announced again.`,
     );
   } finally {
     table?.destroy();
@@ -153,10 +158,6 @@ function quietLog(io: CliIo): Log {
         `  ${level}: ${message}${extra.length ? ` ${JSON.stringify(Object.assign({}, ...extra))}` : ''}`,
       );
   return { debug() {}, info() {}, warn: print('warn'), error: print('error') };
-}
-
-function keyOf(repository: string, digest: string): ImageKey {
-  return { registry: SAMPLE_REGISTRY, repository, digest };
 }
 
 function sqsBatch(events: object[]): SQSEvent {

@@ -25,6 +25,21 @@ export const DELETED_IMAGE: ImageKey = {
 /** The multi-arch prod/api:1.4.2 index the sample push event names. */
 export const INDEX_DIGEST = loadFixture('eventbridge/ecr-image-action-push').detail['image-digest'];
 
+/** prod/api:1.3.0, judged FAIL: Inspector later finds one more CRITICAL in it (an escalation). */
+export const ESCALATED_IMAGE: ImageKey = {
+  registry: SAMPLE_REGISTRY,
+  repository: 'prod/api',
+  digest: 'sha256:e4a778575203f69801e65a6a8a89272363c4cde31aa0521d86b97f2ae76afd6d',
+};
+
+/**
+ * What Inspector's continuous scan of prod/api:1.3.0 says after its database learnt
+ * CVE-2024-45491 (events/README.md): the same findings and one new CRITICAL.
+ */
+export function laterScanOfEscalatedImage() {
+  return normaliseScanFindings(loadFixture('ecr/describe-image-scan-findings-enhanced-later'));
+}
+
 /** A clean team-a/web release no event announces: the nightly reconcile finds it and admits it. */
 export const CLEAN_IMAGE: ImageKey = {
   registry: SAMPLE_REGISTRY,

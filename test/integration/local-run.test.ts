@@ -61,6 +61,7 @@ it('npm start shows the same verdicts today and 400 days from now', async () => 
     'FAIL prod/api@sha256:e4a77857 [1.3.0] new → FAIL',
     'PASS team-a/web@sha256:2b1c0e7a [2.1.0] new → PASS',
     'PASS team-a/web@sha256:a624ac86 [2.0.0] new → PASS',
+    'FAIL prod/api@sha256:e4a77857 [1.3.0] FAIL (facts updated, no transition)',
     'PASS team-a/web@sha256:a624ac86 [2.0.0] PASS → PASS (deleted: leaves the allowlist)',
   ]);
   expect(judged(nextYear)).toEqual(judged(today));
@@ -72,4 +73,10 @@ it('npm start shows the same verdicts today and 400 days from now', async () => 
     /DENY +prod\/api:1\.4\.2 by digest: failed its evaluation \(verdict FAIL\): run registry-watcher explain \S+\/prod\/api@sha256:73235fc1/,
   );
   expect(today).toMatch(/DENY +team-a\/web:2\.0\.0 \(deleted\): deleted from the registry/);
+  // The FAIL of prod/api:1.3.0 gains a CRITICAL: announced once, as its own event, saying what is new.
+  expect(
+    today.match(/SNS \[registry-watcher\] WORSE FAIL \(\+1 blocking\): prod\/api:1\.3\.0/g),
+  ).toHaveLength(1);
+  expect(today).toContain('│ • *1 new blocking finding*: `CVE-2024-45491`');
+  expect(today).toMatch(/published \(1 VerdictEscalated\)/);
 }, 60_000);
