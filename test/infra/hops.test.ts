@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Hop, hopsOf, shortName } from './hops';
-import { resourcesOf, synthWatcher } from './support';
+import { resourcesOf, synthFull } from './support';
 
 // GIVEN the watcher with every optional part on, so every hop exists.
-const { template } = synthWatcher({
-  watcher: {
-    repositories: ['prod/api'],
-    slackWebhookSecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/webhook-AbCdEf',
-    alarmEmail: 'ops@example.com',
-  },
-});
+const { template } = synthFull();
 
 interface Row extends Hop {
   alarms: string[];

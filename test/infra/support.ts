@@ -31,6 +31,21 @@ export function synthWatcher(props: RegistryWatcherStackProps = {}) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
+/** The Slack webhook secret of {@link synthFull}'s watcher. */
+export const SLACK_SECRET =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack/webhook-AbCdEf';
+
+/** The watcher with every optional part on: Slack, e-mail, watched repositories. */
+export function synthFull() {
+  return synthWatcher({
+    watcher: {
+      repositories: ['prod/api', 'team/*'],
+      slackWebhookSecret: SLACK_SECRET,
+      alarmEmail: 'ops@example.com',
+    },
+  });
+}
+
 /** Runs cdk-nag's AwsSolutions pack: every finding that is not acknowledged, `rule at path`. */
 export function nagFindings(app: App): string[] {
   const report = new AwsSolutionsChecks(app).validateScope(app);
@@ -45,6 +60,20 @@ type Json = Record<string, unknown>;
 export function resourcesOf(template: Template, type: string): [string, Json][] {
   return Object.entries(template.findResources(type)) as [string, Json][];
 }
+
+/** Logical id of the only function whose id contains `name`. */
+export function functionId(template: Template, name: string): string {
+  const found = resourcesOf(template, 'AWS::Lambda::Function').filter(([id]) => id.includes(name));
+  if (found.length !== 1) throw new Error(`expected one function ${name}, found ${found.length}`);
+  return (found[0] as [string, Json])[0];
+}
+
+/** Logical id of the first queue whose id contains `part`. */
+export const queueId = (template: Template, part: string) =>
+  (resourcesOf(template, 'AWS::SQS::Queue').find(([id]) => id.includes(part)) as [string, Json])[0];
+
+export const ref = (id: string) => ({ Ref: id });
+export const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
 /** Properties of the only resource of `type` whose logical id contains `logicalIdPart`. */
 export function propsOf(template: Template, type: string, logicalIdPart: string): Json {
