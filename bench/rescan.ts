@@ -22,6 +22,7 @@ import { ApiCallStats, pacedClient } from '../shared/adapters/aws/paced-client';
 import { admittedShard, imagePartitionKey } from '../shared/adapters/aws/verdict-table';
 import { awsRescanPorts, DEFAULT_RESCAN_RATES } from '../shared/composition/rescan-ports';
 import { evaluate } from '../shared/domain/evaluate';
+import { requestsFromMessageBody } from '../shared/domain/events';
 import type { ScanFindings } from '../shared/domain/findings';
 import { factsOfScan } from '../shared/domain/findings-facts';
 import { isAdmitted } from '../shared/domain/verdict';
@@ -146,12 +147,27 @@ export async function run(args: string[]): Promise<void> {
       `  at the default rates the slowest API alone needs ${fmt(pacedSeconds / 60, 1)} min (${Math.ceil(pacedSeconds / 840)} invocation(s) of 15 min)`,
     );
 
+    // Deletions: the planner sends a `delete` request; evaluate, the one writer, records it.
+    const isDeletion = (body: string) =>
+      requestsFromMessageBody(body).some((r) => r.trigger === 'delete');
+    const deletions = sent.filter(isDeletion);
+    const deletionCalls = await evaluateSample(deletions, sim, dynamo, tableName, policy, true, 5);
+    const recorded = await countDeleted(deletions, dynamo.documents, tableName);
+    console.log(
+      `  deletions: ${deletions.length} delete requests; evaluate recorded ${recorded} (${fmt(deletionCalls, 2)} AWS calls each)`,
+    );
+    if (recorded !== totals?.deleted) {
+      throw new Error(
+        `evaluate recorded ${recorded} deletions, the planner confirmed ${totals?.deleted}`,
+      );
+    }
+
     // Unchanged: a known digest, no scan started tonight, so the request carries the listing.
     const unchanged = sent.filter((b) => b.includes('"seen"'));
     const sample = unchanged.slice(0, sampleSize);
     const unchangedCalls = await evaluateSample(sample, sim, dynamo, tableName, policy, true);
     const evaluateCalls = await evaluateSample(
-      sent.slice(0, sampleSize),
+      sent.filter((b) => !isDeletion(b)).slice(0, sampleSize),
       sim,
       dynamo,
       tableName,
@@ -298,6 +314,20 @@ async function evaluateSample(
     );
   }
   return stats.total() / Math.max(1, bodies.length);
+}
+
+/** How many of the requested images the table now holds as deleted. */
+async function countDeleted(
+  bodies: string[],
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<number> {
+  const store = new DynamoDbVerdictStore({ tableName, client: documents });
+  let n = 0;
+  for (const request of bodies.flatMap(requestsFromMessageBody)) {
+    if ((await store.get(request.key))?.deletedAt) n += 1;
+  }
+  return n;
 }
 
 /** The request as the planner sent it before it passed the listing on. */

@@ -103,14 +103,11 @@ export class Rescans extends Construct {
       // Listing repository names (DescribeRepositories without names) needs repository/*.
       .allow(['ecr:DescribeRepositories'], repositoryArns(this, []))
       .allow(['dynamodb:Scan', 'dynamodb:DescribeTable'], [table])
-      // Image items (a deletion it confirms, with its history item) and its run checkpoint:
-      // never markers or the allowlist sequence.
-      .allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [table], {
-        'ForAllValues:StringLike': {
-          'dynamodb:LeadingKeys': [
-            `${VERDICT_TABLE.imagePrefix}*`,
-            RESCAN_CHECKPOINT_KEY[VERDICT_TABLE.partitionKey],
-          ],
+      // Its run checkpoint only: evaluate writes every image item, deletions included (the
+      // planner sends a `delete` request), so no verdict has two writers.
+      .allow(['dynamodb:GetItem', 'dynamodb:PutItem'], [table], {
+        'ForAllValues:StringEquals': {
+          'dynamodb:LeadingKeys': [RESCAN_CHECKPOINT_KEY[VERDICT_TABLE.partitionKey]],
         },
       })
       .allow(['sqs:SendMessage'], [props.evaluateQueue.queueArn, this.continuationQueue.queueArn])

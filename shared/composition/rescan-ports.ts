@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { sharedClient } from '../adapters/aws/clients';
-import { DynamoDbVerdictStore, documentClient } from '../adapters/aws/dynamodb-verdict-store';
+import { documentClient } from '../adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../adapters/aws/ecr';
 import { ecrClientCache } from '../adapters/aws/ecr-calls';
 import { EcrRepositorySource } from '../adapters/aws/ecr-repositories';
@@ -63,7 +63,7 @@ export interface AwsRescanSettings {
 
 export type AwsRescanPorts = Pick<
   RescanRunOptions,
-  'catalog' | 'repositories' | 'images' | 'store' | 'queue' | 'scans' | 'checkpoints'
+  'catalog' | 'repositories' | 'images' | 'queue' | 'scans' | 'checkpoints'
 > & { continuation?: RescanContinuation };
 
 /**
@@ -128,7 +128,6 @@ export function awsRescanPorts(settings: AwsRescanSettings): {
       }),
       repositories,
       images: new EcrAdapter({ clientFor, scanning: settings.scanning, retry }),
-      store: new DynamoDbVerdictStore({ tableName, client: docs }),
       queue,
       ...(settings.scanning === 'basic' && { scans: new EcrScanStarter({ clientFor, retry }) }),
       checkpoints: new DynamoDbRescanCheckpoints({ tableName, client: docs, retry }),

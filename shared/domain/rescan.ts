@@ -45,7 +45,8 @@ export interface RepositoryListing {
 /**
  * `rescan`: a known digest, re-evaluated from current facts (time-dependent verdicts change).
  * `reconcile`: in the registry with no verdict (its push event was lost).
- * `confirm-deleted`: has a verdict but was not listed: checked once more, then marked deleted.
+ * `confirm-deleted`: has a verdict but was not listed: checked once more, then a `delete`
+ * request (evaluate records the deletion).
  */
 export type RescanAction = 'rescan' | 'reconcile' | 'confirm-deleted';
 
@@ -202,11 +203,12 @@ export interface RescanTotals {
   listed: number;
   /** Known digests in the watched registries, deleted ones left out. */
   known: number;
-  /** Evaluate requests sent: rescans plus reconciles. */
+  /** Evaluate requests sent: rescans plus reconciles (deletion requests count in `deleted`). */
   planned: number;
   rescans: number;
   /** In the registry without a verdict: pushes whose events were lost. */
   missing: number;
+  /** Known, not listed, and gone by DescribeImages: a `delete` request went to evaluate. */
   deleted: number;
   scansStarted: number;
   /** ECR said no (LimitExceededException: once per image per 24 h, or the daily quota). */

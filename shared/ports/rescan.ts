@@ -43,7 +43,8 @@ export interface ScanStarter {
 
 export interface PlannedRequest {
   key: ImageKey;
-  trigger: Extract<Trigger, 'rescan' | 'reconcile'>;
+  /** `delete`: the registry no longer has the image; evaluate records the deletion. */
+  trigger: Extract<Trigger, 'rescan' | 'reconcile' | 'delete'>;
   /** Held back this long (a scan was just started, let it finish first). */
   delaySeconds?: number;
   /** What the listing showed, sent only when no scan was started since (docs/rescans.md, Facts). */

@@ -1,5 +1,4 @@
 import { DAY_MS } from '../domain/duration';
-import { StoreConflictError } from '../domain/errors';
 import { matchesAnyGlob } from '../domain/glob';
 import { type ImageFacts, isIndexMediaType, isSupplyChainArtifact } from '../domain/image-facts';
 import { type ImageKey, imageId } from '../domain/image-ref';
@@ -19,15 +18,7 @@ import {
   repositoryId,
   type ScanningMode,
 } from '../domain/rescan';
-import { deletedDraft, planWrite } from '../domain/verdict-record';
-import {
-  type Clock,
-  type ImageSource,
-  type Log,
-  silentLog,
-  systemClock,
-  type VerdictStore,
-} from '../ports';
+import { type Clock, type ImageSource, type Log, silentLog, systemClock } from '../ports';
 import type {
   EvaluateQueue,
   PlannedRequest,
@@ -42,8 +33,7 @@ export interface RescanPlannerOptions {
   repositories: RepositorySource;
   /** Lists repositories and confirms deletions (DescribeImages). */
   images: ImageSource;
-  /** Marks deleted images, as the evaluate function does. */
-  store: VerdictStore;
+  /** Evaluate requests, deletions included: evaluate is the one writer of verdicts. */
   queue: EvaluateQueue;
   /** Basic scanning only: enhanced (Inspector) scanning rescans continuously by itself. */
   scans?: ScanStarter;
@@ -69,7 +59,7 @@ export interface RescanPlannerOptions {
   /** Images per step between cut-off checks. */
   chunkSize?: number;
   checkpointEveryMs?: number;
-  /** Plan and count only: nothing is sent, scanned or marked deleted. */
+  /** Plan and count only: nothing is sent or scanned (so nothing deleted). */
   dryRun?: boolean;
   log?: Log;
 }
@@ -108,7 +98,7 @@ export async function planRescan(
   const chunkSize = options.chunkSize ?? 100;
   const checkpointEvery = options.checkpointEveryMs ?? 5_000;
   const outOfTime = () => remaining() < reserve;
-  const step = new ChunkRunner(options, clock, log);
+  const step = new ChunkRunner(options, log);
   let { cursor, totals } = start;
   let savedAt = clock().getTime();
   const stop = (): PlanResult => ({ finished: false, totals, ...(cursor && { cursor }) });
@@ -243,7 +233,7 @@ function isRepositoryGone(error: unknown): boolean {
   );
 }
 
-/** Carries out planned images a chunk at a time: scans, deletions, then one queue send. */
+/** Carries out planned images a chunk at a time: scans, deletion checks, then one queue send. */
 class ChunkRunner {
   private readonly limit = limiter(4);
   private refusalsInARow = 0;
@@ -251,7 +241,6 @@ class ChunkRunner {
 
   constructor(
     private readonly options: RescanPlannerOptions,
-    private readonly clock: Clock,
     private readonly log: Log,
   ) {}
 
@@ -292,7 +281,7 @@ class ChunkRunner {
     );
     requests.sort((a, b) => compare(a.key.digest, b.key.digest));
     if (!this.options.dryRun && requests.length > 0) await this.options.queue.send(requests);
-    count('planned', requests.length);
+    count('planned', requests.filter((r) => r.trigger !== 'delete').length);
     return delta;
   }
 
@@ -328,7 +317,11 @@ class ChunkRunner {
     return false;
   }
 
-  /** Checks once more that the image is gone before marking it; a survivor is rescanned. */
+  /**
+   * Checks once more that the image is gone: a survivor is rescanned, a confirmed deletion is
+   * a `delete` request, as ECR's own delete event would be. Evaluate, the one writer of
+   * verdicts, describes the image again and records the deletion (docs/rescans.md).
+   */
   private async confirmDeleted(
     key: ImageKey,
     count: (k: keyof RescanTotals) => void,
@@ -348,24 +341,7 @@ class ChunkRunner {
       count('rescans');
       return { key, trigger: 'rescan' };
     }
-    if (this.options.dryRun || (await markDeleted(key, this.options.store, this.clock()))) {
-      count('deleted');
-    }
-    return undefined;
-  }
-}
-
-/** The deletion the evaluate function would record, under the same version lock. */
-async function markDeleted(key: ImageKey, store: VerdictStore, now: Date): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    const previous = await store.get(key);
-    if (!previous || previous.deletedAt) return false;
-    const plan = planWrite(previous, deletedDraft(previous, now));
-    try {
-      await store.write(plan);
-      return true;
-    } catch (error) {
-      if (!(error instanceof StoreConflictError) || attempt >= 4) throw error;
-    }
+    count('deleted');
+    return { key, trigger: 'delete' };
   }
 }

@@ -249,7 +249,7 @@ describe('effective permissions (evaluated over the synthesized template)', () =
 
   it('THEN each item of the table is written only by the roles that own it', () => {
     expect(full_.verdictWriters).toEqual({
-      'image items (IMG#…)': ['evaluate', 'rescan-planner'],
+      'image items (IMG#…)': ['evaluate'],
       'allowlist sequence (ALLOWLIST)': ['allowlist'],
       'delivery markers (EVENT#…)': ['changes', 'notify', 'replay'],
       'rescan checkpoint (RESCAN)': ['rescan-planner'],

@@ -186,7 +186,6 @@ describe('nightly rescan of a simulated account: 10,000 images in 50 repositorie
         runRescan(trigger, {
           ...ports,
           catalog: verdicts,
-          store: verdicts,
           checkpoints,
           policy,
           registries: [REGISTRY],
@@ -221,13 +220,25 @@ describe('nightly rescan of a simulated account: 10,000 images in 50 repositorie
 
   it('plans every live image exactly once in the run, however many invocations it took', () => {
     const planned = sqs.sent.flatMap((body) =>
-      requestsFromMessageBody(body).map((r) => imageId(r.key)),
+      requestsFromMessageBody(body)
+        .filter((r) => r.trigger !== 'delete')
+        .map((r) => imageId(r.key)),
     );
     const live = images.filter((image) => !deleted.includes(image));
     expect(new Set(planned).size).toBe(planned.length);
     expect(new Set(planned)).toEqual(
       new Set(live.map((i) => imageId({ registry: REGISTRY, ...i }))),
     );
+  });
+
+  it('asks evaluate, once each, to record the deletions nobody announced, and writes no verdict itself', async () => {
+    const requests = sqs.sent.flatMap((body) => requestsFromMessageBody(body));
+    const deletions = requests.filter((r) => r.trigger === 'delete').map((r) => r.key.digest);
+    expect(deletions.sort()).toEqual(deleted.map((i) => i.digest).sort());
+    for (const image of deleted) {
+      const key = { registry: REGISTRY, repository: image.repository, digest: image.digest };
+      expect((await verdicts.get(key))?.deletedAt).toBeUndefined();
+    }
   });
 
   it('asks for rescans of known digests and reconciles the pushes whose events were lost', () => {

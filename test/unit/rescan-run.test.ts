@@ -12,6 +12,7 @@ import type {
   ScanStart,
   ScanStarter,
 } from '../../shared/ports/rescan';
+import { evaluateImage } from '../../shared/services/evaluate-image';
 import { planRescan, type RescanPlannerOptions } from '../../shared/services/rescan-planner';
 import { type RescanRunOptions, runRescan } from '../../shared/services/rescan-run';
 import { completeScan, keyOf, policyOf, REGISTRY } from '../support/builders';
@@ -91,7 +92,6 @@ function setup(extra: Partial<RescanPlannerOptions> = {}) {
     catalog: store,
     repositories: world,
     images: world,
-    store,
     queue,
     policy,
     registries: [REGISTRY],
@@ -103,6 +103,19 @@ function setup(extra: Partial<RescanPlannerOptions> = {}) {
 }
 
 const plannedIds = (queue: Queue) => queue.sent.map((r) => `${r.trigger} ${r.key.repository}`);
+
+/** The evaluate function draining the queue: the one writer of verdicts. */
+async function evaluateSent(world: World, store: MemoryVerdicts, queue: Queue) {
+  for (const request of queue.sent) {
+    await evaluateImage(request, {
+      images: world,
+      findings: world,
+      store,
+      policy,
+      clock: () => NOW,
+    });
+  }
+}
 
 describe('planRescan', () => {
   it('leaves a repository it cannot list as it is: nothing planned, nothing deleted', async () => {
@@ -117,20 +130,25 @@ describe('planRescan', () => {
       finished: true,
       totals: { repositoryErrors: 1, deleted: 0, planned: 1 },
     });
+    await evaluateSent(world, store, queue);
     expect((await store.get(keyOf('b/flaky', 2)))?.deletedAt).toBeUndefined();
     expect(plannedIds(queue)).toEqual(['rescan a/ok']);
   });
 
   it('marks the images of a deleted repository deleted, after checking each once more', async () => {
-    const { world, store, options } = setup();
+    const { world, store, queue, options } = setup();
     await remember(store, keyOf('old/app', 1));
     world.repos.add('old/app');
     world.gone.add('old/app');
     const result = await planRescan({ totals: emptyTotals() }, options);
     expect(result.totals).toMatchObject({ deleted: 1, planned: 0 });
+    expect(world.calls.describeImage).toBe(1);
+    // The planner writes no verdict: it asks evaluate, which records the deletion.
+    expect(plannedIds(queue)).toEqual(['delete old/app']);
+    expect((await store.get(keyOf('old/app', 1)))?.deletedAt).toBeUndefined();
+    await evaluateSent(world, store, queue);
     const record = await store.get(keyOf('old/app', 1));
     expect(record).toMatchObject({ deletedAt: NOW.toISOString(), previousVerdict: 'PASS' });
-    expect(world.calls.describeImage).toBe(1);
   });
 
   it('rescans an image the listing missed but that still exists, instead of deleting it', async () => {
@@ -144,6 +162,7 @@ describe('planRescan', () => {
     };
     const result = await planRescan({ totals: emptyTotals() }, options);
     expect(result.totals).toMatchObject({ deleted: 0, rescans: 1, planned: 1 });
+    await evaluateSent(world, store, queue);
     expect((await store.get(keyOf('a/app', 1)))?.deletedAt).toBeUndefined();
     expect(plannedIds(queue)).toEqual(['rescan a/app']);
   });
