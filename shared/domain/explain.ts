@@ -1,7 +1,9 @@
+import { type DecidingFinding, decidingFindings, undecidingCount } from './deciding-findings';
+import type { FindingsFacts } from './findings-facts';
 import type { ImageKey } from './image-ref';
 import { imageId } from './image-ref';
 import type { HistoryEntry } from './stored-verdict';
-import type { FindingSummary, Reason, VerdictValue } from './verdict';
+import type { Reason, VerdictValue } from './verdict';
 import type { VerdictRecord } from './verdict-record';
 
 /**
@@ -41,8 +43,12 @@ export interface Explanation {
   deletedAt?: string;
   /** Reasons that shaped the verdict (info ones last). */
   reasons: Reason[];
-  /** The findings the verdict rests on, blocking first (the stored top findings). */
-  findings: FindingSummary[];
+  /** Every finding the verdict rests on, strongest role first (deciding-findings.ts). */
+  findings: DecidingFinding[];
+  /** Where their details come from: the stored facts, or (verdicts without facts) the top findings. */
+  findingsFrom: 'facts' | 'top-findings';
+  /** Findings of the stored facts that decided nothing (below every rule). */
+  otherFindings?: number;
   exceptions: ExplainedException[];
   deadlines: { at: string; what: string }[];
   /** Transitions, newest first. */
@@ -106,12 +112,16 @@ function deadlinesOf(record: VerdictRecord): { at: string; what: string }[] {
 
 const EFFECT_ORDER = { fail: 0, error: 1, pending: 2, warn: 3, info: 4 } as const;
 
-/** Everything `registry-watcher explain` says about one digest, from its stored record. */
+/**
+ * Everything `registry-watcher explain` says about one digest, from its stored record and
+ * the findings facts that record names (`facts`: those that could be read).
+ */
 export function explain(
   key: ImageKey,
   record: VerdictRecord | undefined,
   history: readonly HistoryEntry[],
   now: Date,
+  facts: readonly FindingsFacts[] = [],
 ): Explanation {
   const standing = standingOf(record, now);
   const newestFirst = [...history].sort((a, b) =>
@@ -125,16 +135,18 @@ export function explain(
       tags: [],
       reasons: [],
       findings: [],
+      findingsFrom: 'facts',
       exceptions: [],
       deadlines: [],
       history: newestFirst,
-      actions: actionsFor(standing, undefined, [], now),
+      actions: actionsFor(standing, undefined, [], [], now),
     };
   }
   const reasons = [...record.reasons].sort(
     (a, b) => EFFECT_ORDER[a.effect] - EFFECT_ORDER[b.effect],
   );
   const exceptions = exceptionsOf(record.reasons);
+  const findings = decidingFindings(record, facts);
   return {
     image: imageId(record),
     standing,
@@ -151,11 +163,13 @@ export function explain(
     },
     ...(record.deletedAt && { deletedAt: record.deletedAt }),
     reasons,
-    findings: [...record.topFindings].sort((a, b) => Number(b.blocking) - Number(a.blocking)),
+    findings,
+    findingsFrom: facts.length > 0 ? 'facts' : 'top-findings',
+    ...(facts.length > 0 && { otherFindings: undecidingCount(findings, facts) }),
     exceptions,
     deadlines: deadlinesOf(record),
     history: newestFirst,
-    actions: actionsFor(standing, record, exceptions, now),
+    actions: actionsFor(standing, record, findings, exceptions, now),
   };
 }
 
@@ -171,6 +185,7 @@ const SCAN_CODES = new Set([
 function actionsFor(
   standing: ImageStanding,
   record: VerdictRecord | undefined,
+  findings: readonly DecidingFinding[],
   exceptions: ExplainedException[],
   now: Date,
 ): string[] {
@@ -191,11 +206,11 @@ function actionsFor(
       `admission ended at ${record.expiresAt} (a grace deadline or exception ran out): fix the findings below, or renew the exception`,
     );
   }
-  for (const f of record.topFindings.filter((f) => f.blocking)) {
+  for (const f of findings.filter((f) => f.role === 'blocking')) {
     const pkg = f.package
       ? `${f.package.name}${f.package.version ? ` ${f.package.version}` : ''}`
       : undefined;
-    actions.push(`${f.id} (${f.severity}): ${fixAdvice(f, pkg)}`);
+    actions.push(`${f.id} (${f.severity ?? 'severity unknown'}): ${fixAdvice(f, pkg)}`);
   }
   for (const e of exceptions) {
     if (e.state === 'expiring') {
@@ -231,7 +246,7 @@ function actionsFor(
   return [...new Set(actions)];
 }
 
-function fixAdvice(f: FindingSummary, pkg: string | undefined): string {
+function fixAdvice(f: DecidingFinding, pkg: string | undefined): string {
   const what = pkg ?? 'the package';
   if (f.fixedIn) return `upgrade ${what} to ${f.fixedIn} and push a new image`;
   const otherwise =

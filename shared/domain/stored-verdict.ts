@@ -32,6 +32,18 @@ const storedVerdictSchema = previousEvaluationSchema.extend({
       reason: z.string().optional(),
     })
     .optional(),
+  // The facts the verdict names: explain reads them to list every finding that decided it.
+  facts: z
+    .array(
+      z.object({
+        digest: z.string().min(1),
+        scanner: z.enum(['ecr-basic', 'inspector']),
+        completedAt: z.string().min(1),
+        hash: z.string(),
+        count: z.number().int().nonnegative(),
+      }),
+    )
+    .optional(),
   policyHash: z.string().min(1),
   evaluatedAt: instant,
   deletedAt: instant.optional(),

@@ -1,8 +1,12 @@
 import { ImageNotFoundError } from '../domain/errors';
 import { type Explanation, explain } from '../domain/explain';
+import type { FindingsFacts } from '../domain/findings-facts';
 import { parseImageReference } from '../domain/image-ref';
 import type { VerdictRecord } from '../domain/verdict-record';
-import type { VerdictReader } from '../ports/questions';
+import type { FleetScan, VerdictReader } from '../ports/questions';
+
+/** Reads one manifest's stored facts (the fleet read's `facts`). */
+export type FactsSource = Pick<FleetScan, 'facts'>;
 
 /**
  * `registry-watcher explain REF`: a digest reference explains that digest (stored or not);
@@ -13,13 +17,14 @@ export async function explainReference(
   reference: string,
   reader: VerdictReader,
   now: Date,
+  facts?: FactsSource,
 ): Promise<Explanation[]> {
   const ref = parseImageReference(reference);
   const { registry, repository } = ref;
   if (ref.digest) {
     const key = { registry, repository, digest: ref.digest };
     const [record, history] = await Promise.all([reader.current(key), reader.history(key)]);
-    return [explain(key, record, history, now)];
+    return [explain(key, record, history, now, await factsOf(record, facts))];
   }
   const tag = ref.tag ?? 'latest';
   const records = await reader.tagged(registry, repository, tag);
@@ -29,10 +34,26 @@ export async function explainReference(
     );
   }
   return Promise.all(
-    records
-      .sort(byEvaluatedAt)
-      .map(async (record) => explain(record, record, await reader.history(record), now)),
+    records.sort(byEvaluatedAt).map(async (record) => {
+      const [history, judgedOn] = await Promise.all([
+        reader.history(record),
+        factsOf(record, facts),
+      ]);
+      return explain(record, record, history, now, judgedOn);
+    }),
   );
+}
+
+/** The facts the verdict names, as stored (one per judged manifest); those gone are left out. */
+async function factsOf(
+  record: VerdictRecord | undefined,
+  source: FactsSource | undefined,
+): Promise<FindingsFacts[]> {
+  if (!record || !source) return [];
+  const read = await Promise.all(
+    (record.facts ?? []).map((ref) => source.facts({ ...record, digest: ref.digest }, ref)),
+  );
+  return read.filter((f): f is FindingsFacts => f !== undefined);
 }
 
 /** Newest verdict first: the digest the tag names now, then those it named before. */

@@ -2,9 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCAL_TABLE, startLocalDynalite } from '../../cli/local/local-table';
+import { DynamoDbFindingsFacts } from '../../shared/adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { openLocalTable } from '../../shared/composition/local';
 import { evaluate } from '../../shared/domain/evaluate';
+import { factsOfScan } from '../../shared/domain/findings-facts';
 import { imageId } from '../../shared/domain/image-ref';
 import {
   deletedDraft,
@@ -13,7 +15,7 @@ import {
   previousEvaluation,
   type VerdictRecord,
 } from '../../shared/domain/verdict-record';
-import type { VerdictStore } from '../../shared/ports';
+import type { FindingsFactsStore, VerdictStore } from '../../shared/ports';
 import { completeScan, finding, keyOf, policyOf } from '../support/builders';
 import { runCli } from '../support/cli';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
@@ -26,6 +28,7 @@ const ENV = [
 ];
 const failing = keyOf('prod/api', 1);
 const gone = keyOf('prod/api', 2);
+const large = keyOf('prod/api', 3);
 const summary = { state: 'complete', status: 'COMPLETE', scanner: 'inspector' } as const;
 
 /** Writes verdicts as the evaluate function does: PASS, then FAIL; and a PASS then deleted. */
@@ -58,6 +61,31 @@ async function fill(store: VerdictStore): Promise<void> {
   await store.write(planWrite(admitted, deletedDraft(admitted, new Date('2026-11-22T00:00:00Z'))));
 }
 
+/** A FAIL on 25 blocking findings, stored with its facts as evaluate stores them. */
+async function fillLarge(store: VerdictStore, facts: FindingsFactsStore): Promise<void> {
+  const findings = Array.from({ length: 25 }, (_, i) =>
+    finding(`CVE-2025-${String(2000 + i)}`, 'HIGH', {
+      package: { name: `lib${i}`, version: '1' },
+      fixedIn: `2.${i}`,
+    }),
+  );
+  const scan = {
+    ...completeScan([...findings, finding('CVE-2025-9999', 'LOW')]),
+    scanner: 'inspector' as const,
+  };
+  const stored = factsOfScan(large, scan);
+  if (!stored) throw new Error('a complete scan has facts');
+  const ref = await facts.put(stored);
+  const e = evaluate({
+    image: large,
+    scan,
+    policy: policyOf('defaults:\n  block: { severity: HIGH }\n'),
+    now: new Date('2026-11-22T00:00:00Z'),
+  });
+  const draft = draftFrom({ key: large, tags: ['big'] }, summary, e, undefined, undefined);
+  await store.write(planWrite(undefined, { ...draft, facts: [ref] }));
+}
+
 describe('registry-watcher explain', () => {
   let dynamo: LocalDynamo;
   let table: string;
@@ -66,7 +94,12 @@ describe('registry-watcher explain', () => {
   beforeAll(async () => {
     dynamo = await startDynalite();
     table = await dynamo.newTable();
-    await fill(new DynamoDbVerdictStore({ tableName: table, client: dynamo.documents }));
+    const store = new DynamoDbVerdictStore({ tableName: table, client: dynamo.documents });
+    await fill(store);
+    await fillLarge(
+      store,
+      new DynamoDbFindingsFacts({ tableName: table, client: dynamo.documents }),
+    );
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ACCESS_KEY_ID: 'local',
@@ -120,6 +153,27 @@ describe('registry-watcher explain', () => {
     expect(out).toContain('CRITICAL      CVE-2024-9         openssl 3.0.1  fix 3.0.9  BLOCKING');
     expect(out).toContain('denied: deleted from the registry');
     expect(out).toMatch(/History \(newest first\)\n {2}2026-11-22T00:00:00.000Z {2}PASS → deleted/);
+  });
+
+  it('lists every deciding finding from the stored facts: 20 for people, all in JSON', async () => {
+    const text = await runCli(['explain', imageId(large), '--table', table]);
+    expect(text.code).toBe(0);
+    expect(text.out).toContain(
+      'Findings that decided it (25, from the stored facts; 1 other finding(s) decided nothing)',
+    );
+    expect(text.out).toContain('HIGH          CVE-2025-2019      lib19 1  fix 2.19  BLOCKING');
+    expect(text.out).not.toContain('CVE-2025-2020      lib20');
+    expect(text.out).toContain('  … 5 more finding(s) (-o json lists all)');
+    expect(text.out).toContain('  … 5 more step(s) (-o json lists all)');
+    const json = await runCli(['explain', imageId(large), '--table', table, '-o', 'json']);
+    const e = JSON.parse(json.out);
+    expect(e.findings).toHaveLength(25);
+    expect(e.findings[24]).toMatchObject({
+      id: 'CVE-2025-2024',
+      fixedIn: '2.24',
+      role: 'blocking',
+    });
+    expect(e.actions).toHaveLength(25);
   });
 
   it('says never evaluated for a digest the table does not hold', async () => {

@@ -1,5 +1,6 @@
 import { evaluate } from '../../shared/domain/evaluate';
 import { explain, standingOf } from '../../shared/domain/explain';
+import type { FindingsFacts } from '../../shared/domain/findings-facts';
 import { parseHistoryEntry, parseStoredVerdict } from '../../shared/domain/stored-verdict';
 import { draftFrom, planWrite, type VerdictRecord } from '../../shared/domain/verdict-record';
 import { completeScan, draftOf, finding, keyOf, policyOf } from '../support/builders';
@@ -53,12 +54,19 @@ describe('explain', () => {
     const record = judged('2026-11-20T00:00:00Z');
     const e = explain(key, record, [], new Date('2026-11-20T00:00:00Z'));
     expect(e).toMatchObject({ standing: 'failed', admitted: false, verdict: 'FAIL' });
-    expect(e.findings.map((f) => [f.id, f.blocking])).toEqual([
-      ['CVE-2024-0001', true],
-      ['CVE-2024-0003', true],
-      ['CVE-2024-0002', false],
-      ['CVE-2024-0004', false],
+    // Only what decided it: the LOW finding below `severity: HIGH` is not listed.
+    expect(e.findings.map((f) => [f.id, f.role])).toEqual([
+      ['CVE-2024-0001', 'blocking'],
+      ['CVE-2024-0003', 'blocking'],
+      ['CVE-2024-0002', 'excepted'],
     ]);
+    expect(e.findingsFrom).toBe('top-findings');
+    expect(e.findings[2]?.exception).toEqual({
+      id: 'CVE-2024-0002',
+      owner: 'alice@example.com',
+      expiresAt: '2026-11-26T00:00:00.000Z',
+      state: 'expiring',
+    });
     expect(e.exceptions).toEqual([
       {
         id: 'CVE-2024-0002',
@@ -128,6 +136,106 @@ describe('explain', () => {
   });
 });
 
+describe('explain from the stored facts', () => {
+  const at = '2026-11-20T00:00:00Z';
+  // 25 blocking findings: more than the 10 top findings a verdict stores.
+  const many = Array.from({ length: 25 }, (_, i) =>
+    finding(`CVE-2025-${String(1000 + i)}`, i < 3 ? 'CRITICAL' : 'HIGH', {
+      package: { name: `pkg${i}`, version: '1.0' },
+      fixedIn: `1.${i + 1}`,
+      fixAvailable: true,
+    }),
+  );
+  const facts = (findings: typeof many): FindingsFacts => ({
+    key,
+    scanner: 'inspector',
+    completedAt: '2026-11-19T00:00:00.000Z',
+    status: 'ACTIVE',
+    findings,
+  });
+
+  it('lists every finding that decided the verdict, with its fix, beyond the top ten', () => {
+    const scanned = [...many, finding('CVE-2024-0004', 'LOW')];
+    const record = judged(at, scanned);
+    expect(record.topFindings).toHaveLength(10);
+    const e = explain(key, record, [], new Date(at), [facts(scanned)]);
+    expect(e.findingsFrom).toBe('facts');
+    expect(e.otherFindings).toBe(1);
+    expect(e.findings).toHaveLength(25);
+    expect(e.findings.slice(0, 4).map((f) => [f.id, f.severity, f.fixedIn, f.role])).toEqual([
+      ['CVE-2025-1000', 'CRITICAL', '1.1', 'blocking'],
+      ['CVE-2025-1001', 'CRITICAL', '1.2', 'blocking'],
+      ['CVE-2025-1002', 'CRITICAL', '1.3', 'blocking'],
+      ['CVE-2025-1003', 'HIGH', '1.4', 'blocking'],
+    ]);
+    expect(e.findings[24]).toMatchObject({
+      id: 'CVE-2025-1024',
+      package: { name: 'pkg24', version: '1.0' },
+      fixedIn: '1.25',
+      reasons: ['VULNERABILITY'],
+      manifests: [key.digest],
+    });
+    expect(e.actions).toHaveLength(25);
+    expect(e.actions[24]).toBe(
+      'CVE-2025-1024 (HIGH): upgrade pkg24 1.0 to 1.25 and push a new image',
+    );
+  });
+
+  it('gives a graced finding its deadline and an excepted one its owner', () => {
+    const clean = judged(at, []);
+    const later = judged(
+      '2026-11-21T00:00:00Z',
+      [
+        finding('CVE-2024-0009', 'HIGH', { package: { name: 'x', version: '1' }, fixedIn: '2' }),
+        finding('CVE-2024-0002', 'HIGH', { package: { name: 'zlib', version: '1.2' } }),
+      ],
+      clean,
+    );
+    const e = explain(key, later, [], new Date('2026-11-21T00:00:00Z'), [
+      facts([
+        finding('CVE-2024-0009', 'HIGH', { package: { name: 'x', version: '1' }, fixedIn: '2' }),
+        finding('CVE-2024-0002', 'HIGH', { package: { name: 'zlib', version: '1.2' } }),
+      ]),
+    ]);
+    expect(e.findings).toEqual([
+      {
+        id: 'CVE-2024-0009',
+        severity: 'HIGH',
+        package: { name: 'x', version: '1' },
+        fixedIn: '2',
+        role: 'grace',
+        reasons: ['GRACE_PERIOD'],
+        deadline: '2026-11-28T00:00:00.000Z',
+        manifests: [key.digest],
+      },
+      {
+        id: 'CVE-2024-0002',
+        severity: 'HIGH',
+        package: { name: 'zlib', version: '1.2' },
+        role: 'excepted',
+        reasons: ['EXCEPTION_APPLIED', 'EXCEPTION_EXPIRING'],
+        exception: {
+          id: 'CVE-2024-0002',
+          owner: 'alice@example.com',
+          expiresAt: '2026-11-26T00:00:00.000Z',
+          state: 'expiring',
+        },
+        manifests: [key.digest],
+      },
+    ]);
+  });
+
+  it('without facts, still names every deciding id; details only for the top findings', () => {
+    const record = judged(at, many);
+    const e = explain(key, record, [], new Date(at));
+    expect(e.findingsFrom).toBe('top-findings');
+    expect(e.otherFindings).toBeUndefined();
+    expect(e.findings).toHaveLength(25);
+    expect(e.findings.filter((f) => f.severity === undefined)).toHaveLength(15);
+    expect(e.findings[0]).toMatchObject({ id: 'CVE-2025-1000', fixedIn: '1.1' });
+  });
+});
+
 describe('stored items', () => {
   it('refuses an item that is not a verdict, naming it', () => {
     expect(() => parseStoredVerdict({ verdict: 'MAYBE' }, 'verdict item IMG#x')).toThrow(
@@ -138,12 +246,21 @@ describe('stored items', () => {
     );
   });
 
-  it('reads back what the store writes', () => {
+  it('reads back what the store writes, the facts it names included', () => {
     const record = judged('2026-11-20T00:00:00Z');
-    expect(parseStoredVerdict(JSON.parse(JSON.stringify(record)), 'r')).toMatchObject({
+    const ref = {
+      digest: key.digest,
+      scanner: 'inspector',
+      completedAt: '2026-11-19T00:00:00.000Z',
+      hash: 'ab'.repeat(16),
+      count: 4,
+    } as const;
+    const stored = JSON.parse(JSON.stringify({ ...record, facts: [ref] }));
+    expect(parseStoredVerdict(stored, 'r')).toMatchObject({
       verdict: 'FAIL',
       digest: key.digest,
       tags: ['1.0'],
+      facts: [ref],
     });
   });
 });
