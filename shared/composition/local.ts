@@ -5,16 +5,16 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClient } from '../adapters/aws/clients';
 import { createVerdictTable } from '../adapters/aws/create-verdict-table';
-import { DynamoDbCurrentVerdicts } from '../adapters/aws/current-verdicts';
 import { DynamoDbFindingsFacts } from '../adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore, documentClient } from '../adapters/aws/dynamodb-verdict-store';
 import { allowlistKeys, S3AllowlistStore } from '../adapters/aws/s3-allowlist-store';
+import { DynamoDbVerdictCatalog } from '../adapters/aws/verdict-catalog';
 import { ChangeRecorder } from '../adapters/local/change-recorder';
 import { FileSigner } from '../adapters/local/file-signer';
 import { FolderAllowlistStore } from '../adapters/local/folder-allowlist-store';
 import { InProcessTopic } from '../adapters/local/in-process-topic';
-import type { FindingsFactsStore, Signer, VerdictStore } from '../ports';
-import type { AllowlistStore, CurrentVerdicts, MessagePublisher } from '../ports/publishing';
+import type { FindingsFactsStore, Signer, VerdictCatalog, VerdictStore } from '../ports';
+import type { AllowlistStore, MessagePublisher } from '../ports/publishing';
 
 /**
  * `npm start`'s composition root: what only the local run has (dynalite for DynamoDB, a
@@ -55,8 +55,9 @@ export async function openLocalTable(endpoint: string, tableName: string): Promi
 export function currentVerdictsIn(
   tableName: string,
   documents: DynamoDBDocumentClient,
-): CurrentVerdicts {
-  return new DynamoDbCurrentVerdicts({ tableName, client: documents });
+): VerdictCatalog {
+  // One segment: the local table is small (no DescribeTable call).
+  return new DynamoDbVerdictCatalog({ tableName, client: documents, segments: 1 });
 }
 
 /** The local run's allowlist key, created on first use and kept in the data folder. */

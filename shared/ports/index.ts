@@ -66,6 +66,14 @@ export interface VerdictStore {
   write(plan: WritePlan): Promise<void>;
 }
 
+/**
+ * Every CURRENT verdict, page by page, in no particular order (a parallel table Scan in
+ * AWS): what the nightly planner walks and the daily digest counts.
+ */
+export interface VerdictCatalog {
+  pages(): AsyncIterable<VerdictRecord[]>;
+}
+
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
 

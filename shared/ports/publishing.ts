@@ -6,7 +6,6 @@ import type { SerializedBundle } from '@sigstore/bundle';
 import type { AdmittedImage, RefusedImage } from '../domain/allowlist';
 import type { Announcement } from '../domain/announcement';
 import type { InvalidEventError } from '../domain/errors';
-import type { VerdictRecord } from '../domain/verdict-record';
 import type { Signer } from './index';
 
 /** Publishes announcements for the alert channels (SNS in AWS: subject and attributes are its own). */
@@ -114,11 +113,6 @@ export interface AllowlistStore {
     publication: AllowlistPublication,
     expected: PublishedAllowlist | undefined,
   ): Promise<{ etag: string }>;
-}
-
-/** Every CURRENT verdict, page by page (a table Scan in AWS). */
-export interface CurrentVerdicts {
-  pages(): AsyncIterable<VerdictRecord[]>;
 }
 
 /**

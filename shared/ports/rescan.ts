@@ -6,12 +6,6 @@ import type { Trigger } from '../domain/events';
 import type { ImageFacts } from '../domain/image-facts';
 import type { ImageKey } from '../domain/image-ref';
 import type { IndexChildren, RescanCursor, RescanTotals } from '../domain/rescan';
-import type { VerdictRecord } from '../domain/verdict-record';
-
-/** Every CURRENT verdict, page by page (a parallel table Scan in AWS). */
-export interface VerdictCatalog {
-  pages(): AsyncIterable<VerdictRecord[]>;
-}
 
 /** Repositories of a registry and the children of image indexes (ECR in AWS). */
 export interface RepositorySource {

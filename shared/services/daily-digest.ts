@@ -1,10 +1,10 @@
 import { type DailyDigest, DigestBuilder } from '../domain/daily-digest';
-import { type Log, silentLog } from '../ports';
-import type { CurrentVerdicts, MessagePublisher } from '../ports/publishing';
+import { type Log, silentLog, type VerdictCatalog } from '../ports';
+import type { MessagePublisher } from '../ports/publishing';
 
 export interface PublishDailyDigestOptions {
   /** Every CURRENT verdict (a table Scan in AWS). */
-  verdicts: CurrentVerdicts;
+  verdicts: VerdictCatalog;
   /** SNS verdict-events topic; the message carries attribute `type=digest`. */
   publisher: MessagePublisher;
   now: Date;

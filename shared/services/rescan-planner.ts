@@ -18,14 +18,15 @@ import {
   repositoryId,
   type ScanningMode,
 } from '../domain/rescan';
-import { type Clock, type ImageSource, type Log, silentLog, systemClock } from '../ports';
-import type {
-  EvaluateQueue,
-  PlannedRequest,
-  RepositorySource,
-  ScanStarter,
-  VerdictCatalog,
-} from '../ports/rescan';
+import {
+  type Clock,
+  type ImageSource,
+  type Log,
+  silentLog,
+  systemClock,
+  type VerdictCatalog,
+} from '../ports';
+import type { EvaluateQueue, PlannedRequest, RepositorySource, ScanStarter } from '../ports/rescan';
 import { limiter } from './evaluate-batch';
 
 export interface RescanPlannerOptions {

@@ -7,12 +7,12 @@ import type { SNSEvent, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadFixture } from '../../events';
 import { createHandler } from '../../functions/notify/handler';
-import { DynamoDbCurrentVerdicts } from '../../shared/adapters/aws/current-verdicts';
 import { DeliveryMarkers } from '../../shared/adapters/aws/delivery-markers';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { SecretsManagerWebhookUrl } from '../../shared/adapters/aws/slack-secret';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
 import { SqsVisibilityDeferral } from '../../shared/adapters/aws/sqs-deferral';
+import { DynamoDbVerdictCatalog } from '../../shared/adapters/aws/verdict-catalog';
 import { SlackWebhook } from '../../shared/adapters/slack/webhook';
 import { planWrite } from '../../shared/domain/verdict-record';
 import { publishDailyDigest } from '../../shared/services/daily-digest';
@@ -332,7 +332,7 @@ describe('daily digest: verdict table → SNS → Slack', () => {
     sns.reset();
     sns.on(PublishCommand).resolves({});
     const digest = await publishDailyDigest({
-      verdicts: new DynamoDbCurrentVerdicts({
+      verdicts: new DynamoDbVerdictCatalog({
         tableName: table,
         client: dynamo.documents,
         segments: 2,

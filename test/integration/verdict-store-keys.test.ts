@@ -1,9 +1,9 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { DynamoDbCurrentVerdicts } from '../../shared/adapters/aws/current-verdicts';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { streamChangeOf } from '../../shared/adapters/aws/stream-records';
+import { DynamoDbVerdictCatalog } from '../../shared/adapters/aws/verdict-catalog';
 import { MARSHALL_OPTIONS } from '../../shared/adapters/aws/verdict-item';
 import { imagePartitionKey } from '../../shared/adapters/aws/verdict-table';
 import { evaluate } from '../../shared/domain/evaluate';
@@ -40,7 +40,7 @@ describe('DynamoDbVerdictStore on dynalite: input-chosen names as keys', () => {
     expect(back).toEqual(record);
     // The scan of every CURRENT item (rescan catalog) reads the same record.
     const pages: unknown[] = [];
-    for await (const page of new DynamoDbCurrentVerdicts({
+    for await (const page of new DynamoDbVerdictCatalog({
       tableName: table,
       client: dynamo.documents,
     }).pages())

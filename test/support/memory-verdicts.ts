@@ -1,12 +1,11 @@
 import { StoreConflictError } from '../../shared/domain/errors';
 import { type ImageKey, imageId } from '../../shared/domain/image-ref';
 import type { VerdictRecord, WritePlan } from '../../shared/domain/verdict-record';
-import type { VerdictStore } from '../../shared/ports';
+import type { VerdictCatalog, VerdictStore } from '../../shared/ports';
 import type {
   RescanCheckpoint,
   RescanCheckpoints,
   StoredCheckpoint,
-  VerdictCatalog,
 } from '../../shared/ports/rescan';
 
 /**

@@ -1,11 +1,13 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { VerdictRecord } from '../../domain/verdict-record';
 import { mergeAsync } from '../../merge-async';
-import type { VerdictCatalog } from '../../ports/rescan';
+import type { VerdictCatalog } from '../../ports';
 import { type RetryOptions, withRetry } from '../../retry';
-import { DynamoDbCurrentVerdicts } from './current-verdicts';
 import { documentClient } from './dynamodb-verdict-store';
+import { retriedPages } from './retried-pages';
+import { recordOfItem } from './verdict-item';
+import { VERDICT_TABLE as T } from './verdict-table';
 
 export interface DynamoDbVerdictCatalogOptions {
   tableName: string;
@@ -19,8 +21,10 @@ const BYTES_PER_SEGMENT = 64 * 1024 * 1024;
 const MAX_AUTO_SEGMENTS = 8;
 
 /**
- * Every CURRENT verdict, read by one DynamoDbCurrentVerdicts reader per Scan segment, all
- * at once: a large table is enumerated in the time of its largest segment.
+ * Every CURRENT verdict of the table, by a paginated Scan filtered on `sk = CURRENT`
+ * (history items and markers are read but not returned). The segments are scanned all at
+ * once and their pages yielded as they come: a large table is enumerated in the time of its
+ * largest segment, and memory stays at a page per segment.
  */
 export class DynamoDbVerdictCatalog implements VerdictCatalog {
   private readonly client: DynamoDBDocumentClient;
@@ -31,11 +35,8 @@ export class DynamoDbVerdictCatalog implements VerdictCatalog {
 
   async *pages(): AsyncIterable<VerdictRecord[]> {
     const segments = await this.segmentCount();
-    const { tableName } = this.options;
     yield* mergeAsync(
-      Array.from({ length: segments }, (_, segment) =>
-        new DynamoDbCurrentVerdicts({ tableName, client: this.client, segments, segment }).pages(),
-      ),
+      Array.from({ length: segments }, (_, segment) => this.segment(segment, segments)),
     );
   }
 
@@ -48,5 +49,21 @@ export class DynamoDbVerdictCatalog implements VerdictCatalog {
     );
     const bytes = out.Table?.TableSizeBytes ?? 0;
     return Math.min(MAX_AUTO_SEGMENTS, Math.max(1, Math.ceil(bytes / BYTES_PER_SEGMENT)));
+  }
+
+  private async *segment(segment: number, segments: number): AsyncIterable<VerdictRecord[]> {
+    const pages = retriedPages((start) =>
+      this.client.send(
+        new ScanCommand({
+          TableName: this.options.tableName,
+          FilterExpression: '#sk = :current',
+          ExpressionAttributeNames: { '#sk': T.sortKey },
+          ExpressionAttributeValues: { ':current': T.currentSortKey },
+          ...(segments > 1 && { Segment: segment, TotalSegments: segments }),
+          ...(start && { ExclusiveStartKey: start }),
+        }),
+      ),
+    );
+    for await (const page of pages) yield (page.Items ?? []).map(recordOfItem);
   }
 }
