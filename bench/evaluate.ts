@@ -3,9 +3,9 @@
  * DescribeImageScanFindings response (the floor: any evaluation must at least read it).
  */
 import { loadFixture } from '../events';
+import { normaliseScanFindings } from '../shared/adapters/aws/ecr-findings';
 import { loadPolicyFile } from '../shared/config';
 import { evaluate } from '../shared/domain/evaluate';
-import { normaliseScanFindings } from '../shared/domain/findings';
 import { fmt, medianMs } from './support/measure';
 
 const FINDINGS = 1000;

@@ -1,5 +1,6 @@
 import { loadFixture } from '../../events';
-import { type Finding, normaliseScanFindings } from '../../shared/domain/findings';
+import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
+import type { Finding } from '../../shared/domain/findings';
 import { SEVERITIES } from '../../shared/domain/severity';
 
 const TEMPLATES = normaliseScanFindings(

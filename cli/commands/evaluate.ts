@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
 import { withExamples } from '../../shared/command-line/help';
 import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
 import { evaluate } from '../../shared/domain/evaluate';
-import { normaliseScanFindings } from '../../shared/domain/findings';
 import { parseImageReference } from '../../shared/domain/image-ref';
 import { parsePolicyBytes } from '../../shared/domain/policy';
 import { POLICY_LIMITS } from '../../shared/domain/policy-bounds';

@@ -1,8 +1,8 @@
 import type { ImageDetail } from '@aws-sdk/client-ecr';
 import { loadFixture } from '../../events';
 import { factsOf, platformManifests } from '../../shared/adapters/aws/ecr';
+import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
-import { normaliseScanFindings } from '../../shared/domain/findings';
 import { ecrRegistry, type ImageKey } from '../../shared/domain/image-ref';
 import { parseTimestamp } from '../../shared/domain/time';
 

@@ -5,10 +5,11 @@ import {
   factsSortKey,
 } from '../../shared/adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
 import { imagePartitionKey } from '../../shared/adapters/aws/verdict-table';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
 import { InvalidFindingsError } from '../../shared/domain/errors';
-import { type Finding, normaliseScanFindings } from '../../shared/domain/findings';
+import type { Finding } from '../../shared/domain/findings';
 import { type FindingsFacts, factsOfScan } from '../../shared/domain/findings-facts';
 import { evaluateImage } from '../../shared/services/evaluate-image';
 import { completeScan, finding, keyOf, policyOf } from '../support/builders';

@@ -1,4 +1,6 @@
 import { loadFixture } from '../../events';
+import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
+import { parseInspectorFinding } from '../../shared/adapters/aws/inspector-findings';
 import { MemoryFindingsFacts } from '../../shared/adapters/local/memory-findings-facts';
 import { InvalidEventError, InvalidFindingsError } from '../../shared/domain/errors';
 import { evaluate } from '../../shared/domain/evaluate';
@@ -7,7 +9,6 @@ import {
   requestsFromEvent,
   requestsFromMessageBody,
 } from '../../shared/domain/events';
-import { normaliseScanFindings, parseInspectorFinding } from '../../shared/domain/findings';
 import {
   decodeFindings,
   encodeFindings,

@@ -1,11 +1,11 @@
 import { loadFixture } from '../../events';
-import { InvalidFindingsError } from '../../shared/domain/errors';
 import {
   mergeScanFindingPages,
   normaliseScanFindings,
-  parseInspectorFinding,
   scanStateOf,
-} from '../../shared/domain/findings';
+} from '../../shared/adapters/aws/ecr-findings';
+import { parseInspectorFinding } from '../../shared/adapters/aws/inspector-findings';
+import { InvalidFindingsError } from '../../shared/domain/errors';
 
 describe('basic scanning findings', () => {
   const scan = normaliseScanFindings(loadFixture('ecr/describe-image-scan-findings-basic'));

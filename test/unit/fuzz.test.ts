@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { type FixtureName, loadFixture } from '../../events';
+import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
 import { RegistryWatcherError } from '../../shared/domain/errors';
 import { evaluate } from '../../shared/domain/evaluate';
 import { requestsFromAnyEvent } from '../../shared/domain/events';
-import { normaliseScanFindings } from '../../shared/domain/findings';
 import { parsePolicy } from '../../shared/domain/policy';
 import { keyOf } from '../support/builders';
 

@@ -1,5 +1,5 @@
+import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
-import { normaliseScanFindings } from '../../shared/domain/findings';
 import { imageId } from '../../shared/domain/image-ref';
 import { changeOf } from '../../shared/domain/verdict-event';
 import { evaluateImage } from '../../shared/services/evaluate-image';

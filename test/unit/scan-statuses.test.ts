@@ -1,5 +1,5 @@
+import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
 import { evaluate } from '../../shared/domain/evaluate';
-import { normaliseScanFindings } from '../../shared/domain/findings';
 import { keyOf, policyOf } from '../support/builders';
 
 // One row per ECR/Inspector ImageScanStatus of docs/scan-statuses.md: the raw status goes

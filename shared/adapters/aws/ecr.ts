@@ -7,17 +7,14 @@ import {
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
 import { UpstreamError } from '../../domain/errors';
-import {
-  mergeScanFindingPages,
-  normaliseScanFindings,
-  type ScanFindings,
-} from '../../domain/findings';
+import type { ScanFindings } from '../../domain/findings';
 import { type ImageFacts, INDEX_MEDIA_TYPES, isIndexMediaType } from '../../domain/image-facts';
 import { type ImageKey, imageId } from '../../domain/image-ref';
 import { toIso } from '../../domain/time';
 import type { FindingsSource, ImageSource } from '../../ports';
 import type { RetryOptions } from '../../retry';
 import { callEcr, ecrTarget, sharedEcrClient } from './ecr-calls';
+import { mergeScanFindingPages, normaliseScanFindings } from './ecr-findings';
 
 export type ScanningMode = 'basic' | 'enhanced';
 
