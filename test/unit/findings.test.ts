@@ -85,6 +85,22 @@ describe('Inspector2 Finding events', () => {
     expect(finding.epss).toBeUndefined();
     expect(parseInspectorFinding({ ...detail, epss: { score: 0 } }).epss).toBe(0);
   });
+
+  it("takes Inspector's adjusted CVSS (inspectorScoreDetails) over the base scores", () => {
+    const { detail } = loadFixture('eventbridge/inspector2-finding-ecr');
+    const adjusted = {
+      score: 5.3,
+      scoringVector: 'CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H',
+      version: '3.1',
+    };
+    const finding = parseInspectorFinding({
+      ...detail,
+      inspectorScoreDetails: { adjustedCvss: adjusted },
+    });
+    expect(finding.cvss).toEqual({ score: 5.3, version: '3.1', vector: adjusted.scoringVector });
+    const { inspectorScoreDetails: _, ...bare } = detail;
+    expect(parseInspectorFinding(bare).cvss).toMatchObject({ score: 7.5 });
+  });
 });
 
 it('rejects a malformed Inspector finding', () => {

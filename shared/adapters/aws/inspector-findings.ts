@@ -25,6 +25,11 @@ const vulnerablePackage = z.looseObject({
   packageManager: z.string().optional(),
   fixedInVersion: z.string().optional(),
 });
+const adjustedCvss = z.looseObject({
+  score: z.number().optional(),
+  scoringVector: z.string().optional(),
+  version: z.string().optional(),
+});
 /** Inspector's finding shape: ECR's enhancedFindings[] and the "Inspector2 Finding" event detail. */
 export const inspectorFindingSchema = z.looseObject({
   title: z.string().optional(),
@@ -36,17 +41,9 @@ export const inspectorFindingSchema = z.looseObject({
   exploitAvailable: z.string().optional(),
   exploitabilityDetails: z.looseObject({ lastKnownExploitAt: awsTimestamp }).optional(),
   epss: z.looseObject({ score: z.number().optional() }).optional(),
-  scoreDetails: z
-    .looseObject({
-      cvss: z
-        .looseObject({
-          score: z.number().optional(),
-          scoringVector: z.string().optional(),
-          version: z.string().optional(),
-        })
-        .optional(),
-    })
-    .optional(),
+  scoreDetails: z.looseObject({ cvss: adjustedCvss.optional() }).optional(),
+  // Inspector's own name for what ECR calls scoreDetails.cvss (API Finding, events).
+  inspectorScoreDetails: z.looseObject({ adjustedCvss: adjustedCvss.optional() }).optional(),
   packageVulnerabilityDetails: z.looseObject({
     vulnerabilityId: z.string().min(1),
     cvss: z.array(cvss).optional(),
@@ -59,7 +56,7 @@ export const inspectorFindingSchema = z.looseObject({
 export function normaliseInspectorFinding(raw: z.infer<typeof inspectorFindingSchema>): Finding {
   const details = raw.packageVulnerabilityDetails;
   const pkg = details.vulnerablePackages?.[0];
-  const scored = raw.scoreDetails?.cvss;
+  const scored = raw.scoreDetails?.cvss ?? raw.inspectorScoreDetails?.adjustedCvss;
   const best = [...(details.cvss ?? [])].sort(
     (a, b) => Number(b.version ?? 0) - Number(a.version ?? 0),
   )[0];
