@@ -7,9 +7,9 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { rescanEnvironment } from '../functions/rescan-planner/environment';
 import { RESCAN_CHECKPOINT_KEY } from '../shared/adapters/aws/rescan-checkpoints';
 import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
+import { rescanEnvironment } from '../shared/rescan-environment';
 import {
   acknowledgeRepositoryWildcards,
   POLICY_FILE_NAME,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import type * as z from 'zod';
 import { withExamples } from '../../shared/command-line/help';
 import {
   formatOf,
@@ -13,12 +14,11 @@ import {
   plannerSetup,
   type RescanSettings,
   rescanClients,
+  settingsOfEnvironment,
 } from '../../shared/composition/rescan-planner';
 import { loadPolicyFile } from '../../shared/config';
-import { isDuration, parseDuration } from '../../shared/domain/duration';
-import { parseEcrRegistry } from '../../shared/domain/image-ref';
 import { emptyTotals, TOTALS_KEYS } from '../../shared/domain/rescan';
-import { parseRateLimits } from '../../shared/rate-limit';
+import { rescanEnvironment } from '../../shared/rescan-environment';
 import { planRescan } from '../../shared/services/rescan-planner';
 import { type RescanInvocation, runRescan } from '../../shared/services/rescan-run';
 import { CliFailure, type CliIo } from '../io';
@@ -107,52 +107,98 @@ export function registerRescan(program: Command, io: CliIo): void {
   });
 }
 
-async function settingsOf(flags: RescanFlags): Promise<RescanSettings> {
-  const tableName = flags.table ?? process.env.TABLE_NAME;
-  if (!tableName) throw new CliFailure('name the verdict table with --table (or TABLE_NAME)', 2);
-  const queueUrl = flags.queueUrl ?? process.env.EVALUATE_QUEUE_URL;
-  if (!queueUrl && !flags.dryRun) {
+/**
+ * The planner's environment schema with what the CLI does without: the continuation queue
+ * (the CLI loops instead), the evaluate queue on a dry run, the region (the SDK's). The
+ * policy is a file the CLI reads itself, so it is required.
+ */
+const cliEnvironment = rescanEnvironment
+  .partial({ EVALUATE_QUEUE_URL: true, CONTINUATION_QUEUE_URL: true, AWS_REGION: true })
+  .required({ POLICY_FILE: true });
+
+type CliEnvironment = z.infer<typeof cliEnvironment>;
+
+interface FlagOf {
+  flag: string;
+  /** What the flag names, for "name … with --flag" when it is missing. */
+  what?: string;
+  /** The variable read when the flag is not given (as the function reads it). */
+  fallback?: boolean;
+  /** A problem with it is bad input (exit 1), not usage (exit 2): as rate lists always were. */
+  input?: boolean;
+}
+
+/** Each variable of the schema the CLI sets, and the flag that sets it. */
+const FLAGS = new Map<keyof CliEnvironment, FlagOf>([
+  ['TABLE_NAME', { flag: '--table', what: 'the verdict table', fallback: true }],
+  ['EVALUATE_QUEUE_URL', { flag: '--queue-url', what: 'the evaluate queue', fallback: true }],
+  ['POLICY_FILE', { flag: '--policy', what: 'the policy file', fallback: true }],
+  ['AWS_REGION', { flag: '--region' }],
+  ['REGISTRIES', { flag: '--registry' }],
+  ['REPOSITORIES', { flag: '--repository' }],
+  ['SCANNING_MODE', { flag: '--scanning' }],
+  ['RATE_LIMITS', { flag: '--rates', input: true }],
+  ['TABLE_SCAN_SEGMENTS', { flag: '--segments' }],
+  ['MAX_SCANS_PER_RUN', { flag: '--max-scans' }],
+  ['SCAN_RENEW_AHEAD', { flag: '--renew-ahead' }],
+  ['VERDICT_TOPIC_ARN', { flag: '--digest-topic' }],
+]);
+
+/** The flags as the planner's environment variables (lists comma-joined, as the function reads them). */
+function environmentOf(flags: RescanFlags): Record<string, string | undefined> {
+  const list = (values: string[]) => (values.length > 0 ? values.join(',') : undefined);
+  return {
+    TABLE_NAME: flags.table ?? process.env.TABLE_NAME,
+    EVALUATE_QUEUE_URL: flags.queueUrl ?? process.env.EVALUATE_QUEUE_URL,
+    POLICY_FILE: flags.policy ?? process.env.POLICY_FILE,
+    AWS_REGION: flags.region,
+    REGISTRIES: list(flags.registry),
+    REPOSITORIES: list(flags.repository),
+    SCANNING_MODE: flags.scanning,
+    RATE_LIMITS: flags.rates,
+    TABLE_SCAN_SEGMENTS: flags.segments,
+    MAX_SCANS_PER_RUN: flags.maxScans,
+    SCAN_RENEW_AHEAD: flags.renewAhead,
+    VERDICT_TOPIC_ARN: flags.digestTopic,
+  };
+}
+
+/** The flags read through the planner's schema; every problem named by its flag. */
+function parseFlags(flags: RescanFlags): CliEnvironment {
+  const given = environmentOf(flags);
+  if (!given.EVALUATE_QUEUE_URL && !flags.dryRun) {
     throw new CliFailure(
       'name the evaluate queue with --queue-url (or EVALUATE_QUEUE_URL), or pass --dry-run',
       2,
     );
   }
-  const policyFile = flags.policy ?? process.env.POLICY_FILE;
-  if (!policyFile) throw new CliFailure('name the policy file with --policy (or POLICY_FILE)', 2);
-  if (flags.scanning !== 'basic' && flags.scanning !== 'enhanced') {
-    throw new CliFailure(`--scanning ${flags.scanning}: use basic or enhanced`, 2);
-  }
-  if (!isDuration(flags.renewAhead)) {
-    throw new CliFailure(`--renew-ahead ${flags.renewAhead}: use a duration such as 1d or 12h`, 2);
-  }
-  for (const host of flags.registry) {
-    if (!parseEcrRegistry(host)) {
-      throw new CliFailure(
-        `--registry ${host}: expected <account>.dkr.ecr.<region>.amazonaws.com`,
-        2,
-      );
+  const parsed = cliEnvironment.safeParse(given);
+  if (parsed.success) return parsed.data;
+  let exitCode = 1;
+  const problems = parsed.error.issues.map((issue) => {
+    const key = String(issue.path[0]) as keyof CliEnvironment;
+    const of = FLAGS.get(key);
+    if (!of) return `${key}: ${issue.message}`;
+    if (!of.input) exitCode = 2;
+    const value = given[key];
+    if (value === undefined) {
+      return `name ${of.what ?? 'a value'} with ${of.flag}${of.fallback ? ` (or ${key})` : ''}`;
     }
-  }
-  const region = flags.region;
+    return `${of.flag} ${value}: ${issue.message}`;
+  });
+  throw new CliFailure(problems.join('\n'), exitCode);
+}
+
+async function settingsOf(flags: RescanFlags): Promise<RescanSettings> {
+  const env = parseFlags(flags);
+  const region = env.AWS_REGION;
   const clients = rescanClients(region);
   const registries =
-    flags.registry.length > 0
-      ? flags.registry
+    env.REGISTRIES.length > 0
+      ? env.REGISTRIES
       : await ownRegistry(region ?? (await defaultRegion()), clients);
   return {
-    tableName,
-    ...(queueUrl && { evaluateQueueUrl: queueUrl }),
-    policy: loadPolicyFile(policyFile),
-    scanning: flags.scanning,
-    registries,
-    repositories: flags.repository.length > 0 ? flags.repository : ['**'],
-    ...(flags.rates && { rates: parseRateLimits(flags.rates) }),
-    segments: segmentsOf(flags.segments),
-    ...(flags.maxScans !== undefined && {
-      maxScansPerRun: wholeNumber(flags.maxScans, '--max-scans'),
-    }),
-    renewAheadMs: parseDuration(flags.renewAhead),
-    ...(flags.digestTopic && { verdictTopicArn: flags.digestTopic }),
+    ...settingsOfEnvironment(env, { policy: loadPolicyFile(env.POLICY_FILE), registries }),
     ...(flags.dryRun && { dryRun: true }),
     clients,
   };
@@ -175,18 +221,6 @@ async function ownRegistry(
     );
   }
   return [registry];
-}
-
-function segmentsOf(value: string): number | 'auto' {
-  if (value === 'auto') return 'auto';
-  const n = wholeNumber(value, '--segments');
-  if (n < 1 || n > 64) throw new CliFailure(`--segments ${value}: use 1 to 64, or auto`, 2);
-  return n;
-}
-
-function wholeNumber(value: string, flag: string): number {
-  if (!/^\d+$/.test(value)) throw new CliFailure(`${flag} ${value} is not a whole number`, 2);
-  return Number(value);
 }
 
 function summary(

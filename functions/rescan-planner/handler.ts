@@ -7,12 +7,12 @@ import { type PlannerSetup, plannerSetup } from '../../shared/composition/rescan
 import { InvalidEventError } from '../../shared/domain/errors';
 import { addTotals, emptyTotals, type RescanTotals } from '../../shared/domain/rescan';
 import { readEnvironmentOf } from '../../shared/publishing-config';
+import { rescanEnvironment } from '../../shared/rescan-environment';
 import {
   type RescanInvocation,
   type RescanTrigger,
   runRescan,
 } from '../../shared/services/rescan-run';
-import { rescanEnvironment } from './environment';
 import { callsSince, publishRescanMetrics } from './metrics';
 import { settingsFromEnvironment } from './setup';
 

@@ -9,6 +9,7 @@ import type { Policy } from '../domain/policy';
 import type { ScanningMode } from '../domain/rescan';
 import { type Log, silentLog, systemClock } from '../ports';
 import type { RateLimit } from '../rate-limit';
+import type { RescanEnvironment } from '../rescan-environment';
 import { publishDailyDigest } from '../services/daily-digest';
 import type { RescanRunOptions } from '../services/rescan-run';
 import { type AwsRescanSettings, awsRescanPorts } from './rescan-ports';
@@ -38,6 +39,51 @@ export interface RescanSettings {
   verdictTopicArn?: string;
   dryRun?: boolean;
   clients?: AwsRescanSettings['clients'];
+}
+
+/** What the settings take from the planner's environment (the CLI's: no continuation queue). */
+export type PlannerEnvironment = Pick<
+  RescanEnvironment,
+  | 'TABLE_NAME'
+  | 'SCANNING_MODE'
+  | 'REPOSITORIES'
+  | 'RATE_LIMITS'
+  | 'TABLE_SCAN_SEGMENTS'
+  | 'SCAN_RENEW_AHEAD'
+  | 'MAX_SCANS_PER_RUN'
+  | 'SCAN_SETTLE_SECONDS'
+  | 'RESERVE_SECONDS'
+  | 'MAX_RUN_AGE'
+> &
+  Partial<
+    Pick<RescanEnvironment, 'EVALUATE_QUEUE_URL' | 'CONTINUATION_QUEUE_URL' | 'VERDICT_TOPIC_ARN'>
+  >;
+
+/**
+ * Settings from an environment validated by `rescanEnvironment` (the function's, or the CLI's
+ * flags read through it). Policy and registries are the caller's: where they come from differs.
+ */
+export function settingsOfEnvironment(
+  env: PlannerEnvironment,
+  given: Pick<RescanSettings, 'policy' | 'registries'>,
+): RescanSettings {
+  return {
+    tableName: env.TABLE_NAME,
+    ...(env.EVALUATE_QUEUE_URL && { evaluateQueueUrl: env.EVALUATE_QUEUE_URL }),
+    ...(env.CONTINUATION_QUEUE_URL && { continuationQueueUrl: env.CONTINUATION_QUEUE_URL }),
+    policy: given.policy,
+    scanning: env.SCANNING_MODE,
+    registries: given.registries,
+    repositories: env.REPOSITORIES,
+    rates: env.RATE_LIMITS,
+    segments: env.TABLE_SCAN_SEGMENTS,
+    renewAheadMs: env.SCAN_RENEW_AHEAD,
+    maxScansPerRun: env.MAX_SCANS_PER_RUN,
+    scanSettleSeconds: env.SCAN_SETTLE_SECONDS,
+    reserveMs: env.RESERVE_SECONDS * 1000,
+    maxRunAgeMs: env.MAX_RUN_AGE,
+    ...(env.VERDICT_TOPIC_ARN && { verdictTopicArn: env.VERDICT_TOPIC_ARN }),
+  };
 }
 
 export type PlannerSetup = {

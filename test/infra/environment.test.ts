@@ -1,8 +1,8 @@
 import { Token } from 'aws-cdk-lib';
-import { rescanEnvironment } from '../../functions/rescan-planner/environment';
 import { RegistryWatcherStack } from '../../infra/stack';
 import { checkEnvironment } from '../../infra/watcher-function';
 import { changesEnvironment } from '../../shared/publishing-config';
+import { rescanEnvironment } from '../../shared/rescan-environment';
 import { testApp } from './support';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:verdicts';

@@ -181,30 +181,58 @@ describe('registry-watcher rescan', () => {
   });
 
   it.each<[string, string[], number, RegExp]>([
-    ['no table', ['--queue-url', QUEUE], 2, /--table/],
-    ['no queue and no --dry-run', ['--table', 't'], 2, /--queue-url .* or pass --dry-run/],
+    [
+      'no table',
+      ['--queue-url', QUEUE],
+      2,
+      /^error: name the verdict table with --table \(or TABLE_NAME\)$/m,
+    ],
+    [
+      'a table name DynamoDB refuses',
+      ['--table', 't', '--dry-run'],
+      2,
+      /^error: --table t: a DynamoDB table name has 3 to 255 characters$/m,
+    ],
+    [
+      'a queue URL that is not one',
+      ['--table', 'verdicts', '--queue-url', 'evaluate'],
+      2,
+      /^error: --queue-url evaluate: expected a queue URL, https:\/\/sqs\./m,
+    ],
+    ['no queue and no --dry-run', ['--table', 'verdicts'], 2, /--queue-url .* or pass --dry-run/],
     [
       'an unknown scanning mode',
-      ['--table', 't', '--dry-run', '--scanning', 'deep'],
+      ['--table', 'verdicts', '--dry-run', '--scanning', 'deep'],
       2,
       /basic or enhanced/,
     ],
     [
       'a registry that is not ECR',
-      ['--table', 't', '--dry-run', '--registry', 'ghcr.io'],
+      ['--table', 'verdicts', '--dry-run', '--registry', 'ghcr.io'],
       2,
       /--registry ghcr.io/,
     ],
-    ['segments out of range', ['--table', 't', '--dry-run', '--segments', '0'], 2, /1 to 64/],
+    [
+      'segments out of range',
+      ['--table', 'verdicts', '--dry-run', '--segments', '0'],
+      2,
+      /1 to 64/,
+    ],
     [
       'a malformed rate',
-      ['--table', 't', '--dry-run', '--registry', REGISTRY, '--rates', 'Scan=lots'],
+      ['--table', 'verdicts', '--dry-run', '--registry', REGISTRY, '--rates', 'Scan=lots'],
       1,
       /rate limit "Scan=lots"/,
     ],
     [
+      'a scan budget that is not a whole number',
+      ['--table', 'verdicts', '--dry-run', '--max-scans', '1e3'],
+      2,
+      /^error: --max-scans 1e3: expected a whole number from 0 to 100000$/m,
+    ],
+    [
       'a bad renew-ahead',
-      ['--table', 't', '--dry-run', '--renew-ahead', 'soon'],
+      ['--table', 'verdicts', '--dry-run', '--renew-ahead', 'soon'],
       2,
       /--renew-ahead soon/,
     ],
@@ -212,5 +240,35 @@ describe('registry-watcher rescan', () => {
     const { code, err } = await runCli(['rescan', '--policy', policy, ...args]);
     expect(code).toBe(exit);
     expect(err).toMatch(message);
+  });
+
+  it('refuses a run without a policy file, naming the flag and the variable', async () => {
+    const { code, err } = await runCli(['rescan', '--table', 'verdicts', '--dry-run']);
+    expect(code).toBe(2);
+    expect(err).toMatch(/^error: name the policy file with --policy \(or POLICY_FILE\)$/m);
+  });
+
+  it('names every problem at once, each by its flag', async () => {
+    const { code, err } = await runCli([
+      'rescan',
+      '--policy',
+      policy,
+      '--dry-run',
+      '--table',
+      't',
+      '--scanning',
+      'deep',
+      '--segments',
+      'many',
+    ]);
+    expect(code).toBe(2);
+    expect(err).toBe(
+      [
+        'error: --table t: a DynamoDB table name has 3 to 255 characters',
+        '--scanning deep: use basic or enhanced',
+        '--segments many: use 1 to 64, or auto',
+        '',
+      ].join('\n'),
+    );
   });
 });

@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { rescanEnvironment } from '../../functions/rescan-planner/environment';
 import { createHandler, type PlannerContext } from '../../functions/rescan-planner/handler';
 import { accountOf, settingsFromEnvironment } from '../../functions/rescan-planner/setup';
 import { RESCAN_CHECKPOINT_KEY } from '../../shared/adapters/aws/rescan-checkpoints';
@@ -17,6 +16,7 @@ import { plannerSetup, type RescanSettings } from '../../shared/composition/resc
 import { ConfigError } from '../../shared/domain/errors';
 import { emptyTotals } from '../../shared/domain/rescan';
 import { readEnvironmentOf } from '../../shared/publishing-config';
+import { rescanEnvironment } from '../../shared/rescan-environment';
 import { digestOf, policyOf, REGISTRY } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { SimulatedEcr } from '../support/simulated-ecr';

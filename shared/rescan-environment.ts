@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { isDuration, parseDuration } from '../../shared/domain/duration';
-import { parseEcrRegistry } from '../../shared/domain/image-ref';
-import { parseRateLimits } from '../../shared/rate-limit';
+import { isDuration, parseDuration } from './domain/duration';
+import { parseEcrRegistry } from './domain/image-ref';
+import { parseRateLimits } from './rate-limit';
 
 const list = (fallback: string) =>
   z
@@ -21,17 +21,37 @@ const duration = (fallback: string) =>
     .refine(isDuration, 'expected a duration such as 30m, 24h or 1d')
     .transform(parseDuration);
 
-const whole = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+/** Digits only: `1e3`, `0x10`, ` 5` or an empty value are refused, not read as numbers. */
+const wholeIn = (min: number, max: number) => {
+  const message = `expected a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .pipe(z.number().min(min, message).max(max, message));
+};
 
-/** Environment of the rescan-planner function (docs/rescans.md lists each variable). */
+const whole = (fallback: number, min: number, max: number) => wholeIn(min, max).default(fallback);
+
+const queueUrl = z.url({
+  error: 'expected a queue URL, https://sqs.<region>.amazonaws.com/<account>/<name>',
+});
+
+/**
+ * Environment of the rescan-planner function (docs/rescans.md lists each variable); the CLI's
+ * `rescan` reads its flags through it too (cli/commands/rescan.ts), so both accept the same
+ * values and say the same about the others.
+ */
 export const rescanEnvironment = z.object({
-  TABLE_NAME: z.string().min(3),
-  EVALUATE_QUEUE_URL: z.url(),
-  CONTINUATION_QUEUE_URL: z.url(),
+  TABLE_NAME: z
+    .string()
+    .min(3, 'a DynamoDB table name has 3 to 255 characters')
+    .max(255, 'a DynamoDB table name has 3 to 255 characters'),
+  EVALUATE_QUEUE_URL: queueUrl,
+  CONTINUATION_QUEUE_URL: queueUrl,
   POLICY_FILE: z.string().min(1).optional(),
   POLICY_YAML: z.string().min(1).optional(),
-  SCANNING_MODE: z.enum(['basic', 'enhanced']).default('basic'),
+  SCANNING_MODE: z.enum(['basic', 'enhanced'], { error: 'use basic or enhanced' }).default('basic'),
   AWS_REGION: z.string().min(1),
   REGISTRIES: list('').refine(
     (hosts) => hosts.every((h) => parseEcrRegistry(h)),
@@ -50,7 +70,7 @@ export const rescanEnvironment = z.object({
       }
     }),
   TABLE_SCAN_SEGMENTS: z
-    .union([z.literal('auto'), z.coerce.number().int().min(1).max(64)])
+    .union([z.literal('auto'), wholeIn(1, 64)], { error: 'use 1 to 64, or auto' })
     .default('auto'),
   SCAN_RENEW_AHEAD: duration('1d'),
   MAX_SCANS_PER_RUN: whole(50_000, 0, 100_000),
