@@ -23,6 +23,9 @@ module.exports = {
       ...base,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // Real servers and peer binaries (cosign, skopeo) on a shared 2-core machine: a `cosign
+      // copy` took over Jest's 5 s default under load. A hang still fails, after 30 s.
+      testTimeout: 30_000,
     },
     { ...base, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
     // The layout's boundaries and the webhook bundle's contents (docs/architecture.md).
