@@ -12,9 +12,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type * as z from 'zod';
 import { allowlistKeys } from '../shared/adapters/aws/s3-allowlist-store';
 import { ON_FAILURE_PREFIX, PARKED_PREFIX } from '../shared/adapters/aws/s3-record-parking';
 import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
+import { SLACK_SECRET_VARIABLE, slackEnvironment } from '../shared/adapters/slack/environment';
 import { parseDuration } from '../shared/domain/duration';
 import {
   allowlistEnvironment,
@@ -294,7 +296,7 @@ export class Publication extends Construct {
     const notify = new WatcherFunction(this, id, {
       name: 'notify',
       description: `registry-watcher: ${title} messages for verdict transitions and the daily digest`,
-      environmentSchema: notifyEnvironment,
+      environmentSchema: notifyEnvironment.extend(channel.environment.shape),
       environment: {
         TABLE_NAME: core.table.tableName,
         [channel.secret.variable]: secret.secretArn,
@@ -344,11 +346,13 @@ export interface AlertChannel {
   readonly title: string;
   /** The function's metric and alarm name (`core.watch`). */
   readonly metricName: string;
+  /** The channel's own part of notify's environment, declared beside its adapter. */
+  readonly environment: z.ZodObject;
   /**
-   * Its credentials: construct id, ARN or name, and the notify environment variable that
-   * carries the ARN (a new channel adds its variable to `notifyEnvironment`).
+   * Its credentials: construct id, ARN or name, and the variable of `environment` that
+   * carries the ARN.
    */
-  readonly secret: { id: string; ref: string; variable: 'SLACK_WEBHOOK_SECRET_ARN' };
+  readonly secret: { id: string; ref: string; variable: string };
 }
 
 /** Slack: an incoming webhook URL in Secrets Manager. */
@@ -357,7 +361,8 @@ export function slackChannel(secretRef: string): AlertChannel {
     id: 'Notify',
     title: 'Slack',
     metricName: 'notify',
-    secret: { id: 'SlackWebhook', ref: secretRef, variable: 'SLACK_WEBHOOK_SECRET_ARN' },
+    environment: slackEnvironment,
+    secret: { id: 'SlackWebhook', ref: secretRef, variable: SLACK_SECRET_VARIABLE },
   };
 }
 

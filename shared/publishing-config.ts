@@ -48,13 +48,14 @@ export const allowlistEnvironment = z.object({
  */
 export const NOTIFY_TIMEOUT = '5m';
 
+/**
+ * notify's environment whatever the channel; each channel declares its own beside its adapter
+ * (Slack's: `slackEnvironment`, shared/adapters/slack/environment.ts).
+ */
 export const notifyEnvironment = z.object({
   TABLE_NAME: tableName,
-  SLACK_WEBHOOK_SECRET_ARN: arn,
   /** The queue notify consumes: a throttled message is deferred there (ChangeMessageVisibility). */
   NOTIFY_QUEUE_URL: z.url(),
-  SLACK_SECRET_CACHE: duration('5m'),
-  SLACK_MIN_INTERVAL: duration('1s'),
   MARKER_LEASE: duration(NOTIFY_TIMEOUT),
 });
 

@@ -4,6 +4,7 @@ import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-me
 import { DeliveryMarkers } from '../adapters/aws/delivery-markers';
 import { SecretsManagerWebhookUrl } from '../adapters/aws/slack-secret';
 import { SqsVisibilityDeferral } from '../adapters/aws/sqs-deferral';
+import { type SlackEnvironment, slackEnvironment } from '../adapters/slack/environment';
 import { printedSlack } from '../adapters/slack/printed';
 import { SlackWebhook } from '../adapters/slack/webhook';
 import { staticWebhookUrl } from '../adapters/slack/webhook-url';
@@ -130,19 +131,27 @@ export function printedSlackSink(out: (text: string) => void): AlertSink {
   return printedSlack(out);
 }
 
-/** The function environment → Slack (URL from Secrets Manager), markers, SQS deferral. */
-export function notifyOptionsFromEnvironment(
-  env: NodeJS.ProcessEnv,
-  log: Log,
-): NotifyHandlerOptions {
-  const settings = readEnvironmentOf(notifyEnvironment, env);
-  const sink = new SlackWebhook({
+/** Slack from its own environment: the webhook URL in Secrets Manager. */
+function slackFromEnvironment(settings: SlackEnvironment, log: Log): AlertSink {
+  return new SlackWebhook({
     urls: new SecretsManagerWebhookUrl(settings.SLACK_WEBHOOK_SECRET_ARN, {
       cacheMs: settings.SLACK_SECRET_CACHE,
     }),
     minIntervalMs: settings.SLACK_MIN_INTERVAL,
     log,
   });
+}
+
+/**
+ * The function environment → the channel (from the channel's own variables: Slack's today),
+ * its markers, SQS deferral.
+ */
+export function notifyOptionsFromEnvironment(
+  env: NodeJS.ProcessEnv,
+  log: Log,
+): NotifyHandlerOptions {
+  const settings = readEnvironmentOf(notifyEnvironment, env);
+  const sink = slackFromEnvironment(readEnvironmentOf(slackEnvironment, env), log);
   return {
     sink,
     markers: alertDeliveryMarkers(sink, {

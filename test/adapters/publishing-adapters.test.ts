@@ -17,6 +17,7 @@ import { S3AllowlistStore } from '../../shared/adapters/aws/s3-allowlist-store';
 import { SecretsManagerWebhookUrl } from '../../shared/adapters/aws/slack-secret';
 import { SnsPublisher } from '../../shared/adapters/aws/sns-publisher';
 import { signMessageBundle, verifyMessageBundle } from '../../shared/adapters/sigstore/bundles';
+import { slackEnvironment } from '../../shared/adapters/slack/environment';
 import { type Announcement, parseAnnouncement } from '../../shared/domain/announcement';
 import { ConfigError, StoreConflictError, UpstreamError } from '../../shared/domain/errors';
 import type { AllowlistPublication } from '../../shared/ports/publishing';
@@ -320,16 +321,19 @@ describe('function environments', () => {
       REBUILD_DEBOUNCE: 1_000,
       REBUILD_MIN_INTERVAL: 3_000,
     });
-    const notify = readEnvironmentOf(notifyEnvironment, {
+    const notifyVariables = {
       TABLE_NAME: 'verdicts',
       SLACK_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:slack',
       NOTIFY_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/notify',
-    });
-    expect(notify).toMatchObject({
+    };
+    const notify = readEnvironmentOf(notifyEnvironment, notifyVariables);
+    // Unset, the lease is notify's timeout (5 min), as the stack deploys it.
+    expect(notify).toMatchObject({ MARKER_LEASE: 300_000 });
+    // The channel's own variables, read from the same environment.
+    expect(readEnvironmentOf(slackEnvironment, notifyVariables)).toEqual({
+      SLACK_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:slack',
       SLACK_MIN_INTERVAL: 1_000,
       SLACK_SECRET_CACHE: 300_000,
-      // Unset, the lease is notify's timeout (5 min), as the stack deploys it.
-      MARKER_LEASE: 300_000,
     });
   });
 
