@@ -16,16 +16,15 @@ import {
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbFindingsFacts, factsItems } from '../shared/adapters/aws/dynamodb-findings-facts';
-import { DynamoDbVerdictStore } from '../shared/adapters/aws/dynamodb-verdict-store';
+import { currentItem, DynamoDbVerdictStore } from '../shared/adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../shared/adapters/aws/ecr';
 import { ApiCallStats, pacedClient } from '../shared/adapters/aws/paced-client';
-import { admittedShard, imagePartitionKey } from '../shared/adapters/aws/verdict-table';
+import { imagePartitionKey } from '../shared/adapters/aws/verdict-table';
 import { awsRescanPorts, DEFAULT_RESCAN_RATES } from '../shared/composition/rescan-ports';
 import { evaluate } from '../shared/domain/evaluate';
 import { requestsFromMessageBody } from '../shared/domain/events';
 import type { ScanFindings } from '../shared/domain/findings';
 import { factsOfScan } from '../shared/domain/findings-facts';
-import { isAdmitted } from '../shared/domain/verdict';
 import { draftFrom, planWrite } from '../shared/domain/verdict-record';
 import { ApiPacer } from '../shared/rate-limit';
 import { evaluateBatch } from '../shared/services/evaluate-batch';
@@ -257,15 +256,7 @@ async function seedTable(
       ...(ref && { facts: [ref] }),
     });
     const pk = imagePartitionKey(key);
-    return [
-      {
-        ...record,
-        pk,
-        sk: 'CURRENT',
-        ...(isAdmitted(record.verdict) && { admitted: admittedShard(pk) }),
-      },
-      ...factItems,
-    ];
+    return [currentItem(pk, record), ...factItems];
   });
   const batches: (typeof items)[] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));

@@ -41,6 +41,13 @@ export function verdictTable(scope: Construct, id: string, props: VerdictTablePr
     projectionType: dynamodb.ProjectionType.INCLUDE,
     nonKeyAttributes: [...T.refusedProjection],
   });
+  table.addGlobalSecondaryIndex({
+    indexName: T.fleetIndex,
+    partitionKey: { name: T.fleetPartitionKey, type: dynamodb.AttributeType.NUMBER },
+    sortKey: { name: T.fleetSortKey, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...T.fleetProjection],
+  });
   return table;
 }
 

@@ -6,8 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { factsItems } from '../../shared/adapters/aws/dynamodb-findings-facts';
-import { recordItem } from '../../shared/adapters/aws/verdict-item';
-import { imagePartitionKey, VERDICT_TABLE as T } from '../../shared/adapters/aws/verdict-table';
+import { currentItem } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { imagePartitionKey } from '../../shared/adapters/aws/verdict-table';
 import { withQuestions } from '../../shared/composition/questions';
 import { evaluate } from '../../shared/domain/evaluate';
 import type { FindingsFacts } from '../../shared/domain/findings-facts';
@@ -60,7 +60,7 @@ function digestItems(n: number, perDigest: number, base: Policy): Record<string,
   const { findings: _f, ...summary } = scan;
   const draft = draftFrom({ key, tags: [`1.${n}`] }, summary, e, undefined, undefined);
   const record = { ...planWrite(undefined, draft).record, facts: [ref] };
-  return [...items, { ...recordItem(record), pk: imagePartitionKey(key), sk: T.currentSortKey }];
+  return [...items, currentItem(imagePartitionKey(key), record)];
 }
 
 /** Written by BatchWriteItem, 8 requests in flight: filling is not what is measured. */

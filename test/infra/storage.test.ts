@@ -10,7 +10,7 @@ const bare = synthWatcher();
 describe('verdict table', () => {
   const T = VERDICT_TABLE;
 
-  it('THEN it has the layout of VERDICT_TABLE: keys, TTL, stream, sparse admitted index', () => {
+  it('THEN it has the layout of VERDICT_TABLE: keys, TTL, stream, sparse admitted, refused and fleet indexes', () => {
     bare.template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: T.partitionKey, KeyType: 'HASH' },
@@ -37,6 +37,14 @@ describe('verdict table', () => {
             { AttributeName: T.refusedSortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...T.refusedProjection] },
+        },
+        {
+          IndexName: T.fleetIndex,
+          KeySchema: [
+            { AttributeName: T.fleetPartitionKey, KeyType: 'HASH' },
+            { AttributeName: T.fleetSortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...T.fleetProjection] },
         },
       ],
     });

@@ -23,6 +23,7 @@ export async function createVerdictTable(client: DynamoDBClient, tableName: stri
           { AttributeName: T.admittedPartitionKey, AttributeType: 'N' },
           { AttributeName: T.refusedPartitionKey, AttributeType: 'N' },
           { AttributeName: T.refusedSortKey, AttributeType: 'S' },
+          { AttributeName: T.fleetPartitionKey, AttributeType: 'N' },
         ],
         KeySchema: [
           { AttributeName: T.partitionKey, KeyType: 'HASH' },
@@ -44,6 +45,14 @@ export async function createVerdictTable(client: DynamoDBClient, tableName: stri
               { AttributeName: T.refusedSortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...T.refusedProjection] },
+          },
+          {
+            IndexName: T.fleetIndex,
+            KeySchema: [
+              { AttributeName: T.fleetPartitionKey, KeyType: 'HASH' },
+              { AttributeName: T.fleetSortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...T.fleetProjection] },
           },
         ],
         StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },

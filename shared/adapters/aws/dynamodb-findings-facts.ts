@@ -20,7 +20,7 @@ import type { FindingsFactsStore } from '../../ports';
 import { type RetryOptions, withRetry } from '../../retry';
 import { batchGetItems } from './batch-get';
 import { documentClient } from './dynamodb-verdict-store';
-import { imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
+import { fleetShard, imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
 
 export interface DynamoDbFindingsFactsOptions {
   tableName: string;
@@ -56,6 +56,8 @@ interface FactsItem {
   parts: number;
   /** Brotli-compressed encodeFindings text (this item's share of it). */
   f: Uint8Array;
+  /** The fleet index's shard: the questions read facts heads there, beside the verdicts. */
+  fleet: number;
 }
 
 export function compressFindings(encoded: string): Buffer {
@@ -105,6 +107,7 @@ export function factsItems(
     count: ref.count,
     parts: chunks.length,
     f: chunks[0] ?? Buffer.alloc(0),
+    fleet: fleetShard(pk),
   };
   const parts = chunks.slice(1).map((f, n) => ({ pk, sk: `${sk}#p${n + 1}`, f }));
   return { ref, items: [{ ...head }, ...parts] };

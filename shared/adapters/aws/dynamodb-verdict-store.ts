@@ -14,8 +14,9 @@ import type { VerdictStore } from '../../ports';
 import { withRetry } from '../../retry';
 import { batchGetItems } from './batch-get';
 import { sharedClient } from './clients';
+import { fleetRecordBytes } from './fleet-item';
 import { MARSHALL_OPTIONS, recordItem, recordOfItem } from './verdict-item';
-import { admittedShard, imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
+import { admittedShard, fleetShard, imagePartitionKey, VERDICT_TABLE as T } from './verdict-table';
 import { isConditionFailure, versionCondition } from './version-lock';
 
 export interface DynamoDbVerdictStoreOptions {
@@ -36,16 +37,47 @@ export function documentClient(client?: DynamoDBClient): DynamoDBDocumentClient 
 /** What every DynamoDB adapter built without a client shares, one per container. */
 let sharedDocuments: DynamoDBDocumentClient | undefined;
 
+/** On CURRENT while its transition's history item is not yet written. */
+const HISTORY_PENDING = 'historyPending';
+
 type Item = VerdictRecord & {
   pk: string;
   sk: string;
   admitted?: number;
   refused?: number;
+  fleet?: number;
+  q?: Uint8Array;
   historyPending?: true;
 };
 
-/** On CURRENT while its transition's history item is not yet written. */
-const HISTORY_PENDING = 'historyPending';
+/**
+ * The attributes that put a current (not deleted) CURRENT item in the fleet index: its
+ * shard and the compact record the questions read (`q`, left out when too large).
+ */
+function fleetAttributes(pk: string, record: VerdictRecord): { fleet?: number; q?: Uint8Array } {
+  if (record.deletedAt) return {};
+  const q = fleetRecordBytes(record);
+  return { fleet: fleetShard(pk), ...(q && { q }) };
+}
+
+/** A CURRENT item as evaluate writes it (benchmarks fill tables with these too). */
+export function currentItem(
+  pk: string,
+  record: VerdictRecord,
+  historyPending = false,
+): Record<string, unknown> {
+  const admitted = isAdmitted(record.verdict) && !record.deletedAt;
+  return {
+    ...recordItem(record),
+    pk,
+    sk: T.currentSortKey,
+    ...(admitted && { admitted: admittedShard(pk) }),
+    // The index's sort key is transitionAt: a record without one is left out of it.
+    ...(!admitted && record.transitionAt && { refused: admittedShard(pk) }),
+    ...fleetAttributes(pk, record),
+    ...(historyPending && { [HISTORY_PENDING]: true }),
+  };
+}
 
 /** Verdict store on one DynamoDB table, written with optimistic locking on `version`. */
 export class DynamoDbVerdictStore implements VerdictStore {
@@ -53,6 +85,8 @@ export class DynamoDbVerdictStore implements VerdictStore {
   private readonly historyMs: number;
   /** CURRENT items read with their history item still missing: a quiet touch repairs them. */
   private readonly pendingHistory = new Set<string>();
+  /** CURRENT items read without the fleet index's attributes (written before it): a touch adds them. */
+  private readonly unindexed = new Set<string>();
 
   constructor(private readonly options: DynamoDbVerdictStoreOptions) {
     this.client = options.client ?? documentClient();
@@ -93,6 +127,9 @@ export class DynamoDbVerdictStore implements VerdictStore {
     const pk = String(item[T.partitionKey]);
     if (item[HISTORY_PENDING] === true) this.pendingHistory.add(pk);
     else this.pendingHistory.delete(pk);
+    if (item.deletedAt === undefined && item[T.fleetPartitionKey] === undefined)
+      this.unindexed.add(pk);
+    else this.unindexed.delete(pk);
     return recordOfItem(item);
   }
 
@@ -110,21 +147,28 @@ export class DynamoDbVerdictStore implements VerdictStore {
     const condition = versionCondition(expectedVersion);
     // Stored transitions whose history item may be missing: the one written, the one replaced.
     const pending: (Item | undefined)[] = [];
-    // Nothing to record but the time: left out, unless the touch is what repairs the history.
-    if (plan.kind === 'touch' && plan.quiet && !this.pendingHistory.has(pk)) return;
+    // Nothing to record but the time: left out, unless the touch is what repairs the history
+    // or puts an item written before the fleet index into it.
+    const index = this.unindexed.has(pk) ? fleetAttributes(pk, record) : {};
+    const repairs = this.pendingHistory.has(pk) || index.fleet !== undefined;
+    if (plan.kind === 'touch' && plan.quiet && !repairs) return;
     this.pendingHistory.delete(pk);
+    this.unindexed.delete(pk);
     try {
       if (plan.kind === 'touch') {
+        // A touch changes nothing `q` holds (evaluatedAt is not in it).
+        const set = Object.keys(index).map((name) => `, ${name} = :${name}`);
         const out = await withRetry(() =>
           this.client.send(
             new UpdateCommand({
               TableName: this.options.tableName,
               Key: { pk, sk: T.currentSortKey },
-              UpdateExpression: 'SET evaluatedAt = :at',
+              UpdateExpression: `SET evaluatedAt = :at${set.join('')}`,
               ...condition,
               ExpressionAttributeValues: {
                 ...condition.ExpressionAttributeValues,
                 ':at': record.evaluatedAt,
+                ...Object.fromEntries(Object.entries(index).map(([k, v]) => [`:${k}`, v])),
               },
               ReturnValues: 'ALL_NEW',
             }),
@@ -186,16 +230,7 @@ export class DynamoDbVerdictStore implements VerdictStore {
   }
 
   private item(pk: string, record: VerdictRecord, historyPending: boolean): Item {
-    const admitted = isAdmitted(record.verdict) && !record.deletedAt;
-    return {
-      ...(recordItem(record) as unknown as VerdictRecord),
-      pk,
-      sk: T.currentSortKey,
-      ...(admitted && { admitted: admittedShard(pk) }),
-      // The index's sort key is transitionAt: a record without one is left out of it.
-      ...(!admitted && record.transitionAt && { refused: admittedShard(pk) }),
-      ...(historyPending && { [HISTORY_PENDING]: true }),
-    };
+    return currentItem(pk, record, historyPending) as unknown as Item;
   }
 
   private historyItem(pk: string, record: VerdictRecord): Record<string, unknown> {

@@ -21,7 +21,7 @@ type StoredClock = { id: string; at: string }[];
 const UNSTORABLE_KEYS = new Set(['__proto__', 'constructor']);
 
 /** Attributes of the item that are not part of the record. */
-const ITEM_ONLY = new Set(['pk', 'sk', 'admitted', 'refused', 'historyPending']);
+const ITEM_ONLY = new Set(['pk', 'sk', 'admitted', 'refused', 'fleet', 'q', 'historyPending']);
 
 function clockItem(clock: Readonly<Record<string, string>>): StoredClock {
   return Object.entries(clock).map(([id, at]) => ({ id, at }));

@@ -37,6 +37,30 @@ export const VERDICT_TABLE = {
   refusedPartitionKey: 'refused',
   refusedSortKey: 'transitionAt',
   refusedProjection: ['registry', 'repository', 'digest', 'verdict', 'deletedAt'],
+  /**
+   * Sparse GSI of what the fleet questions (what-if, search) read: current, not deleted
+   * CURRENT items (their compact record `q`) and facts heads (their findings), nothing else.
+   */
+  fleetIndex: 'fleet',
+  fleetPartitionKey: 'fleet',
+  fleetSortKey: 'pk',
+  fleetShards: 64,
+  fleetProjection: [
+    'q',
+    'registry',
+    'repository',
+    'digest',
+    'scanner',
+    'completedAt',
+    'status',
+    'description',
+    'vulnerabilitySourceUpdatedAt',
+    'enc',
+    'hash',
+    'count',
+    'parts',
+    'f',
+  ],
   counterPartitionKey: 'ALLOWLIST',
   counterSortKey: 'SEQUENCE',
 } as const;
@@ -46,6 +70,11 @@ export function imagePartitionKey(key: ImageKey): string {
 }
 
 /** Shard of the sparse indexes, from a hash of the pk: spreads their items over partitions. */
-export function admittedShard(pk: string): number {
-  return createHash('sha256').update(pk).digest().readUInt32BE(0) % VERDICT_TABLE.admittedShards;
+export function admittedShard(pk: string, shards: number = VERDICT_TABLE.admittedShards): number {
+  return createHash('sha256').update(pk).digest().readUInt32BE(0) % shards;
+}
+
+/** The fleet index's partition: more shards than `admitted`, so a parallel Scan of it is even. */
+export function fleetShard(pk: string): number {
+  return admittedShard(pk, VERDICT_TABLE.fleetShards);
 }
