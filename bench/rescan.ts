@@ -18,11 +18,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbFindingsFacts, factsItems } from '../shared/adapters/aws/dynamodb-findings-facts';
 import { currentItem, DynamoDbVerdictStore } from '../shared/adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../shared/adapters/aws/ecr';
+import { requestsFromMessageBody } from '../shared/adapters/aws/evaluate-events';
 import { ApiCallStats, pacedClient } from '../shared/adapters/aws/paced-client';
 import { imagePartitionKey } from '../shared/adapters/aws/verdict-table';
 import { awsRescanPorts, DEFAULT_RESCAN_RATES } from '../shared/composition/rescan-ports';
 import { evaluate } from '../shared/domain/evaluate';
-import { requestsFromMessageBody } from '../shared/domain/events';
 import type { ScanFindings } from '../shared/domain/findings';
 import { factsOfScan } from '../shared/domain/findings-facts';
 import { draftFrom, planWrite } from '../shared/domain/verdict-record';
@@ -302,6 +302,7 @@ async function evaluateSample(
         policy,
         clock: () => new Date(NIGHT + minutes * 60_000),
       },
+      requestsFromMessageBody,
     );
   }
   return stats.total() / Math.max(1, bodies.length);

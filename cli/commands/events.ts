@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withExamples } from '../../shared/command-line/help';
 import { type OutputFlags, renderEach, withOutput } from '../../shared/command-line/output';
-import { requestsFromAnyEvent } from '../../shared/domain/events';
+import { requestsFromAnyEvent } from '../../shared/composition/evaluate';
 import { imageId } from '../../shared/domain/image-ref';
 import { CliFailure, type CliIo, readJson } from '../io';
 

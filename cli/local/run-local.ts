@@ -1,10 +1,9 @@
 import type { SQSEvent } from 'aws-lambda';
 import { loadFixture } from '../../events';
 import type { BatchMetrics } from '../../shared/adapters/aws/batch-metrics';
-import { createEvaluateHandler } from '../../shared/composition/evaluate';
+import { createEvaluateHandler, evaluateRequestEvent } from '../../shared/composition/evaluate';
 import { openLocalTable } from '../../shared/composition/local';
 import { loadPolicyFile } from '../../shared/config';
-import { evaluateRequestEvent } from '../../shared/domain/events';
 import { imageId } from '../../shared/domain/image-ref';
 import type { WritePlan } from '../../shared/domain/verdict-record';
 import { type Log, systemClock, type VerdictStore } from '../../shared/ports';

@@ -4,6 +4,7 @@ import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-me
 import { DynamoDbFindingsFacts } from '../adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore } from '../adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../adapters/aws/ecr';
+import { requestsFromMessageBody } from '../adapters/aws/evaluate-events';
 import { FileKnownExploited } from '../adapters/local/kev-file';
 import { loadPolicy, readEnvironment } from '../config';
 import { parseDuration } from '../domain/duration';
@@ -16,6 +17,9 @@ import { signaturePortsFromEnvironment } from './signatures';
  * The evaluate hop's composition root: the Lambda (functions/evaluate) and `npm start`
  * (cli/local) run SQS batches through the same handler; only the ports differ.
  */
+
+/** The queue's message format (EventBridge events, our own requests): `npm start` sends, `events parse` reads. */
+export { evaluateRequestEvent, requestsFromAnyEvent } from '../adapters/aws/evaluate-events';
 
 const sqsEvent = z.object({
   Records: z.array(z.object({ messageId: z.string(), body: z.string() }).loose()),
@@ -34,6 +38,7 @@ export function createEvaluateHandler(
     const outcome = await evaluateBatch(
       Records.map((r) => ({ id: r.messageId, body: r.body })),
       resolved,
+      requestsFromMessageBody,
     );
     (resolved.log ?? log).info('batch evaluated', {
       messages: Records.length,

@@ -2,7 +2,7 @@
  * Ports of the nightly rescan planner (DESIGN §3, rescan-planner). Kept apart from
  * ports/index.ts, which holds the evaluation ports.
  */
-import type { Trigger } from '../domain/events';
+import type { Trigger } from '../domain/evaluate-request';
 import type { ImageFacts } from '../domain/image-facts';
 import type { ImageKey } from '../domain/image-ref';
 import type { IndexChildren, RescanCursor, RescanTotals } from '../domain/rescan';

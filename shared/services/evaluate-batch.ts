@@ -1,4 +1,4 @@
-import { type EvaluateRequest, requestsFromMessageBody } from '../domain/events';
+import type { EvaluateRequest } from '../domain/evaluate-request';
 import { imageId } from '../domain/image-ref';
 import { silentLog } from '../ports';
 import { Coalescer } from './coalesce';
@@ -22,6 +22,12 @@ export interface BatchOutcome {
   evaluations: number;
 }
 
+/**
+ * Reads one message body into the evaluate requests it implies; throws for a body that is
+ * not one (the message fails). The queue's wire format is its adapter's: the root passes it.
+ */
+export type MessageReader = (body: string) => EvaluateRequest[];
+
 export interface EvaluateBatchOptions extends EvaluateImageOptions {
   /** Evaluations running at once inside one invocation. */
   concurrency?: number;
@@ -34,13 +40,14 @@ export interface EvaluateBatchOptions extends EvaluateImageOptions {
 export async function evaluateBatch(
   messages: BatchMessage[],
   options: EvaluateBatchOptions,
+  read: MessageReader,
 ): Promise<BatchOutcome> {
   const log = options.log ?? silentLog;
   const failed = new Set<string>();
   const work: { id: string; requests: EvaluateRequest[] }[] = [];
   for (const message of messages) {
     try {
-      const requests = requestsFromMessageBody(message.body);
+      const requests = read(message.body);
       if (requests.length === 0) log.info('message needs no evaluation', { messageId: message.id });
       work.push({ id: message.id, requests });
     } catch (error) {

@@ -1,7 +1,7 @@
 import { needsAttestation } from '../domain/attestation';
 import { StoreConflictError } from '../domain/errors';
 import type { PlatformScan } from '../domain/evaluate';
-import type { EvaluateRequest } from '../domain/events';
+import type { EvaluateRequest } from '../domain/evaluate-request';
 import type { ScanFindings } from '../domain/findings';
 import {
   type FactsRef,

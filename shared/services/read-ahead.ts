@@ -1,4 +1,4 @@
-import type { EvaluateRequest } from '../domain/events';
+import type { EvaluateRequest } from '../domain/evaluate-request';
 import { type FindingsFacts, reusableRef } from '../domain/findings-facts';
 import { imageId } from '../domain/image-ref';
 import { type Log, silentLog } from '../ports';

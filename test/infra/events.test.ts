@@ -1,5 +1,5 @@
 import { loadFixture } from '../../events';
-import { requestsFromEvent } from '../../shared/domain/events';
+import { requestsFromEvent } from '../../shared/adapters/aws/evaluate-events';
 import { matchesPattern, resourcesOf, synthWatcher } from './support';
 
 type Pattern = Record<string, unknown>;

@@ -1,8 +1,8 @@
 import { loadFixture } from '../../events';
 import { createHandler } from '../../functions/evaluate/handler';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { evaluateRequestEvent } from '../../shared/adapters/aws/evaluate-events';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
-import { evaluateRequestEvent } from '../../shared/domain/events';
 import type { VerdictStore } from '../../shared/ports';
 import { completeScan, finding, keyOf, policyOf, REGISTRY } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';

@@ -8,8 +8,8 @@ import {
   DynamoDbVerdictStore,
   documentClient,
 } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { evaluateRequestEvent } from '../../shared/adapters/aws/evaluate-events';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
-import { evaluateRequestEvent } from '../../shared/domain/events';
 import type { ImageKey } from '../../shared/domain/image-ref';
 import { silentLog } from '../../shared/ports';
 import { completeScan, finding, keyOf, policyOf } from '../support/builders';

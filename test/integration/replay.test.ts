@@ -1,8 +1,8 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createHandler } from '../../functions/evaluate/handler';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import { evaluateRequestEvent } from '../../shared/adapters/aws/evaluate-events';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
-import { evaluateRequestEvent } from '../../shared/domain/events';
 import type { ScanFindings } from '../../shared/domain/findings';
 import type { ImageKey } from '../../shared/domain/image-ref';
 import type { FindingsSource, ImageSource, Log } from '../../shared/ports';

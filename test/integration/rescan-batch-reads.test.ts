@@ -1,8 +1,11 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbFindingsFacts } from '../../shared/adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
+import {
+  evaluateRequestEvent,
+  requestsFromMessageBody,
+} from '../../shared/adapters/aws/evaluate-events';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
-import { evaluateRequestEvent } from '../../shared/domain/events';
 import { evaluateBatch } from '../../shared/services/evaluate-batch';
 import { evaluateImage } from '../../shared/services/evaluate-image';
 import { completeScan, finding, keyOf, policyOf } from '../support/builders';
@@ -100,6 +103,7 @@ describe('nightly requests of one batch read their items in batches and write on
     const outcome = await evaluateBatch(
       keys.map((_, i) => message(i)),
       options,
+      requestsFromMessageBody,
     );
     expect(outcome.failed).toEqual([]);
     expect(outcome.results.map((r) => r.write)).toEqual(keys.map(() => 'touch'));
@@ -114,6 +118,7 @@ describe('nightly requests of one batch read their items in batches and write on
     const outcome = await evaluateBatch(
       keys.map((_, i) => message(i, i === 7 ? ['1.0.7', 'latest'] : [`1.0.${i}`])),
       options,
+      requestsFromMessageBody,
     );
     expect(outcome.failed).toEqual([]);
     expect(outcome.results.filter((r) => r.write !== 'touch').map((r) => r.write)).toEqual([

@@ -9,13 +9,17 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbVerdictStore } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../../shared/adapters/aws/ecr';
 import {
+  evaluateRequestEvent,
+  requestsFromMessageBody,
+} from '../../shared/adapters/aws/evaluate-events';
+import {
   DynamoDbRescanCheckpoints,
   RESCAN_CHECKPOINT_KEY,
 } from '../../shared/adapters/aws/rescan-checkpoints';
 import { DynamoDbVerdictCatalog } from '../../shared/adapters/aws/verdict-catalog';
 import { awsRescanPorts } from '../../shared/composition/rescan-ports';
 import { StoreConflictError } from '../../shared/domain/errors';
-import { evaluateRequestEvent, type Trigger } from '../../shared/domain/events';
+import type { Trigger } from '../../shared/domain/evaluate-request';
 import { imageId } from '../../shared/domain/image-ref';
 import type { Policy } from '../../shared/domain/policy';
 import { emptyTotals } from '../../shared/domain/rescan';
@@ -63,6 +67,7 @@ async function world(policy: Policy) {
     const outcome = await evaluateBatch(
       bodies.map((body, i) => ({ id: String(i), body })),
       { images, findings: images, store, policy, clock },
+      requestsFromMessageBody,
     );
     expect(outcome.failed).toEqual([]);
   };

@@ -8,10 +8,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EcrAdapter } from '../../shared/adapters/aws/ecr';
+import { requestsFromMessageBody } from '../../shared/adapters/aws/evaluate-events';
 import { awsRescanPorts, DEFAULT_RESCAN_RATES } from '../../shared/composition/rescan-ports';
 import { DAY_MS } from '../../shared/domain/duration';
 import { evaluate } from '../../shared/domain/evaluate';
-import { requestsFromMessageBody } from '../../shared/domain/events';
 import type { ScanFindings } from '../../shared/domain/findings';
 import { imageId } from '../../shared/domain/image-ref';
 import { scanDueAfterMs } from '../../shared/domain/rescan';
@@ -121,6 +121,7 @@ describe('nightly rescan of a simulated account: 10,000 images in 50 repositorie
       const outcome = await evaluateBatch(
         bodies.slice(i, i + 10).map((body, j) => ({ id: String(i + j), body })),
         { images: evaluator, findings: evaluator, store: verdicts, policy, clock: time.clock },
+        requestsFromMessageBody,
       );
       expect(outcome.failed).toEqual([]);
       for (const r of outcome.results) judged.set(imageId(r.request.key), r.record?.evaluatedAt);

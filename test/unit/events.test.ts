@@ -1,11 +1,11 @@
 import { loadFixture } from '../../events';
-import { InvalidEventError } from '../../shared/domain/errors';
 import {
   evaluateRequestEvent,
   requestsFromAnyEvent,
   requestsFromEvent,
   requestsFromMessageBody,
-} from '../../shared/domain/events';
+} from '../../shared/adapters/aws/evaluate-events';
+import { InvalidEventError } from '../../shared/domain/errors';
 
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const AMD64 = 'sha256:1a91b3113d51f5b585abe9d9ce70c86c497c8013142e3d27e77a94562dcc722e';

@@ -1,14 +1,14 @@
 import { loadFixture } from '../../events';
 import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
-import { parseInspectorFinding } from '../../shared/adapters/aws/inspector-findings';
-import { MemoryFindingsFacts } from '../../shared/adapters/local/memory-findings-facts';
-import { InvalidEventError, InvalidFindingsError } from '../../shared/domain/errors';
-import { evaluate } from '../../shared/domain/evaluate';
 import {
   evaluateRequestEvent,
   requestsFromEvent,
   requestsFromMessageBody,
-} from '../../shared/domain/events';
+} from '../../shared/adapters/aws/evaluate-events';
+import { parseInspectorFinding } from '../../shared/adapters/aws/inspector-findings';
+import { MemoryFindingsFacts } from '../../shared/adapters/local/memory-findings-facts';
+import { InvalidEventError, InvalidFindingsError } from '../../shared/domain/errors';
+import { evaluate } from '../../shared/domain/evaluate';
 import {
   decodeFindings,
   encodeFindings,

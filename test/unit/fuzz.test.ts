@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { type FixtureName, loadFixture } from '../../events';
 import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
+import { requestsFromAnyEvent } from '../../shared/adapters/aws/evaluate-events';
 import { RegistryWatcherError } from '../../shared/domain/errors';
 import { evaluate } from '../../shared/domain/evaluate';
-import { requestsFromAnyEvent } from '../../shared/domain/events';
 import { parsePolicy } from '../../shared/domain/policy';
 import { keyOf } from '../support/builders';
 

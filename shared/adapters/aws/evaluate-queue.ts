@@ -5,11 +5,11 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { RegistryWatcherError, UpstreamError } from '../../domain/errors';
-import { evaluateRequestEvent } from '../../domain/events';
 import { type Clock, systemClock } from '../../ports';
 import type { EvaluateQueue, PlannedRequest } from '../../ports/rescan';
 import { isRetryableAwsError, isThrottlingError, type RetryOptions, withRetry } from '../../retry';
 import { sharedClient } from './clients';
+import { evaluateRequestEvent } from './evaluate-events';
 
 export interface SqsEvaluateQueueOptions {
   queueUrl: string;
