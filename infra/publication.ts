@@ -32,7 +32,12 @@ import {
   type WatcherCore,
 } from './core';
 import { durationSetting } from './props';
-import { deadLetterQueue, onlyItsSourcesSend, secureQueue } from './storage';
+import {
+  deadLetterQueue,
+  noQueueDeadLettersInto,
+  onlyItsSourcesSend,
+  secureQueue,
+} from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
 /**
@@ -377,6 +382,7 @@ export function asyncFailureQueue(
   fn: string,
 ): sqs.Queue {
   const queue = deadLetterQueue(scope, id, `asynchronous invocations of ${fn} that kept failing`);
+  noQueueDeadLettersInto(queue);
   core.alarms.deadLetterQueue(`${id}NotEmpty`, queue, `An asynchronous invocation of ${fn}`);
   return queue;
 }

@@ -24,6 +24,7 @@ import {
   allowlistBucket,
   deadLetterQueue,
   failedRecordsBucket,
+  noQueueDeadLettersInto,
   onlyItsSourcesSend,
   verdictTable,
 } from './storage';
@@ -138,6 +139,7 @@ export class RegistryWatcher extends Construct {
       'events EventBridge rules and Scheduler schedules could not deliver',
     );
     this.alarms.deadLetterQueue('DeliveryDlqNotEmpty', deliveryDlq, 'An event or a schedule');
+    noQueueDeadLettersInto(deliveryDlq);
 
     // Scheduler sends its undeliverable invocations with this role; EventBridge as a service.
     const scheduler = schedulerRole(this, 'SchedulerRole');

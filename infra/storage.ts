@@ -199,3 +199,13 @@ export function onlyItsSourcesSend(queue: sqs.Queue, roles: iam.IRole[] = []): v
     }),
   );
 }
+
+/**
+ * No SQS queue may name `queue` as its dead-letter target (RedriveAllowPolicy `denyAll`): for
+ * a queue that only services fill (EventBridge and Scheduler target DLQs, Lambda on-failure
+ * destinations, which send rather than redrive), so a queue of someone else's cannot
+ * dead-letter into it.
+ */
+export function noQueueDeadLettersInto(queue: sqs.Queue): void {
+  (queue.node.defaultChild as sqs.CfnQueue).redriveAllowPolicy = { redrivePermission: 'denyAll' };
+}

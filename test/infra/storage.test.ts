@@ -1,7 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { VERDICT_TABLE } from '../../shared/adapters/aws/verdict-table';
-import { synthWatcher } from './support';
+import { shortName } from './hops';
+import { synthFull, synthWatcher } from './support';
+import { ACCOUNT, physical, REGION, Resolver } from './template-values';
+
+type Json = Record<string, unknown>;
 
 // The verdict table (infra/storage.ts).
 // GIVEN the watcher with its defaults only.
@@ -68,6 +72,60 @@ describe('verdict table', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: policy,
       Properties: Match.objectLike({ DeletionProtectionEnabled: protection }),
+    });
+  });
+});
+
+describe('dead-letter queues: which queues may dead-letter into them (RedriveAllowPolicy)', () => {
+  // GIVEN the watcher with every optional part on, so every queue exists.
+  const { template } = synthFull();
+  const resources = template.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties?: Json }
+  >;
+  const resolver = new Resolver(resources);
+  const queues = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
+  const props = (id: string) => (resolver.resolve(resources[id]?.Properties ?? {}) ?? {}) as Json;
+  // The queues whose RedrivePolicy names each queue as its dead-letter target.
+  const fedBy = (dlq: string) =>
+    queues
+      .filter(
+        ([id]) =>
+          (props(id).RedrivePolicy as Json | undefined)?.deadLetterTargetArn ===
+          physical('AWS::SQS::Queue', dlq, 'Arn'),
+      )
+      .map(([id]) => id);
+  // A queue's real ARN: its QueueName when it has one, else CloudFormation's generated name.
+  const realArn = (id: string) =>
+    `arn:aws:sqs:${REGION}:${ACCOUNT}:${(props(id).QueueName as string | undefined) ?? id}`;
+
+  const answers = Object.fromEntries(
+    queues
+      .filter(([id]) => /Dlq|Failures/.test(id))
+      .map(([id]) => {
+        const policy = props(id).RedriveAllowPolicy as
+          | { redrivePermission: string; sourceQueueArns?: string[] }
+          | undefined;
+        const allowed =
+          policy?.redrivePermission === 'byQueue'
+            ? queues
+                .filter(([q]) => policy.sourceQueueArns?.includes(realArn(q)))
+                .map(([q]) => shortName(q))
+            : (policy?.redrivePermission ?? 'allowAll (the default)');
+        return [shortName(id), { allowed, fedBy: fedBy(id).map(shortName) }];
+      }),
+  );
+
+  it('THEN the DLQs only services fill take no queue; the queue-fed ones are still open (docs/deploy.md says why)', () => {
+    const open = 'allowAll (the default)';
+    expect(answers).toEqual({
+      DeliveryDlq: { allowed: 'denyAll', fedBy: [] },
+      PublicationAllowlistFailures: { allowed: 'denyAll', fedBy: [] },
+      RescansPlannerFailures: { allowed: 'denyAll', fedBy: [] },
+      EvaluationDlq: { allowed: open, fedBy: ['EvaluationQueue'] },
+      PublicationRebuildDlq: { allowed: open, fedBy: ['PublicationRebuildQueue'] },
+      PublicationNotifyDlq: { allowed: open, fedBy: ['PublicationNotifyQueue'] },
+      RescansContinuationDlq: { allowed: open, fedBy: ['RescansContinuationQueue'] },
     });
   });
 });
