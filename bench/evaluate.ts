@@ -4,8 +4,8 @@
  */
 import { loadFixture } from '../events';
 import { normaliseScanFindings } from '../shared/adapters/aws/ecr-findings';
-import { loadPolicyFile } from '../shared/config';
 import { evaluate } from '../shared/domain/evaluate';
+import { loadPolicyFile } from '../shared/policy-file';
 import { fmt, medianMs } from './support/measure';
 
 const FINDINGS = 1000;

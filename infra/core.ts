@@ -12,13 +12,18 @@ import type { AnyWatcherFunction } from './watcher-function';
 
 /** AWS's advice for SQS event sources: visibility timeout at least 6 × the function timeout. */
 export const VISIBILITY_FACTOR = 6;
-/** Where the policy is bundled beside each handler that reads it. */
-export const POLICY_FILE_NAME = 'policy.yaml';
+/**
+ * Where the policy is bundled beside each handler that reads it: the canonical JSON rendered
+ * from the policy file at synth, so no function bundles a YAML parser (docs/deploy.md).
+ */
+export const POLICY_FILE_NAME = 'policy.json';
 
 /** What the parts of the watcher share: settings, storage, keys, alarms, schedules. */
 export interface WatcherCore {
   readonly config: ResolvedProps;
   readonly policy: Policy;
+  /** The policy as the functions read it (POLICY_FILE_NAME): validated, canonical JSON. */
+  readonly policyJson: string;
   readonly table: dynamodb.Table;
   /** The allowlist's trust root: its one signer is the allowlist function. */
   readonly allowlistKey: SigningKey;

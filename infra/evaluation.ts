@@ -81,7 +81,7 @@ export class Evaluation extends Construct {
         WATCHER_VERSION: VERSION,
       },
       files: {
-        [POLICY_FILE_NAME]: config.policyFile,
+        [POLICY_FILE_NAME]: { text: core.policyJson },
         ...(bundledRoot && { [TRUSTED_ROOT_FILE]: trustedRoot }),
       },
       timeout: Duration.seconds(60),

@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync } from 'node:fs';
+import { copyFileSync, cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BundlingOptions, DockerImage, ILocalBundling } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -56,10 +56,14 @@ export function esbuildOptions(entry: string, outdir: string) {
  */
 export type FunctionSource = { handler: string } | { prebundled: string };
 
+/** A file beside the handler: copied from an absolute path, or written from text rendered at synth. */
+export type BundledFile = string | { readonly text: string };
+
 /**
  * Local bundling of one function for `Code.fromAsset` (NodejsFunction has no code
  * splitting): esbuild, or a copy of the prebundled folder; then the files copied beside the
- * handler. Its fields are what the asset cache is keyed on: the source and the copied files.
+ * handler. Its fields are what the asset cache is keyed on: the source and the files (a
+ * rendered file's text itself, so a changed policy is a new asset).
  */
 export class FunctionBundling implements BundlingOptions {
   /** Never pulled: local bundling either succeeds or fails the synth (there is no Docker here). */
@@ -68,8 +72,8 @@ export class FunctionBundling implements BundlingOptions {
 
   constructor(
     readonly source: FunctionSource,
-    /** Copied beside the handler: file name → absolute source path. */
-    readonly files: Record<string, string> = {},
+    /** Beside the handler: file name → absolute source path, or the text to write. */
+    readonly files: Record<string, BundledFile> = {},
   ) {
     this.local = {
       tryBundle: (outputDir) => {
@@ -80,8 +84,9 @@ export class FunctionBundling implements BundlingOptions {
           const { buildSync } = require('esbuild') as typeof import('esbuild');
           buildSync(esbuildOptions(source.handler, outputDir));
         }
-        for (const [name, source] of Object.entries(files)) {
-          copyFileSync(source, join(outputDir, name));
+        for (const [name, file] of Object.entries(files)) {
+          if (typeof file === 'string') copyFileSync(file, join(outputDir, name));
+          else writeFileSync(join(outputDir, name), file.text);
         }
         return true;
       },

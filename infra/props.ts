@@ -30,7 +30,8 @@ export interface RegistryWatcherProps {
   readonly scanningMode?: 'basic' | 'enhanced';
   /**
    * The policy (DESIGN §4), parsed and validated at synth: a bad policy fails `cdk synth`
-   * with file:line:column. It is bundled beside the evaluate and allowlist handlers.
+   * with file:line:column. It is bundled beside the evaluate, allowlist and rescan-planner
+   * handlers as the validated document in canonical JSON (the functions parse no YAML).
    * @default infra/policy.yaml
    */
   readonly policyFile?: string;

@@ -117,7 +117,7 @@ export class Publication extends Construct {
         REBUILD_MIN_INTERVAL: durationSetting(REBUILD_MIN_INTERVAL),
         POLICY_FILE: `${TASK_ROOT}/${POLICY_FILE_NAME}`,
       },
-      files: { [POLICY_FILE_NAME]: core.config.policyFile },
+      files: { [POLICY_FILE_NAME]: { text: core.policyJson } },
       timeout: Duration.minutes(2),
       memorySize: 1024,
       // Single writer: one build at a time, so sequences and S3 writes never interleave.

@@ -9,9 +9,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { allowlistKeys } from '../shared/adapters/aws/s3-allowlist-store';
-import { loadPolicyFile } from '../shared/config';
 import { ConfigError, formatPolicyIssues } from '../shared/domain/errors';
 import type { Policy } from '../shared/domain/policy';
+import { readPolicyFile } from '../shared/policy-file';
 import { WatcherAlarms } from './alarms';
 import { schedulerRole, type WatcherCore } from './core';
 import { Evaluation } from './evaluation';
@@ -73,7 +73,8 @@ export class RegistryWatcher extends Construct {
     this.config = resolveProps(props);
     const { removalPolicy } = this.config;
     // A bad policy fails synth here with file:line:column for each problem (PolicyError).
-    this.policy = loadPolicyFile(displayPath(this.config.policyFile));
+    const policy = readPolicyFile(displayPath(this.config.policyFile));
+    this.policy = policy.policy;
     // Deprecations (the old apiVersion) show in `cdk synth` output and do not fail it.
     for (const warning of this.policy.warnings) {
       Annotations.of(this).addWarningV2(
@@ -147,6 +148,7 @@ export class RegistryWatcher extends Construct {
     const core: WatcherCore = {
       config: this.config,
       policy: this.policy,
+      policyJson: policy.json,
       table: this.table,
       allowlistKey,
       attestationKey,

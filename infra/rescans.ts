@@ -69,7 +69,7 @@ export class Rescans extends Construct {
         }),
         VERDICT_TOPIC_ARN: props.verdictTopic.topicArn,
       },
-      files: { [POLICY_FILE_NAME]: config.policyFile },
+      files: { [POLICY_FILE_NAME]: { text: core.policyJson } },
       timeout: PLANNER_TIMEOUT,
       memorySize: 1024,
       // One planner at a time; its run lease makes a second one a no-op anyway. Reserved

@@ -8,7 +8,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type * as z from 'zod';
 import { ConfigError } from '../shared/domain/errors';
-import { ENTRY_FILE, FunctionBundling, type FunctionSource } from './function-bundling';
+import {
+  type BundledFile,
+  ENTRY_FILE,
+  FunctionBundling,
+  type FunctionSource,
+} from './function-bundling';
 
 /** The repository root: entries are functions/<name>/handler.ts below it. */
 const PROJECT_ROOT = resolve(__dirname, '..');
@@ -73,8 +78,8 @@ export interface WatcherFunctionProps<S extends z.ZodObject> {
    * action (e.g. dynamodb:ListStreams); it joins the acknowledgement.
    */
   readonly alsoOnAnyResource?: string;
-  /** Files copied beside the handler in the bundle: file name → absolute source path. */
-  readonly files?: Record<string, string>;
+  /** Files beside the handler in the bundle: file name → absolute source path, or the text. */
+  readonly files?: Record<string, BundledFile>;
 }
 
 /**

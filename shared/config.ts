@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { isDuration } from './domain/duration';
 import { ConfigError, PolicyError } from './domain/errors';
-import { type Policy, parsePolicy, parsePolicyBytes } from './domain/policy';
+import { type Policy, validatePolicy } from './domain/policy';
 
 /** Environment of the Lambdas, validated once at cold start. */
 /** Exported so the CDK construct can check it wires exactly these variables. */
 export const environment = z.object({
   TABLE_NAME: z.string().min(3),
   POLICY_FILE: z.string().min(1).optional(),
-  POLICY_YAML: z.string().min(1).optional(),
+  POLICY_JSON: z.string().min(1).optional(),
   SCANNING_MODE: z.enum(['basic', 'enhanced']).default('basic'),
   HISTORY_DAYS: z.coerce.number().int().positive().default(400),
   EVALUATE_CONCURRENCY: z.coerce.number().int().positive().default(8),
@@ -37,11 +37,15 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   return parsed.data;
 }
 
-/** The policy travels with the function: a file bundled beside it, or inline YAML. */
-export function loadPolicy(env: Pick<Environment, 'POLICY_FILE' | 'POLICY_YAML'>): Policy {
-  if (env.POLICY_YAML) return parsePolicy(env.POLICY_YAML, 'POLICY_YAML');
+/**
+ * The policy travels with the function as the JSON infra rendered from the policy file at
+ * synth (already validated there, with line and column): a file bundled beside it, or
+ * inline. Validated again here, without a YAML parser in the bundle.
+ */
+export function loadPolicy(env: Pick<Environment, 'POLICY_FILE' | 'POLICY_JSON'>): Policy {
+  if (env.POLICY_JSON) return policyFromJson(env.POLICY_JSON, 'POLICY_JSON');
   if (!env.POLICY_FILE)
-    throw new ConfigError('set POLICY_FILE (a bundled policy file) or POLICY_YAML');
+    throw new ConfigError('set POLICY_FILE (the bundled policy.json) or POLICY_JSON');
   let text: string;
   try {
     text = readFileSync(env.POLICY_FILE, 'utf8');
@@ -53,16 +57,26 @@ export function loadPolicy(env: Pick<Environment, 'POLICY_FILE' | 'POLICY_YAML'>
       },
     );
   }
-  return parsePolicy(text, env.POLICY_FILE);
+  return policyFromJson(text, env.POLICY_FILE);
 }
 
-export function loadPolicyFile(file: string): Policy {
+function policyFromJson(text: string, file: string): Policy {
+  let data: unknown;
   try {
-    return parsePolicyBytes(readFileSync(file), file);
+    data = JSON.parse(text);
   } catch (error) {
-    if (error instanceof PolicyError) throw error;
-    throw new ConfigError(`cannot read policy file ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new PolicyError(
+      [
+        {
+          file,
+          line: 1,
+          column: 1,
+          path: '',
+          message: `not JSON (${(error as Error).message}): the functions read the JSON infra renders from the policy file at synth`,
+        },
+      ],
+      { cause: error },
+    );
   }
+  return validatePolicy(data, file).policy;
 }

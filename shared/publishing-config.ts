@@ -39,7 +39,7 @@ export const allowlistEnvironment = z.object({
   /** Newest not-admitted digests the document names (0: no `notAdmitted` section). */
   ALLOWLIST_NOT_ADMITTED: z.coerce.number().int().min(0).max(100_000).default(0),
   POLICY_FILE: z.string().min(1).optional(),
-  POLICY_YAML: z.string().min(1).optional(),
+  POLICY_JSON: z.string().min(1).optional(),
 });
 
 /**

@@ -50,7 +50,7 @@ export const rescanEnvironment = z.object({
   EVALUATE_QUEUE_URL: queueUrl,
   CONTINUATION_QUEUE_URL: queueUrl,
   POLICY_FILE: z.string().min(1).optional(),
-  POLICY_YAML: z.string().min(1).optional(),
+  POLICY_JSON: z.string().min(1).optional(),
   SCANNING_MODE: z.enum(['basic', 'enhanced'], { error: 'use basic or enhanced' }).default('basic'),
   AWS_REGION: z.string().min(1),
   REGISTRIES: list('').refine(

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { withExamples } from '../../shared/command-line/help';
 import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
 import { formatPolicyIssues, PolicyError } from '../../shared/domain/errors';
-import { parsePolicyBytes } from '../../shared/domain/policy';
 import { POLICY_LIMITS } from '../../shared/domain/policy-bounds';
+import { parsePolicyBytes } from '../../shared/domain/policy-yaml';
 import { CliFailure, type CliIo, readBytes } from '../io';
 
 export function registerPolicy(program: Command, io: CliIo): void {

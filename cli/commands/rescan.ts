@@ -16,8 +16,8 @@ import {
   rescanClients,
   settingsOfEnvironment,
 } from '../../shared/composition/rescan-planner';
-import { loadPolicyFile } from '../../shared/config';
 import { emptyTotals, TOTALS_KEYS } from '../../shared/domain/rescan';
+import { loadPolicyFile } from '../../shared/policy-file';
 import { rescanEnvironment } from '../../shared/rescan-environment';
 import { planRescan } from '../../shared/services/rescan-planner';
 import { type RescanInvocation, runRescan } from '../../shared/services/rescan-run';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { withExamples } from '../../shared/command-line/help';
 import { type OutputFlags, renderOne, withOutput } from '../../shared/command-line/output';
-import { loadPolicyFile } from '../../shared/config';
 import type { WhatIfReport } from '../../shared/domain/what-if';
+import { loadPolicyFile } from '../../shared/policy-file';
 import { whatIf } from '../../shared/services/fleet-questions';
 import { type CliIo, instantFlag } from '../io';
 import { type TableFlags, withQuestionPorts, withTableFlags } from '../table-source';

@@ -1,5 +1,3 @@
-import { type Document, isAlias, isCollection, isPair, isScalar, type Node } from 'yaml';
-
 /**
  * Limits on the work one policy file can cause. A real policy is a few KiB with a handful
  * of anchors; these are far above that and far below what hurts.
@@ -41,61 +39,6 @@ export function globProblem(glob: string): string | undefined {
     return `the glob has ${wildcards} wildcards (*, ** or ?), over ${POLICY_LIMITS.maxGlobWildcards}`;
   }
   return undefined;
-}
-
-export interface ExpansionProblem {
-  message: string;
-  /** Offset of the node that crossed the limit. */
-  offset: number;
-}
-
-/**
- * Counts what the document expands to, each anchored node once (memoised), so a billion
- * laughs is measured in microseconds and refused, while an anchor reused 150 times costs
- * 150 times its size and passes. The yaml library's own maxAliasCount multiplies uses by
- * the aliases inside the anchor, which refused that normal policy at 100.
- */
-export function checkExpansion(doc: Document): ExpansionProblem | undefined {
-  const sizes = new Map<Node, number>();
-  let aliases = 0;
-  let problem: ExpansionProblem | undefined;
-  const size = (node: unknown, depth: number): number => {
-    if (problem) return 0;
-    if (isPair(node)) return size(node.key, depth) + size(node.value, depth);
-    if (isAlias(node)) {
-      aliases += 1;
-      if (aliases > POLICY_LIMITS.maxAliases) {
-        problem = {
-          message: `more than ${POLICY_LIMITS.maxAliases} aliases`,
-          offset: node.range?.[0] ?? 0,
-        };
-        return 0;
-      }
-      const target = node.resolve(doc);
-      return target ? (sizes.get(target) ?? 1) : 1;
-    }
-    if (isScalar(node) || !isCollection(node)) return 1;
-    if (depth > POLICY_LIMITS.maxDepth) {
-      problem = {
-        message: `nested deeper than ${POLICY_LIMITS.maxDepth} levels`,
-        offset: node.range?.[0] ?? 0,
-      };
-      return 0;
-    }
-    let total = 1;
-    for (const item of node.items) total += size(item, depth + 1);
-    // An anchor's size is known once its node is done; aliases after it reuse the figure.
-    if (node.anchor) sizes.set(node, total);
-    return total;
-  };
-  const total = size(doc.contents, 0);
-  if (!problem && total > POLICY_LIMITS.maxExpandedNodes) {
-    problem = {
-      message: `expands to ${total} nodes through its aliases, over ${POLICY_LIMITS.maxExpandedNodes} (a "billion laughs"?)`,
-      offset: 0,
-    };
-  }
-  return problem;
 }
 
 /**

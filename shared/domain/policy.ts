@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { type Document, isMap, isNode, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import * as z from 'zod';
 import { DAY_MS, parseDuration } from './duration';
 import { PolicyError, type PolicyIssue } from './errors';
 import { matchesAnyGlob } from './glob';
-import { checkExpansion, decodeUtf8, POLICY_LIMITS } from './policy-bounds';
+import { POLICY_LIMITS } from './policy-bounds';
 import {
   type GRACE_CLASSES,
   LEGACY_POLICY_API_VERSION,
@@ -173,82 +172,58 @@ export function graceMs(settings: RuleSettings, key: GraceClass): number | undef
   return value === undefined ? undefined : parseDuration(value);
 }
 
+/** Where a problem sits in the text the data came from: YAML knows lines, plain data does not. */
+export type PolicyLocator = (
+  path: (string | number)[],
+  unknownKey?: string,
+) => { line: number; column: number };
+
+const AT_START: PolicyLocator = () => ({ line: 1, column: 1 });
+
+/** A validated policy and the document it came from (what infra ships to the functions). */
+export interface ValidatedPolicy {
+  policy: Policy;
+  document: PolicyDocument;
+}
+
 /**
- * Parses and validates a policy file. Every problem (YAML syntax or schema) is reported
- * at once, each with file, line and column.
+ * Validates policy data and normalises it: the step after YAML (policy-yaml.ts, for the CLI,
+ * `npm start` and synth) and the whole load in the functions, which read the JSON infra
+ * renders at synth and so never load a YAML parser. Every schema problem is reported at
+ * once, each placed by `locate`.
  */
-export function parsePolicy(text: string, file = 'policy.yaml'): Policy {
-  const at1 = (message: string): PolicyIssue => ({ file, line: 1, column: 1, path: '', message });
-  if (text.length > POLICY_LIMITS.maxBytes) {
-    throw new PolicyError([
-      at1(
-        `the policy is ${text.length} characters, over the ${POLICY_LIMITS.maxBytes} a policy may have`,
-      ),
-    ]);
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw capped(
-      doc.errors.slice(0, POLICY_LIMITS.maxIssues).map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, path: '', message: e.message };
-      }),
-      doc.errors.length,
-    );
-  }
-  const expansion = checkExpansion(doc);
-  if (expansion) {
-    const pos = lineCounter.linePos(expansion.offset);
-    throw new PolicyError([
-      {
-        file,
-        line: pos.line,
-        column: pos.col,
-        path: '',
-        message: `the policy ${expansion.message}`,
-      },
-    ]);
-  }
-  let json: unknown;
-  try {
-    // Bounded by checkExpansion above, which counts what this builds.
-    json = doc.toJS({ maxAliasCount: -1 });
-  } catch (error) {
-    // Unresolvable or exploding aliases surface only when the document is turned into data.
-    throw new PolicyError(
-      [{ file, line: 1, column: 1, path: '', message: (error as Error).message }],
-      {
-        cause: error,
-      },
-    );
-  }
-  const result = policyDocumentSchema.safeParse(json);
+export function validatePolicy(
+  data: unknown,
+  file: string,
+  locate: PolicyLocator = AT_START,
+): ValidatedPolicy {
+  const result = policyDocumentSchema.safeParse(data);
   if (!result.success) {
     const { issues } = result.error;
-    throw capped(
-      issues.slice(0, POLICY_LIMITS.maxIssues).map((i) => locateIssue(i, doc, lineCounter, file)),
+    throw cappedPolicyError(
+      issues.slice(0, POLICY_LIMITS.maxIssues).map((i) => issueAt(i, file, locate)),
       issues.length,
       result.error,
     );
   }
   const policy = normalisePolicy(result.data);
   if (result.data.apiVersion === LEGACY_POLICY_API_VERSION) {
-    const node = doc.get('apiVersion', true);
-    const pos = lineCounter.linePos(isNode(node) && node.range ? node.range[0] : 0);
     policy.warnings.push({
       file,
-      line: pos.line,
-      column: pos.col,
+      ...locate(['apiVersion']),
       path: 'apiVersion',
       message: `${LEGACY_POLICY_API_VERSION} is deprecated: write apiVersion: ${POLICY_API_VERSION} (the old value still loads in this release; the policy hash is the same)`,
     });
   }
-  return policy;
+  return { policy, document: result.data };
 }
 
 /** The first problems, and a last line that counts the rest. */
-function capped(issues: PolicyIssue[], total: number, cause?: unknown): PolicyError {
+export function cappedPolicyError(
+  issues: PolicyIssue[],
+  total: number,
+  cause?: unknown,
+): PolicyError {
   const rest = total - issues.length;
   const last = issues[issues.length - 1];
   const listed =
@@ -258,66 +233,13 @@ function capped(issues: PolicyIssue[], total: number, cause?: unknown): PolicyEr
   return new PolicyError(listed, { total, ...(cause !== undefined && { cause }) });
 }
 
-/**
- * A policy file's bytes: at most POLICY_LIMITS.maxBytes, strictly UTF-8 (a byte that is not
- * is an error at its line, not a U+FFFD), then parsePolicy.
- */
-export function parsePolicyBytes(bytes: Uint8Array, file = 'policy.yaml'): Policy {
-  if (bytes.length > POLICY_LIMITS.maxBytes) {
-    throw new PolicyError([
-      {
-        file,
-        line: 1,
-        column: 1,
-        path: '',
-        message: `the file is ${bytes.length} bytes, over the ${POLICY_LIMITS.maxBytes} a policy may have`,
-      },
-    ]);
-  }
-  const decoded = decodeUtf8(bytes);
-  if ('badOffset' in decoded) {
-    const before = bytes.subarray(0, decoded.badOffset);
-    const line = before.filter((b) => b === 0x0a).length + 1;
-    const column = decoded.badOffset - (before.lastIndexOf(0x0a) + 1) + 1;
-    throw new PolicyError([
-      { file, line, column, path: '', message: 'not UTF-8: save the file as UTF-8' },
-    ]);
-  }
-  return parsePolicy(decoded.text, file);
-}
-
-function locateIssue(
-  issue: z.core.$ZodIssue,
-  doc: Document,
-  lineCounter: LineCounter,
-  file: string,
-): PolicyIssue {
+function issueAt(issue: z.core.$ZodIssue, file: string, locate: PolicyLocator): PolicyIssue {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  let node = nodeAt(doc, path);
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys' && isMap(node)) {
-    const unknown = issue.keys[0];
-    const pair = node.items.find(
-      (item) => isNode(item.key) && String((item.key as Node).toJSON()) === unknown,
-    );
-    if (pair && isNode(pair.key)) node = pair.key;
-    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  }
-  const offset = node?.range?.[0] ?? 0;
-  const pos = lineCounter.linePos(offset);
-  return { file, line: pos.line, column: pos.col, path: formatPath(path), message };
-}
-
-/** The deepest YAML node that exists along `path` (a missing key points at its parent). */
-function nodeAt(doc: Document, path: (string | number)[]): Node | undefined {
-  let node: unknown = doc.contents;
-  for (const segment of path) {
-    if (!isMap(node) && !isSeq(node)) break;
-    const next = node.get(segment, true);
-    if (!isNode(next)) break;
-    node = next;
-  }
-  return isNode(node) ? node : undefined;
+  const unknown = issue.code === 'unrecognized_keys' ? issue.keys : undefined;
+  const message = unknown
+    ? `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`
+    : issue.message;
+  return { file, ...locate(path, unknown?.[0]), path: formatPath(path), message };
 }
 
 function formatPath(path: (string | number)[]): string {

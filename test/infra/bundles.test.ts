@@ -6,6 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { bundleFunctions, type FunctionBundle } from '../../infra/bundle-functions';
 import { FUNCTION_NAMES } from '../../infra/watcher-function';
+import { loadPolicy } from '../../shared/config';
+import { readPolicyFile } from '../../shared/policy-file';
 import { cdkJsonContext } from './support';
 
 const run = promisify(execFile);
@@ -122,12 +124,15 @@ describe('every function bundled for real', () => {
   );
 
   it.each(['evaluate', 'allowlist', 'rescan-planner'])(
-    'THEN %s carries the policy beside the handler',
+    'THEN %s carries the policy beside the handler as the JSON rendered at synth, with its hash',
     (name) => {
       const b = bundle(name);
-      expect(readFileSync(join(b.dir, 'policy.yaml'), 'utf8')).toBe(
-        readFileSync(join(__dirname, '..', '..', 'infra', 'policy.yaml'), 'utf8'),
+      const rendered = readPolicyFile(join(__dirname, '..', '..', 'infra', 'policy.yaml'));
+      expect(readFileSync(join(b.dir, 'policy.json'), 'utf8')).toBe(rendered.json);
+      expect(loadPolicy({ POLICY_FILE: join(b.dir, 'policy.json') }).hash).toBe(
+        rendered.policy.hash,
       );
+      expect(b.files.filter((f) => f.endsWith('.yaml'))).toEqual([]);
     },
   );
 

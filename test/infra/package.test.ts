@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
+import { readPolicyFile } from '../../shared/policy-file';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -153,12 +154,13 @@ describe('the registry-watcher-cdk package', () => {
     for (const asset of assets) {
       expect(existsSync(join(out, asset, 'index.mjs'))).toBe(true);
     }
-    // The app's policy, not the package's default, is bundled beside the handlers that read it.
-    const policies = assets.filter((a) => existsSync(join(out, a, 'policy.yaml')));
+    // The app's policy, not the package's default, is bundled beside the handlers that read
+    // it, as the JSON rendered at synth.
+    const policies = assets.filter((a) => existsSync(join(out, a, 'policy.json')));
     expect(policies.length).toBeGreaterThanOrEqual(2);
     for (const asset of policies) {
-      expect(readFileSync(join(out, asset, 'policy.yaml'), 'utf8')).toBe(
-        readFileSync(join(app, 'policy.yaml'), 'utf8'),
+      expect(readFileSync(join(out, asset, 'policy.json'), 'utf8')).toBe(
+        readPolicyFile(join(app, 'policy.yaml')).json,
       );
     }
   }, 300_000);

@@ -90,7 +90,7 @@ describe('allowlist: single writer, debounced, scheduled', () => {
         ALLOWLIST_NOT_ADMITTED: '0',
         REBUILD_DEBOUNCE: '1s',
         REBUILD_MIN_INTERVAL: '3s',
-        POLICY_FILE: '/var/task/policy.yaml',
+        POLICY_FILE: '/var/task/policy.json',
       }),
     });
   });

@@ -30,7 +30,7 @@ const ENV = {
   TABLE_NAME: 'registry-watcher-verdicts',
   EVALUATE_QUEUE_URL: QUEUE,
   CONTINUATION_QUEUE_URL: CONTINUE,
-  POLICY_YAML: 'apiVersion: registry-watcher/v1\nkind: Policy\n',
+  POLICY_JSON: '{"apiVersion":"registry-watcher/v1","kind":"Policy"}',
   AWS_REGION: 'eu-west-1',
 };
 

@@ -1,6 +1,7 @@
 import type { Finding, ScanFindings } from '../../shared/domain/findings';
 import type { ImageKey } from '../../shared/domain/image-ref';
-import { type Policy, parsePolicy } from '../../shared/domain/policy';
+import type { Policy } from '../../shared/domain/policy';
+import { parsePolicy } from '../../shared/domain/policy-yaml';
 import { emptySeverityCounts } from '../../shared/domain/severity';
 import type { VerdictDraft } from '../../shared/domain/verdict-record';
 

@@ -5,7 +5,7 @@ import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
 import { requestsFromAnyEvent } from '../../shared/adapters/aws/evaluate-events';
 import { RegistryWatcherError } from '../../shared/domain/errors';
 import { evaluate } from '../../shared/domain/evaluate';
-import { parsePolicy } from '../../shared/domain/policy';
+import { parsePolicy } from '../../shared/domain/policy-yaml';
 import { keyOf } from '../support/builders';
 
 // A fixed seed keeps CI reproducible; FUZZ_SEED=<n> explores other inputs locally.

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PolicyError } from '../../shared/domain/errors';
-import { parsePolicy, parsePolicyBytes } from '../../shared/domain/policy';
 import { POLICY_LIMITS } from '../../shared/domain/policy-bounds';
+import { parsePolicy, parsePolicyBytes } from '../../shared/domain/policy-yaml';
 import { nestedQuantifier } from '../../shared/domain/regex-safety';
 import { runCli } from '../support/cli';
 

@@ -1,6 +1,7 @@
-import { loadPolicyFile } from '../../shared/config';
 import { PolicyError } from '../../shared/domain/errors';
-import { BUILT_IN_DEFAULTS, parsePolicy, settingsFor } from '../../shared/domain/policy';
+import { BUILT_IN_DEFAULTS, settingsFor } from '../../shared/domain/policy';
+import { parsePolicy } from '../../shared/domain/policy-yaml';
+import { loadPolicyFile } from '../../shared/policy-file';
 
 const minimal = 'apiVersion: registry-watcher/v1\nkind: Policy\n';
 

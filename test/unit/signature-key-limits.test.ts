@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { parsePolicy, settingsFor } from '../../shared/domain/policy';
+import { settingsFor } from '../../shared/domain/policy';
 import { POLICY_LIMITS } from '../../shared/domain/policy-bounds';
+import { parsePolicy } from '../../shared/domain/policy-yaml';
 
 const pems = Array.from({ length: 40 }, () =>
   generateKeyPairSync('ec', { namedCurve: 'P-256' })

@@ -1,4 +1,5 @@
-import { parsePolicy, settingsFor } from '../../shared/domain/policy';
+import { settingsFor } from '../../shared/domain/policy';
+import { parsePolicy } from '../../shared/domain/policy-yaml';
 import { checkSignedIdentity, type IdentityRule } from '../../shared/domain/signed-identity';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { evaluate, type PreviousEvaluation } from '../../shared/domain/evaluate';
 import type { Finding, ScanFindings } from '../../shared/domain/findings';
-import { parsePolicy } from '../../shared/domain/policy';
+import { parsePolicy } from '../../shared/domain/policy-yaml';
 import { emptySeverityCounts, type Severity } from '../../shared/domain/severity';
 import type { Evaluation, VerdictValue } from '../../shared/domain/verdict';
 import { keyOf } from '../support/builders';
