@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { InvalidFindingsError } from './errors';
-import { compact, type Finding, type ScanFindings, type Scanner } from './findings';
+import {
+  compact,
+  type Finding,
+  type ScanFindings,
+  type Scanner,
+  type ScannerTraits,
+} from './findings';
 import type { ImageKey } from './image-ref';
 import { SEVERITIES } from './severity';
 
@@ -91,19 +97,20 @@ export function sameRef(a: FactsRef, b: FactsRef): boolean {
 /**
  * The facts a verdict names for one manifest, when the registry reports no other scan of it
  * (docs/rescans.md, Facts): the listed scan time is the stored one; or the listing gives none
- * and the scan was a basic one (basic scans run only when asked, and each one ends in an
- * event that reads findings again). Inspector facts need the listed time to match.
+ * and the scanner scans only when asked (ECR basic: each scan ends in an event that reads
+ * findings again). A continuous scanner's facts (Inspector) need the listed time to match.
  */
 export function reusableRef(
   refs: FactsRef[] | undefined,
   digest: string,
   listedCompletedAt: string | undefined,
+  scanners: ScannerTraits,
 ): FactsRef | undefined {
   const ref = refs?.find((r) => r.digest === digest);
   if (!ref) return undefined;
   if (listedCompletedAt !== undefined)
     return listedCompletedAt === ref.completedAt ? ref : undefined;
-  return ref.scanner === 'ecr-basic' ? ref : undefined;
+  return scanners.onRequest.includes(ref.scanner) ? ref : undefined;
 }
 
 /** True when the ref names the scan the facts are of (same scanner and completion time). */

@@ -27,7 +27,27 @@ export interface Finding {
  * judgement of a digest judged before stands (docs/scan-statuses.md).
  */
 export type ScanState = 'complete' | 'in-progress' | 'monitoring-ended' | 'unscanned';
-export type Scanner = 'ecr-basic' | 'inspector';
+/**
+ * A scanner's name as its adapter gives it (ECR's: `ecr-basic`, `inspector`). The domain
+ * enumerates none: what it needs to know of a scanner comes as `ScannerTraits`. Stored in
+ * facts refs and keys (`F#<completedAt>#<scanner>`), hence `SCANNER_NAME`.
+ */
+export type Scanner = string;
+export const SCANNER_NAME = /^[a-z0-9][a-z0-9.-]{0,63}$/;
+
+/** What evaluation may assume of a findings source's scanners, from the adapter that knows them. */
+export interface ScannerTraits {
+  /**
+   * Scanners that scan only when asked, each scan ending in an event that reads findings
+   * again: their stored facts stand while a listing gives no scan time (docs/rescans.md).
+   */
+  onRequest: readonly Scanner[];
+  /** Named on a scan summary no scanner made (an image index without platforms). */
+  fallback: Scanner;
+}
+
+/** A source that says nothing of its scanners: no facts reused without a scan time. */
+export const UNKNOWN_SCANNERS: ScannerTraits = { onRequest: [], fallback: 'unknown' };
 
 export interface ScanFindings {
   state: ScanState;

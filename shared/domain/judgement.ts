@@ -1,5 +1,5 @@
 import { evaluate, type PlatformScan } from './evaluate';
-import type { ScanFindings } from './findings';
+import type { ScanFindings, Scanner } from './findings';
 import type { FactsRef } from './findings-facts';
 import type { ImageFacts } from './image-facts';
 import type { KnownExploited } from './known-exploited';
@@ -13,8 +13,11 @@ import {
   type WritePlan,
 } from './verdict-record';
 
-/** The stored scan summary of an index: from its platforms' scans (ECR scans those, not the index). */
-export function indexScan(platforms: PlatformScan[]): ScanFindings {
+/**
+ * The stored scan summary of an index: from its platforms' scans (ECR scans those, not the
+ * index); `fallback` names the scanner when there are none.
+ */
+export function indexScan(platforms: PlatformScan[], fallback: Scanner): ScanFindings {
   const first = platforms[0]?.scan;
   return {
     state: platforms.every((p) => p.scan.state === 'complete')
@@ -25,7 +28,7 @@ export function indexScan(platforms: PlatformScan[]): ScanFindings {
           ? 'monitoring-ended'
           : 'unscanned',
     status: first?.status ?? 'NO_PLATFORMS',
-    scanner: first?.scanner ?? 'ecr-basic',
+    scanner: first?.scanner ?? fallback,
     findings: [],
     ...(first?.completedAt && {
       completedAt: platforms.map((p) => p.scan.completedAt ?? '').sort()[0],

@@ -4,9 +4,14 @@ import type { ImageKey } from './image-ref';
 import { type Policy, settingsFor } from './policy';
 import type { VerdictRecord } from './verdict-record';
 
-/** ECR starts a basic scan of one image at most once per 24 hours. */
-export const ECR_SCAN_INTERVAL_MS = DAY_MS;
+/** An on-request scan of one image starts at most once per 24 hours (ECR basic's limit). */
+const SCAN_START_INTERVAL_MS = DAY_MS;
 
+/**
+ * How the watched registry scans: `basic`, only when asked (the nightly run starts scans
+ * that are due); `enhanced`, continuously by itself (the run starts none). One setting,
+ * `SCANNING_MODE`, read by evaluate and the planner.
+ */
 export type ScanningMode = 'basic' | 'enhanced';
 
 /** What the planner keeps of a stored verdict: enough to join it with the registry. */
@@ -75,7 +80,7 @@ export interface PlanContext {
  */
 export function scanDueAfterMs(policy: Policy, repository: string, renewAheadMs: number): number {
   const maxAge = parseDuration(settingsFor(policy, repository).maxScanAge);
-  return Math.max(ECR_SCAN_INTERVAL_MS, maxAge - renewAheadMs);
+  return Math.max(SCAN_START_INTERVAL_MS, maxAge - renewAheadMs);
 }
 
 /** ECR will not scan these again, whatever we ask. */

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { InvalidVerdictError } from './errors';
+import { SCANNER_NAME } from './findings';
 import { previousEvaluationSchema } from './previous-schema';
 import { type Reason, VERDICTS, type VerdictValue } from './verdict';
 import type { VerdictRecord } from './verdict-record';
@@ -37,7 +38,7 @@ const storedVerdictSchema = previousEvaluationSchema.extend({
     .array(
       z.object({
         digest: z.string().min(1),
-        scanner: z.enum(['ecr-basic', 'inspector']),
+        scanner: z.string().regex(SCANNER_NAME),
         completedAt: z.string().min(1),
         hash: z.string(),
         count: z.number().int().nonnegative(),

@@ -1,4 +1,4 @@
-import type { ScanFindings } from '../domain/findings';
+import type { ScanFindings, ScannerTraits } from '../domain/findings';
 import type { FactsRef, FindingsFacts } from '../domain/findings-facts';
 import type { ImageFacts } from '../domain/image-facts';
 import type { ImageKey } from '../domain/image-ref';
@@ -18,6 +18,8 @@ export interface ImageSource {
 /** Reads the findings of one image manifest (ECR DescribeImageScanFindings in AWS). */
 export interface FindingsSource {
   getFindings(key: ImageKey): Promise<ScanFindings>;
+  /** What evaluation may assume of the scanners it names (absent: `UNKNOWN_SCANNERS`). */
+  readonly scanners?: ScannerTraits;
 }
 
 /**

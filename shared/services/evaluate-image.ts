@@ -2,7 +2,7 @@ import { needsAttestation } from '../domain/attestation';
 import { StoreConflictError } from '../domain/errors';
 import type { PlatformScan } from '../domain/evaluate';
 import type { EvaluateRequest } from '../domain/evaluate-request';
-import type { ScanFindings } from '../domain/findings';
+import { type ScanFindings, UNKNOWN_SCANNERS } from '../domain/findings';
 import {
   type FactsRef,
   type FindingsFacts,
@@ -209,9 +209,10 @@ async function readFindings(
   findings: FindingsSource,
   reuse: Reuse | undefined,
 ): Promise<{ scan: ScanFindings; platforms?: PlatformScan[] }> {
+  const scanners = findings.scanners ?? UNKNOWN_SCANNERS;
   const read = async (digest: string, listedAt: string | undefined): Promise<ScanFindings> => {
     const key = { ...facts.key, digest };
-    const ref = reuse && reusableRef(reuse.refs, digest, listedAt);
+    const ref = reuse && reusableRef(reuse.refs, digest, listedAt, scanners);
     const stored =
       ref && (reuse.ahead?.get(factsKeyOf(digest, ref)) ?? (await reuse.store.get(key, ref)));
     return stored ? scanOfFacts(stored) : findings.getFindings(key);
@@ -223,7 +224,7 @@ async function readFindings(
       scan: await read(p.digest, scanCompletedAt),
     })),
   );
-  return { scan: indexScan(platforms), platforms };
+  return { scan: indexScan(platforms, scanners.fallback), platforms };
 }
 
 async function verifySignature(

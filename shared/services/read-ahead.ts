@@ -1,4 +1,5 @@
 import type { EvaluateRequest } from '../domain/evaluate-request';
+import { UNKNOWN_SCANNERS } from '../domain/findings';
 import { type FindingsFacts, reusableRef } from '../domain/findings-facts';
 import { imageId } from '../domain/image-ref';
 import { type Log, silentLog } from '../ports';
@@ -13,7 +14,7 @@ import { factsKeyOf } from './evaluate-image';
  */
 export async function readAhead(
   requests: EvaluateRequest[],
-  options: Pick<EvaluateImageOptions, 'store' | 'facts' | 'log'>,
+  options: Pick<EvaluateImageOptions, 'store' | 'facts' | 'findings' | 'log'>,
 ): Promise<Map<string, ReadAhead>> {
   const ahead = new Map<string, ReadAhead>();
   const nightly = [...new Map(requests.filter((r) => r.seen).map((r) => [imageId(r.key), r]))];
@@ -32,7 +33,12 @@ export async function readAhead(
       ahead.set(id, { previous, facts: new Map() });
       // Single-manifest images only: an index's platforms are read by the evaluation.
       if (!previous || previous.deletedAt || request.seen?.platforms) continue;
-      const ref = reusableRef(previous.facts, request.key.digest, request.seen?.scanCompletedAt);
+      const ref = reusableRef(
+        previous.facts,
+        request.key.digest,
+        request.seen?.scanCompletedAt,
+        options.findings.scanners ?? UNKNOWN_SCANNERS,
+      );
       if (ref) wanted.push({ id, digest: ref.digest, key: request.key, ref });
     }
     if (options.facts?.getMany && wanted.length > 0) {

@@ -1,4 +1,5 @@
 import { type EvaluationInput, evaluate } from '../../shared/domain/evaluate';
+import { indexScan } from '../../shared/domain/judgement';
 import { parseKnownExploited } from '../../shared/domain/known-exploited';
 import { REASON_CODES, type ReasonCode, worstVerdict } from '../../shared/domain/verdict';
 import { completeScan, finding, keyOf, policyOf, scanIn } from '../support/builders';
@@ -485,6 +486,24 @@ describe('evaluate: image index', () => {
     const e = run({ scan: undefined, platforms: [] });
     expect(e.verdict).toBe('FAIL');
     expectCodes(e, ['NO_PLATFORMS']);
+  });
+
+  it("summarises an index's scan from its platforms, naming the source's fallback without one", () => {
+    expect(indexScan([], 'ecr-basic')).toEqual({
+      state: 'complete',
+      status: 'NO_PLATFORMS',
+      scanner: 'ecr-basic',
+      findings: [],
+    });
+    expect(indexScan([], 'trivy').scanner).toBe('trivy');
+    const scanned = platforms(
+      { ...completeScan([], '2026-11-22T00:00:00.000Z'), scanner: 'inspector' },
+      { ...completeScan([], '2026-11-21T00:00:00.000Z'), scanner: 'inspector' },
+    );
+    expect(indexScan(scanned, 'ecr-basic')).toMatchObject({
+      scanner: 'inspector',
+      completedAt: '2026-11-21T00:00:00.000Z',
+    });
   });
 });
 

@@ -263,4 +263,21 @@ describe('stored items', () => {
       facts: [ref],
     });
   });
+
+  it('reads facts of a scanner the domain does not enumerate, refuses a name no key can hold', () => {
+    const record = judged('2026-11-20T00:00:00Z');
+    const ref = {
+      digest: key.digest,
+      scanner: 'trivy',
+      completedAt: '2026-11-19T00:00:00.000Z',
+      hash: 'ab'.repeat(16),
+      count: 1,
+    };
+    const stored = (scanner: string) =>
+      JSON.parse(JSON.stringify({ ...record, facts: [{ ...ref, scanner }] }));
+    expect(parseStoredVerdict(stored('trivy'), 'r').facts).toEqual([ref]);
+    // Facts are keyed `F#<completedAt>#<scanner>`: a `#` or an empty name would not round-trip.
+    expect(() => parseStoredVerdict(stored('a#b'), 'r')).toThrow(/facts\.0\.scanner/);
+    expect(() => parseStoredVerdict(stored(''), 'r')).toThrow(/facts\.0\.scanner/);
+  });
 });

@@ -1,5 +1,5 @@
 import { loadFixture } from '../../events';
-import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
+import { ECR_SCANNERS, normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
 import {
   evaluateRequestEvent,
   requestsFromEvent,
@@ -9,11 +9,13 @@ import { parseInspectorFinding } from '../../shared/adapters/aws/inspector-findi
 import { MemoryFindingsFacts } from '../../shared/adapters/local/memory-findings-facts';
 import { InvalidEventError, InvalidFindingsError } from '../../shared/domain/errors';
 import { evaluate } from '../../shared/domain/evaluate';
+import { UNKNOWN_SCANNERS } from '../../shared/domain/findings';
 import {
   decodeFindings,
   encodeFindings,
   factsOfScan,
   factsRefOf,
+  reusableRef,
   sameScan,
   scanOfFacts,
 } from '../../shared/domain/findings-facts';
@@ -100,6 +102,40 @@ describe('facts of a scan', () => {
     expect(sameScan(ref, { completedAt: '2026-11-22T00:00:00.000Z' })).toBe(true);
     expect(sameScan(ref, { completedAt: '2026-11-23T00:00:00.000Z' })).toBe(false);
     expect(sameScan(ref, { completedAt: ref.completedAt, scanner: 'inspector' })).toBe(false);
+  });
+
+  it('are reused without a listed scan time only for a scanner that scans when asked', () => {
+    const at = '2026-11-22T00:00:00.000Z';
+    const ref = (scanner: string) => ({
+      digest: key.digest,
+      scanner,
+      completedAt: at,
+      hash: 'ab'.repeat(16),
+      count: 1,
+    });
+    const onRequest = { onRequest: ['trivy-on-push'], fallback: 'trivy-on-push' };
+    // The traits decide, not the name: a scanner the domain does not know is reused when
+    // its adapter says it scans on request, ECR basic is not when its traits are unknown.
+    expect(reusableRef([ref('trivy-on-push')], key.digest, undefined, onRequest)).toEqual(
+      ref('trivy-on-push'),
+    );
+    expect(
+      reusableRef([ref('trivy-on-push')], key.digest, undefined, ECR_SCANNERS),
+    ).toBeUndefined();
+    expect(reusableRef([ref('ecr-basic')], key.digest, undefined, ECR_SCANNERS)).toEqual(
+      ref('ecr-basic'),
+    );
+    expect(
+      reusableRef([ref('ecr-basic')], key.digest, undefined, UNKNOWN_SCANNERS),
+    ).toBeUndefined();
+    expect(reusableRef([ref('inspector')], key.digest, undefined, ECR_SCANNERS)).toBeUndefined();
+    // A listed scan time decides for every scanner.
+    expect(reusableRef([ref('inspector')], key.digest, at, UNKNOWN_SCANNERS)).toEqual(
+      ref('inspector'),
+    );
+    expect(
+      reusableRef([ref('ecr-basic')], key.digest, '2026-11-23T00:00:00.000Z', ECR_SCANNERS),
+    ).toBeUndefined();
   });
 
   it('judge exactly as the scan they were taken from', () => {

@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { InvalidFindingsError } from '../../domain/errors';
-import { compact, type Finding, type ScanFindings, type ScanState } from '../../domain/findings';
+import {
+  compact,
+  type Finding,
+  type ScanFindings,
+  type ScannerTraits,
+  type ScanState,
+} from '../../domain/findings';
 import { normaliseSeverity } from '../../domain/severity';
 import {
   awsTimestamp,
@@ -11,6 +17,12 @@ import {
 
 /** The scanner name ECR basic scanning findings are stored under. */
 export const ECR_BASIC = 'ecr-basic';
+
+/**
+ * Basic scans run only when asked (on push, or the nightly StartImageScan), each ending in
+ * an "ECR Image Scan" event; Inspector rescans continuously. An index has no scan of its own.
+ */
+export const ECR_SCANNERS: ScannerTraits = { onRequest: [ECR_BASIC], fallback: ECR_BASIC };
 
 const COMPLETE = new Set(['COMPLETE', 'ACTIVE']);
 const IN_PROGRESS = new Set(['IN_PROGRESS', 'PENDING']);

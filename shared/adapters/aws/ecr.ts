@@ -10,13 +10,12 @@ import { UpstreamError } from '../../domain/errors';
 import type { ScanFindings } from '../../domain/findings';
 import { type ImageFacts, INDEX_MEDIA_TYPES, isIndexMediaType } from '../../domain/image-facts';
 import { type ImageKey, imageId } from '../../domain/image-ref';
+import type { ScanningMode } from '../../domain/rescan';
 import { toIso } from '../../domain/time';
 import type { FindingsSource, ImageSource } from '../../ports';
 import type { RetryOptions } from '../../retry';
 import { callEcr, ecrTarget, sharedEcrClient } from './ecr-calls';
-import { mergeScanFindingPages, normaliseScanFindings } from './ecr-findings';
-
-export type ScanningMode = 'basic' | 'enhanced';
+import { ECR_SCANNERS, mergeScanFindingPages, normaliseScanFindings } from './ecr-findings';
 
 export interface EcrAdapterOptions {
   /** One client per region; created lazily and reused across invocations. */
@@ -37,6 +36,7 @@ const ACCEPTED_MANIFESTS = [
 export class EcrAdapter implements ImageSource, FindingsSource {
   private readonly clientFor: (region: string) => ECRClient;
   private readonly pageSize: number;
+  readonly scanners = ECR_SCANNERS;
 
   constructor(private readonly options: EcrAdapterOptions = {}) {
     this.clientFor = options.clientFor ?? sharedEcrClient;

@@ -2,6 +2,7 @@ import type { ScanFindings } from '../../domain/findings';
 import type { ImageFacts } from '../../domain/image-facts';
 import { type ImageKey, imageId } from '../../domain/image-ref';
 import type { FindingsSource, ImageSource } from '../../ports';
+import { ECR_BASIC, ECR_SCANNERS } from '../aws/ecr-findings';
 
 /**
  * An image registry held in memory: the ImageSource and FindingsSource of `npm start`
@@ -12,6 +13,8 @@ export class MemoryRegistry implements ImageSource, FindingsSource {
   private readonly scans = new Map<string, ScanFindings>();
   /** Calls made, by operation: lets tests check coalescing. */
   readonly calls = { describeImage: 0, getFindings: 0 };
+  /** Its scans are ECR's (the events/ fixtures, read as the ECR adapter reads them). */
+  readonly scanners = ECR_SCANNERS;
 
   put(facts: ImageFacts, scan?: ScanFindings): this {
     this.images.set(imageId(facts.key), facts);
@@ -47,6 +50,6 @@ export class MemoryRegistry implements ImageSource, FindingsSource {
     const scan = this.scans.get(imageId(key));
     return scan
       ? structuredClone(scan)
-      : { state: 'unscanned', status: 'SCAN_NOT_FOUND', scanner: 'ecr-basic', findings: [] };
+      : { state: 'unscanned', status: 'SCAN_NOT_FOUND', scanner: ECR_BASIC, findings: [] };
   }
 }
