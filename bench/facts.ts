@@ -4,7 +4,10 @@
  * side by side with the findings as plain JSON (what a naive attribute would hold) and with
  * the write capacity dynalite charges for the item.
  *
- *   npm run bench -- facts [--sizes 1,100,1000]
+ *   npm run bench -- facts [--sizes 1,100,1000] [--digests 100000]
+ *
+ * then what-if and search over a fleet of --digests digests (bench/support/questions-fleet.ts),
+ * with the client's and dynalite's CPU seconds beside the wall time.
  *
  * Sections run in order on one table; add one to SECTIONS to measure more on the same data.
  */
@@ -25,7 +28,7 @@ import { fmt } from './support/measure';
 import { fleetQuestions } from './support/questions-fleet';
 
 export interface FactsBenchContext {
-  dynamo: LocalDynamo;
+  dynamo: LocalDynamo & { serverCpuSeconds?(): number | undefined };
   tableName: string;
   args: string[];
 }

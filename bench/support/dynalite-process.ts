@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClient } from '../../shared/adapters/aws/clients';
 import { createVerdictTable } from '../../shared/adapters/aws/create-verdict-table';
@@ -18,7 +19,20 @@ server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.addres
  * dynalite in its own process: DynamoDB is a remote service, so its work should not share
  * the event loop of the handlers and pollers being timed.
  */
-export async function startDynaliteProcess(): Promise<LocalDynamo> {
+/** The server's CPU seconds so far (user + system, from /proc; undefined elsewhere). */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startDynaliteProcess(): Promise<
+  LocalDynamo & { serverCpuSeconds(): number | undefined }
+> {
   const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -44,6 +58,7 @@ export async function startDynaliteProcess(): Promise<LocalDynamo> {
       await createVerdictTable(client, name);
       return name;
     },
+    serverCpuSeconds: () => cpuSecondsOf(child.pid),
     async stop() {
       client.destroy();
       child.kill('SIGKILL');

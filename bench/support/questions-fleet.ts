@@ -3,6 +3,7 @@
  * written to dynalite as evaluate leaves them (CURRENT item naming its facts, facts item
  * beside it), then `what-if` and `search` timed through the same composition root the CLI uses.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { factsItems } from '../../shared/adapters/aws/dynamodb-findings-facts';
@@ -22,7 +23,7 @@ import { fmt } from './measure';
 
 /** What bench/facts gives each section (declared here: importing it back would be a cycle). */
 interface FactsBenchContext {
-  dynamo: LocalDynamo;
+  dynamo: LocalDynamo & { serverCpuSeconds?(): number | undefined };
   tableName: string;
   args: string[];
 }
@@ -100,22 +101,41 @@ export async function fleetQuestions(ctx: FactsBenchContext): Promise<void> {
     `fleet: ${digests.toLocaleString('en')} digests in 500 repositories, ${perDigest} Inspector findings each, written in ${fmt((performance.now() - filling) / 1000, 1)} s`,
   );
   const table = { tableName: ctx.tableName, endpoint: ctx.dynamo.endpoint, where: 'dynalite' };
+  // Wall time, the client's CPU (this process) and dynalite's (its process), per question.
+  const timed = async <T>(question: () => Promise<T>) => {
+    const [wall, cpu, server] = [
+      performance.now(),
+      process.cpuUsage(),
+      ctx.dynamo.serverCpuSeconds?.(),
+    ];
+    const result = await question();
+    const used = process.cpuUsage(cpu);
+    const serverAfter = ctx.dynamo.serverCpuSeconds?.();
+    return {
+      result,
+      seconds: (performance.now() - wall) / 1000,
+      client: (used.user + used.system) / 1e6,
+      server: server === undefined || serverAfter === undefined ? Number.NaN : serverAfter - server,
+    };
+  };
+  const split = (t: { client: number; server: number }) =>
+    `client CPU ${fmt(t.client, 1)} s, dynalite CPU ${fmt(t.server, 1)} s`;
   await withQuestions(table, async ({ fleet }) => {
-    let started = performance.now();
-    const report = await whatIf(fleet, policy('HIGH'), NOW);
-    const whatIfS = (performance.now() - started) / 1000;
+    const w = await timed(() => whatIf(fleet, policy('HIGH'), NOW));
+    const report = w.result;
     console.log(
-      `what-if (block HIGH instead of CRITICAL): ${report.replayed.toLocaleString('en')} replayed, ${report.changed.toLocaleString('en')} would change (${report.byTransition.map((t) => `${t.transition} ${t.count}`).join(', ')}) in ${fmt(whatIfS, 1)} s`,
+      `what-if (block HIGH instead of CRITICAL): ${report.replayed.toLocaleString('en')} replayed, ${report.changed.toLocaleString('en')} would change (${report.byTransition.map((t) => `${t.transition} ${t.count}`).join(', ')}) in ${fmt(w.seconds, 1)} s (${split(w)})`,
     );
     const id = inspectorFindings(1, 0)[0]?.id ?? '';
-    started = performance.now();
-    const found = await searchFleet(fleet, { kind: 'finding', id });
-    const searchS = (performance.now() - started) / 1000;
+    const s = await timed(() => searchFleet(fleet, { kind: 'finding', id }));
     console.log(
-      `search ${id}: ${found.digests.toLocaleString('en')} digests in ${found.repositories} repositories in ${fmt(searchS, 1)} s`,
+      `search ${id}: ${s.result.digests.toLocaleString('en')} digests in ${s.result.repositories} repositories in ${fmt(s.seconds, 1)} s (${split(s)})`,
     );
+    const load = loadavg()
+      .map((l) => fmt(l, 2))
+      .join(' ');
     console.log(
-      `ratio what-if seconds / 30 s goal ${fmt(whatIfS / 30, 2)} (what-if ${fmt(whatIfS, 1)} s, search ${fmt(searchS, 1)} s at ${digests.toLocaleString('en')} digests on dynalite)`,
+      `ratio what-if seconds / 30 s goal ${fmt(w.seconds / 30, 2)} (what-if ${fmt(w.seconds, 1)} s, search ${fmt(s.seconds, 1)} s at ${digests.toLocaleString('en')} digests on dynalite, load average ${load})`,
     );
   });
 }

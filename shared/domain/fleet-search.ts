@@ -31,6 +31,19 @@ function matches(finding: Finding, query: SearchQuery): boolean {
   return query.version === undefined || pkg.version === query.version;
 }
 
+/**
+ * False when findings encoded by encodeFindings surely hold no match for `query`: each id
+ * and package name is written there as its JSON string. A search decodes only the facts
+ * this lets through (most digests carry neither the CVE nor the package asked for).
+ */
+export function mayMatch(encoded: string, query: SearchQuery): boolean {
+  // Case folds character by character and JSON escapes have no case: the id's JSON form,
+  // upper-cased, is in the upper-cased text whenever a row's id matches.
+  if (query.kind === 'finding')
+    return encoded.toUpperCase().includes(JSON.stringify(query.id).toUpperCase());
+  return encoded.includes(JSON.stringify(query.name));
+}
+
 /** The hits of one stored facts entry, for the current record that names it. */
 export function searchFacts(
   record: FleetRecord,

@@ -41,6 +41,7 @@ export function replay(
     previous: previousEvaluation({ ...record, topFindings: [] }),
     policy,
     now,
+    verdictOnly: true,
   });
   if (evaluation.verdict === record.verdict) return undefined;
   return {

@@ -23,8 +23,12 @@ export type FleetItem =
       key: ImageKey;
       scanner: Scanner;
       completedAt: string;
-      /** Decodes it (and reads its parts, if any): only facts a current verdict names are. */
-      load(): Promise<FindingsFacts>;
+      /**
+       * Decodes it (and reads its parts, if any): only facts a current verdict names are.
+       * With `keep`, the findings are decoded only when it accepts their encoded text
+       * (encodeFindings), else none are: a search skips facts that cannot match.
+       */
+      load(keep?: (encoded: string) => boolean): Promise<FindingsFacts>;
     };
 
 /**

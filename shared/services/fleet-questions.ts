@@ -1,6 +1,6 @@
 import type { FactsRef, FindingsFacts } from '../domain/findings-facts';
 import type { FleetRecord } from '../domain/fleet-record';
-import { type SearchHit, type SearchQuery, searchFacts } from '../domain/fleet-search';
+import { mayMatch, type SearchHit, type SearchQuery, searchFacts } from '../domain/fleet-search';
 import { imageId } from '../domain/image-ref';
 import type { Policy } from '../domain/policy';
 import { replay, type VerdictChange, type WhatIfReport, whatIfReport } from '../domain/what-if';
@@ -31,6 +31,7 @@ const refKey = (record: FleetRecord, ref: FactsRef) =>
 async function* currentWithFacts(
   fleet: FleetScan,
   totals: { digests: number; notReplayable: number },
+  keep?: (encoded: string) => boolean,
 ): AsyncGenerator<{ record: FleetRecord; facts: FindingsFacts[] }> {
   const waiting = new Map<string, Pending[]>();
   const pending = new Set<Pending>();
@@ -57,7 +58,7 @@ async function* currentWithFacts(
         const entry: Pending = { record, refs, keys, got: new Map() };
         for (const key of new Set(keys)) {
           const held = kept.get(key);
-          if (held) entry.got.set(key, await held.load());
+          if (held) entry.got.set(key, await held.load(keep));
           else waiting.set(key, [...(waiting.get(key) ?? []), entry]);
         }
         if (done(entry)) yield joined(entry);
@@ -70,7 +71,7 @@ async function* currentWithFacts(
       const entries = waiting.get(key);
       if (!entries) continue;
       waiting.delete(key);
-      const facts = await item.load();
+      const facts = await item.load(keep);
       for (const entry of entries) {
         entry.got.set(key, facts);
         if (!done(entry)) continue;
@@ -116,7 +117,8 @@ export interface SearchResult {
 export async function searchFleet(fleet: FleetScan, query: SearchQuery): Promise<SearchResult> {
   const hits: SearchHit[] = [];
   const totals = { digests: 0, notReplayable: 0 };
-  for await (const { record, facts } of currentWithFacts(fleet, totals)) {
+  const keep = (encoded: string) => mayMatch(encoded, query);
+  for await (const { record, facts } of currentWithFacts(fleet, totals, keep)) {
     for (const f of facts) hits.push(...searchFacts(record, f, query));
   }
   hits.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));

@@ -104,6 +104,30 @@ describe('evaluate: findings against the block rules', () => {
     expect(e.topFindings[0]).toMatchObject({ id: 'CVE-H', blocking: true });
   });
 
+  it('judges the same verdict when only the verdict is asked for (what-if)', () => {
+    const findings = [
+      finding('CVE-1', 'CRITICAL'),
+      finding('CVE-2', 'HIGH', { exploitAvailable: true }),
+      finding('CVE-3', 'LOW'),
+    ];
+    const policy = policyOf('defaults: { block: { severity: HIGH }, grace: { HIGH: 7d } }');
+    const previous = { ...run({ scan: completeScan([]) }), verdict: 'PASS' as const };
+    for (const input of [
+      { scan: completeScan(findings), policy },
+      { scan: completeScan(findings), policy, previous },
+      { scan: completeScan(findings.slice(1)), policy, previous },
+    ]) {
+      const full = run(input);
+      const { topFindings, blocking, ...rest } = run({ ...input, verdictOnly: true });
+      const { topFindings: fullTop, blocking: fullBlocking, ...fullRest } = full;
+      expect(rest).toEqual(fullRest);
+      expect(fullTop.length).toBeGreaterThan(0);
+      expect(fullBlocking).toBeDefined();
+      expect(topFindings).toEqual([]);
+      expect(blocking).toBeUndefined();
+    }
+  });
+
   it('applies the first matching repository rule', () => {
     const policy = policyOf(
       'repositories:\n  - match: "prod/*"\n    block: { severity: CRITICAL }\n  - match: "**"\n    block: { severity: LOW }\n',

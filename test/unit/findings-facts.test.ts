@@ -68,6 +68,26 @@ describe('findings facts encoding', () => {
     expect(() => decodeFindings(text)).toThrow(message);
   });
 
+  // Kinds by position after id and severity (t text, n number, b 0/1 flag), as encodeFindings writes.
+  const kinds = 'ttttnttbbnnttt';
+  const good = { t: 'x', n: 1.5, b: 1 } as const;
+  const bad = { t: 3, n: 'x', b: 2 } as const;
+  it.each([...kinds].map((k, i) => [i + 2, k as keyof typeof good]))(
+    'refuses a row whose field %i is of the wrong kind, and reads it when right',
+    (at, kind) => {
+      const row: unknown[] = ['CVE-1', 2, ...Array.from(kinds, () => null)];
+      row[at] = good[kind];
+      expect(decodeFindings(JSON.stringify([row]))).toHaveLength(1);
+      row[at] = bad[kind];
+      expect(() => decodeFindings(JSON.stringify([row]))).toThrow(/finding 0 \(CVE-1\)/);
+    },
+  );
+
+  it('refuses a row with more fields than the encoding has', () => {
+    const row = ['CVE-1', 2, ...Array.from(kinds, () => null), 'extra'];
+    expect(() => decodeFindings(JSON.stringify([row]))).toThrow(InvalidFindingsError);
+  });
+
   it('gives the same hash to the same findings and another to a changed one', () => {
     const facts = factsOfScan(key, enhanced);
     if (!facts) throw new Error('expected facts of a complete scan');

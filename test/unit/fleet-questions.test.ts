@@ -1,6 +1,6 @@
 import { evaluate } from '../../shared/domain/evaluate';
 import type { FindingsFacts } from '../../shared/domain/findings-facts';
-import { factsOfScan, factsRefOf } from '../../shared/domain/findings-facts';
+import { encodeFindings, factsOfScan, factsRefOf } from '../../shared/domain/findings-facts';
 import { imageId } from '../../shared/domain/image-ref';
 import { draftFrom, planWrite, type VerdictRecord } from '../../shared/domain/verdict-record';
 import type { FleetItem, FleetScan } from '../../shared/ports/questions';
@@ -37,7 +37,7 @@ const gone = judged('prod/web', 5);
 
 /** The fleet read in memory, in the order given; counts decodes and one-by-one reads. */
 function memoryFleet(pages: (VerdictRecord | FindingsFacts)[][], stored = pages.flat()) {
-  const counts = { loads: 0, gets: 0 };
+  const counts = { loads: 0, gets: 0, skipped: 0 };
   const isFacts = (x: VerdictRecord | FindingsFacts): x is FindingsFacts => 'findings' in x;
   const item = (x: VerdictRecord | FindingsFacts): FleetItem =>
     isFacts(x)
@@ -46,8 +46,13 @@ function memoryFleet(pages: (VerdictRecord | FindingsFacts)[][], stored = pages.
           key: x.key,
           scanner: x.scanner,
           completedAt: x.completedAt,
-          load: async () => {
+          load: async (keep) => {
             counts.loads += 1;
+            // As the adapter: findings its text cannot match are not decoded.
+            if (keep && !keep(encodeFindings(x.findings))) {
+              counts.skipped += 1;
+              return { ...x, findings: [] };
+            }
             return x;
           },
         }
@@ -116,6 +121,12 @@ describe('search', () => {
     expect((await searchFleet(ports, { kind: 'finding', id: 'CVE-9' })).hits).toEqual([]);
   });
 
+  it('decodes only the facts whose text can hold the query', async () => {
+    const { fleet, counts } = memoryFleet([[one.record, one.facts, three.record, three.facts]]);
+    expect((await searchFleet(fleet, { kind: 'package', name: 'zlib' })).digests).toBe(1);
+    expect(counts).toMatchObject({ loads: 2, skipped: 1 });
+  });
+
   it('finds a package at any version, or at one, with its fix', async () => {
     const any = await searchFleet(ports, { kind: 'package', name: 'zlib' });
     expect(any.hits.map((h) => h.package)).toEqual(['zlib@1.2', 'zlib@1.3']);
@@ -140,14 +151,14 @@ describe('the fleet read, in any order', () => {
     ]);
     const report = await whatIf(fleet, HIGH, NOW);
     expect(report).toMatchObject({ digests: 2, replayed: 2, changed: 2 });
-    expect(counts).toEqual({ loads: 2, gets: 0 });
+    expect(counts).toEqual({ loads: 2, gets: 0, skipped: 0 });
   });
 
   it('keeps facts that come before their verdict', async () => {
     const { fleet, counts } = memoryFleet([[two.facts, one.facts], [two.record], [one.record]]);
     const report = await whatIf(fleet, HIGH, NOW);
     expect(report).toMatchObject({ digests: 2, replayed: 2, notReplayable: 0, changed: 2 });
-    expect(counts).toEqual({ loads: 2, gets: 0 });
+    expect(counts).toEqual({ loads: 2, gets: 0, skipped: 0 });
   });
 
   it('reads one by one, at the end, facts already dropped when a later verdict names them', async () => {

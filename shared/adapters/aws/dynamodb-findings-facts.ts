@@ -181,8 +181,14 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
     }
   }
 
-  /** A stored facts head as the facts it holds: parts read, hash checked, findings decoded. */
-  async fromItem(stored: Record<string, unknown>): Promise<FindingsFacts> {
+  /**
+   * A stored facts head as the facts it holds: parts read, hash checked, findings decoded
+   * (none when `keep` refuses their encoded text).
+   */
+  async fromItem(
+    stored: Record<string, unknown>,
+    keep?: (encoded: string) => boolean,
+  ): Promise<FindingsFacts> {
     const item = stored as unknown as FactsItem;
     const key = { registry: item.registry, repository: item.repository, digest: item.digest };
     const source = `facts ${imageId(key)} ${item.sk}`;
@@ -208,7 +214,7 @@ export class DynamoDbFindingsFacts implements FindingsFactsStore {
       ...(item.vulnerabilitySourceUpdatedAt && {
         vulnerabilitySourceUpdatedAt: item.vulnerabilitySourceUpdatedAt,
       }),
-      findings: decodeFindings(encoded, source),
+      findings: !keep || keep(encoded) ? decodeFindings(encoded, source) : [],
     };
   }
 

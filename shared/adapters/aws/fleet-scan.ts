@@ -194,7 +194,7 @@ export class DynamoDbFleetScan implements FleetScan {
       },
       scanner: item.scanner as Scanner,
       completedAt: String(item.completedAt),
-      load: () => this.store.fromItem(item),
+      load: (keep) => this.store.fromItem(item, keep),
     };
   }
 }
