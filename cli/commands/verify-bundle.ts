@@ -9,6 +9,7 @@ import {
 } from '../../shared/adapters/sigstore/bundles';
 import { parseTrustedRoot } from '../../shared/adapters/sigstore/trust';
 import {
+  digestArtifact,
   type SignedArtifact,
   type VerificationTrust,
   verifyBundleWithTrust,
@@ -64,10 +65,12 @@ function trustOf(flags: VerifyBundleFlags): VerificationTrust {
 }
 
 /** The artifact as bytes, or as its sha256 when given as `sha256:<hex>` (conformance protocol). */
-function artifactOf(input: string): { artifact: SignedArtifact; digest: Buffer } {
+async function artifactOf(input: string): Promise<{ artifact: SignedArtifact; digest: Buffer }> {
   const digest = DIGEST.exec(input)?.[1];
-  if (digest)
-    return { artifact: { sha256: Buffer.from(digest, 'hex') }, digest: Buffer.from(digest, 'hex') };
+  if (digest) {
+    const sha256 = Buffer.from(digest, 'hex');
+    return { artifact: await digestArtifact(sha256), digest: sha256 };
+  }
   let bytes: Buffer;
   try {
     bytes = readFileSync(input);
@@ -109,9 +112,9 @@ export function registerVerifyBundle(program: Command, io: CliIo): void {
       "registry-watcher verify-bundle app.tar --bundle app.tar.sigstore.json --trusted-root trusted_root.json --certificate-identity-regexp '^https://github.com/acme/' --certificate-oidc-issuer https://token.actions.githubusercontent.com -o json",
     ],
   ]);
-  command.action((input: string, flags: VerifyBundleFlags) => {
+  command.action(async (input: string, flags: VerifyBundleFlags) => {
     const trust = trustOf(flags);
-    const { artifact, digest } = artifactOf(input);
+    const { artifact, digest } = await artifactOf(input);
     try {
       const bundle = parseBundle(readJson(flags.bundle));
       if (bundle.content.$case === 'messageSignature') {

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { bundleFromJSON } from '@sigstore/bundle';
@@ -212,6 +212,59 @@ describe('ECDSA P-256 over a given digest', () => {
       const flipped = Buffer.from(sig);
       flipped[flipped.length - 1] = (flipped.at(-1) ?? 0) ^ 1;
       expect(verifyPrehashedP256(publicKey, hash, flipped)).toBe(false);
+    }
+  });
+
+  it('refuses another P-256 key', () => {
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    expect(verifyPrehashedP256(other, digest, signature)).toBe(false);
+  });
+
+  // What crypto.verify takes over the bytes, the digest path takes: a high S (KMS and Node do
+  // not normalise S) yes, a DER integer with a needless leading zero no.
+  const N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+  const integer = (value: bigint, pad = false) => {
+    let bytes = Buffer.from(value.toString(16).padStart(64, '0'), 'hex');
+    while (bytes.length > 1 && bytes[0] === 0 && ((bytes[1] ?? 0) & 0x80) === 0) {
+      bytes = bytes.subarray(1);
+    }
+    if ((bytes[0] ?? 0) & 0x80 || pad) bytes = Buffer.concat([Buffer.of(0), bytes]);
+    return Buffer.concat([Buffer.of(0x02, bytes.length), bytes]);
+  };
+  const der = (r: Buffer, s: Buffer) => Buffer.concat([Buffer.of(0x30, r.length + s.length), r, s]);
+  const rsOf = (sig: Buffer) => {
+    const rLength = sig[3] ?? 0;
+    const r = BigInt(`0x${sig.subarray(4, 4 + rLength).toString('hex')}`);
+    const s = BigInt(`0x${sig.subarray(6 + rLength).toString('hex')}`);
+    return { r, s };
+  };
+
+  it('takes S and N − S alike, as crypto.verify does', () => {
+    const seen = new Set<boolean>();
+    for (let i = 0; i < 16; i++) {
+      const message = randomBytes(i + 1);
+      const hash = createHash('sha256').update(message).digest();
+      const { r, s } = rsOf(sign('sha256', message, privateKey));
+      const mirrored = der(integer(r), integer(N - s));
+      seen.add(N - s > N / 2n);
+      expect(verify('sha256', message, publicKey, mirrored)).toBe(true);
+      expect(verifyPrehashedP256(publicKey, hash, mirrored)).toBe(true);
+    }
+    // Both halves were tried: a high S among them (each try is a coin flip; 2^-15 to miss).
+    expect(seen).toEqual(new Set([true, false]));
+  });
+
+  it('refuses a DER integer with a needless leading zero, as crypto.verify does', () => {
+    for (let i = 0; ; i++) {
+      const message = randomBytes(i + 1);
+      const { r, s } = rsOf(sign('sha256', message, privateKey));
+      if (integer(r)[2] === 0) continue; // r's top bit set: its zero is needed
+      const padded = der(integer(r, true), integer(s));
+      expect(verify('sha256', message, publicKey, padded)).toBe(false);
+      const hash = createHash('sha256').update(message).digest();
+      expect(verifyPrehashedP256(publicKey, hash, padded)).toBe(false);
+      expect(verifyPrehashedP256(publicKey, hash, der(integer(r), integer(s)))).toBe(true);
+      break;
     }
   });
 });

@@ -97,6 +97,17 @@ describe('every function bundled for real', () => {
     expect(loaded).not.toContain('"GetObject"');
   });
 
+  it('THEN evaluate loads the curve code (noble-curves) only to verify a digest, never at cold start', () => {
+    const b = bundle('evaluate');
+    const code = (files: string[]) =>
+      files.map((f) => readFileSync(join(b.dir, f), 'utf8')).join('\n');
+    const lazy = b.files.filter((f) => f.startsWith('chunks/prehashed-') && f.endsWith('.mjs'));
+    expect(lazy).toHaveLength(1);
+    // noble's DER parser: its message is in the on-demand chunk, not in what cold start reads.
+    expect(code(lazy)).toContain('invalid signature integer: unnecessary leading zero');
+    expect(code(b.loaded)).not.toContain('invalid signature integer');
+  });
+
   it.each(FUNCTION_NAMES)(
     'THEN %s loads only the SDK credential provider Lambda uses (environment) at cold start',
     (name) => {

@@ -20,10 +20,10 @@ const changed = Buffer.from('{"critical":{"image":{"docker-manifest-digest":"sha
 const signedByC = sign('sha256', original, c.privateKey);
 
 describe('keySignedDigest: which trusted key signed a digest, at most `limit` tried', () => {
-  it('finds the signer among P-256 keys, skipping others, within the limit only', () => {
-    expect(keySignedDigest(signedByC, sha256(original), keys, 4)?.name).toBe('c');
-    expect(keySignedDigest(signedByC, sha256(original), keys, 3)).toBeUndefined();
-    expect(keySignedDigest(signedByC, sha256(changed), keys, 4)).toBeUndefined();
+  it('finds the signer among P-256 keys, skipping others, within the limit only', async () => {
+    expect((await keySignedDigest(signedByC, sha256(original), keys, 4))?.name).toBe('c');
+    await expect(keySignedDigest(signedByC, sha256(original), keys, 3)).resolves.toBeUndefined();
+    await expect(keySignedDigest(signedByC, sha256(changed), keys, 4)).resolves.toBeUndefined();
   });
 });
 

@@ -25,7 +25,7 @@ import {
 import { checkSimpleSigningPayload, legacySignatureBundle, signedReference } from './cosign-legacy';
 import type { KeyResolver } from './trust';
 import { diffIds, explainUnhinted, MAX_EXPLAIN_TRIES } from './unhinted';
-import { type SignedArtifact, verifyBundleWithTrust } from './verify';
+import { digestArtifact, type SignedArtifact, verifyBundleWithTrust } from './verify';
 
 export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 
@@ -124,7 +124,11 @@ async function bundleCandidate(
     const signed = bundle.content.messageSignature.messageDigest?.digest.toString('hex');
     if (`sha256:${signed}` !== digest)
       return { ...candidate, bundle, problem: mismatch(`sha256:${signed}`, digest) };
-    return { ...candidate, bundle, artifact: { sha256: Buffer.from(signed ?? '', 'hex') } };
+    return {
+      ...candidate,
+      bundle,
+      artifact: await digestArtifact(Buffer.from(signed ?? '', 'hex')),
+    };
   } catch (error) {
     return {
       ...candidate,

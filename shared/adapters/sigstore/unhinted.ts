@@ -10,7 +10,7 @@ interface Unverified {
   recordedDigest?: () => Promise<string | undefined>;
 }
 
-/** Prehashed key tries per image when explaining hint-less failures (each ~15 ms). */
+/** Prehashed key tries per image when explaining hint-less failures (each a few ms of CPU). */
 export const MAX_EXPLAIN_TRIES = 16;
 
 /** `rootfs.diff_ids` of an image config, or none when it has no such list. */
@@ -44,7 +44,7 @@ export async function explainUnhinted(
   if (!recorded || !/^sha256:[a-f0-9]{64}$/.test(recorded) || recorded === actual) return;
   const limit = Math.min(keys.length, budget.tries);
   budget.tries -= limit;
-  const signer = keySignedDigest(
+  const signer = await keySignedDigest(
     content.messageSignature.signature,
     Buffer.from(recorded.slice('sha256:'.length), 'hex'),
     keys,

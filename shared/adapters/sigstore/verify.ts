@@ -12,7 +12,6 @@ import { matchesGlob } from '../../domain/glob';
 import type { KeylessIdentity } from '../../domain/policy';
 import { POLICY_LIMITS } from '../../domain/policy-bounds';
 import { keyHint, SignatureVerificationError } from './bundles';
-import { verifyPrehashedP256 } from './prehashed';
 
 export interface TrustedKey {
   name: string;
@@ -34,7 +33,23 @@ export interface VerifiedSigner {
 }
 
 /** What was signed: the exact bytes, or only their sha256 digest (`verify-bundle sha256:…`). */
-export type SignedArtifact = { bytes: Buffer } | { sha256: Buffer } | undefined;
+export type SignedArtifact = { bytes: Buffer } | DigestArtifact | undefined;
+
+/** Only the sha256 of what was signed, and how a signature over it is checked. */
+export interface DigestArtifact {
+  sha256: Buffer;
+  /** ECDSA P-256 over the digest itself (prehashed.ts). */
+  verifySignature(key: KeyObject, signature: Buffer): boolean;
+}
+
+/**
+ * A digest artifact. The curve code (noble-curves, ~43 KB minified) is imported on first
+ * use, so a bundle loads it only when a digest is verified (esbuild puts it in a chunk).
+ */
+export async function digestArtifact(sha256: Buffer): Promise<DigestArtifact> {
+  const { verifyPrehashedP256 } = await import('./prehashed.js');
+  return { sha256, verifySignature: (key, sig) => verifyPrehashedP256(key, sha256, sig) };
+}
 
 const EMPTY_ROOT: TrustedRoot = {
   mediaType: 'application/vnd.dev.sigstore.trustedroot.v0.2+json',
@@ -47,7 +62,6 @@ const EMPTY_ROOT: TrustedRoot = {
 function entityOf(bundle: Bundle, artifact: SignedArtifact): SignedEntity {
   if (artifact && 'sha256' in artifact && bundle.content.$case === 'messageSignature') {
     const entity = toSignedEntity(bundle);
-    const digest = artifact.sha256;
     const signature = bundle.content.messageSignature.signature;
     const content = entity.signature; // a class instance: delegate, do not spread
     return {
@@ -56,7 +70,7 @@ function entityOf(bundle: Bundle, artifact: SignedArtifact): SignedEntity {
         signature: content.signature,
         compareSignature: (sig: Buffer) => content.compareSignature(sig),
         compareDigest: (d: Buffer) => content.compareDigest(d),
-        verifySignature: (key: KeyObject) => verifyPrehashedP256(key, digest, signature),
+        verifySignature: (key: KeyObject) => artifact.verifySignature(key, signature),
       },
     };
   }
@@ -118,17 +132,18 @@ function verifyKeyed(bundle: Bundle, artifact: SignedArtifact, keys: TrustedKey[
 /**
  * Which trusted key made `signature` over `digest` (ECDSA P-256, prehashed), trying at most
  * `limit` keys: evidence for a hint-less signature that failed over its current payload.
- * Each try is BigInt curve arithmetic (~15 ms on a loaded 2-core machine), hence the bound.
+ * Each try is a curve computation in JavaScript (noble-curves, ~3 ms CPU), hence the bound.
  */
-export function keySignedDigest(
+export async function keySignedDigest(
   signature: Buffer,
   digest: Buffer,
   keys: TrustedKey[],
   limit: number,
-): TrustedKey | undefined {
+): Promise<TrustedKey | undefined> {
+  const artifact = await digestArtifact(digest);
   return keys.slice(0, limit).find((key) => {
     const publicKey = keyed(key.publicKeyPem)?.publicKey;
-    return publicKey !== undefined && verifyPrehashedP256(publicKey, digest, signature);
+    return publicKey !== undefined && artifact.verifySignature(publicKey, signature);
   });
 }
 
