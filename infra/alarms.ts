@@ -196,8 +196,17 @@ export class WatcherAlarms extends Construct {
     });
   }
 
-  /** Evaluations waiting longer than `age`: the evaluate function cannot keep up or is failing. */
-  backlog(id: string, queue: sqs.IQueue, age: Duration): cloudwatch.Alarm {
+  /** Requests waiting longer than `age`: their function cannot keep up or is failing. */
+  backlog(
+    id: string,
+    queue: sqs.IQueue,
+    age: Duration,
+    about = {
+      what: 'evaluation request',
+      lag: 'verdicts lag behind pushes',
+      check: "the evaluate function's errors and throttling, and ECR throttling in its logs",
+    },
+  ): cloudwatch.Alarm {
     return this.add(id, {
       metric: queue.metricApproximateAgeOfOldestMessage({
         period: Duration.minutes(5),
@@ -207,7 +216,7 @@ export class WatcherAlarms extends Construct {
       evaluationPeriods: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `The oldest evaluation request in ${queue.queueName} waited more than ${age.toHumanString()}: verdicts lag behind pushes. Check the evaluate function's errors and throttling, and ECR throttling in its logs.`,
+      alarmDescription: `The oldest ${about.what} in ${queue.queueName} waited more than ${age.toHumanString()}: ${about.lag}. Check ${about.check}.`,
     });
   }
 

@@ -27,7 +27,7 @@ export interface WatcherCore {
   readonly table: dynamodb.Table;
   /** The allowlist's trust root: its one signer is the allowlist function. */
   readonly allowlistKey: SigningKey;
-  /** The attestations' trust root: its one signer is evaluate (when attestations are on). */
+  /** The attestations' trust root: its one signer is the attestor (when attestations are on). */
   readonly attestationKey: SigningKey;
   /** Dead-letter queue of EventBridge and Scheduler targets. */
   readonly deliveryDlq: sqs.Queue;

@@ -8,7 +8,6 @@ import { VERDICT_TABLE } from '../shared/adapters/aws/verdict-table';
 import { signatureEnvironment } from '../shared/adapters/sigstore/environment';
 import { environment as evaluateEnvironment } from '../shared/config';
 import type { Policy, SignatureTrust } from '../shared/domain/policy';
-import { VERSION } from '../shared/version';
 import {
   acknowledgeRepositoryWildcards,
   anyResourcePolicy,
@@ -22,23 +21,14 @@ import { durationSetting } from './props';
 import { onlyItsSourcesSend, secureQueue } from './storage';
 import { type AnyWatcherFunction, TASK_ROOT, WatcherFunction } from './watcher-function';
 
-/** ECR writes of the attestor (evaluate with attestations on), on the watched repositories only. */
-export const ATTESTOR_ECR_ACTIONS = [
-  'ecr:InitiateLayerUpload',
-  'ecr:UploadLayerPart',
-  'ecr:CompleteLayerUpload',
-  'ecr:PutImage',
-  'ecr:BatchDeleteImage',
-];
-
 /** Evaluations one evaluate invocation runs at once (EVALUATE_CONCURRENCY). */
 export const EVALUATIONS_PER_INVOCATION = 8;
 const TRUSTED_ROOT_FILE = 'trusted_root.json';
 
 export interface EvaluationProps {
   readonly core: WatcherCore;
-  /** Sign and attach verdict attestations (needs write access to the watched repositories). */
-  readonly attestations: boolean;
+  /** The attestor's queue when attestations are on: evaluate asks there, never signs or pushes. */
+  readonly attestationQueue?: sqs.IQueue;
   /** trusted_root.json for keyless signatures: a local file (bundled) or `s3://bucket/key`. */
   readonly trustedRoot?: string;
 }
@@ -69,8 +59,8 @@ export class Evaluation extends Construct {
         POLICY_FILE: `${TASK_ROOT}/${POLICY_FILE_NAME}`,
         SCANNING_MODE: config.scanningMode,
         EVALUATE_CONCURRENCY: String(EVALUATIONS_PER_INVOCATION),
-        ATTESTATIONS_ENABLED: String(props.attestations),
-        ...(props.attestations && { ATTESTATION_KMS_KEY_ID: core.attestationKey.key.keyArn }),
+        ATTESTATIONS_ENABLED: String(props.attestationQueue !== undefined),
+        ...(props.attestationQueue && { ATTESTATION_QUEUE_URL: props.attestationQueue.queueUrl }),
         ...(trustedRoot && {
           TRUSTED_ROOT: bundledRoot ? `${TASK_ROOT}/${TRUSTED_ROOT_FILE}` : trustedRoot,
         }),
@@ -78,7 +68,6 @@ export class Evaluation extends Construct {
           KEV_SOURCE: config.knownExploitedCatalog,
           KEV_REFRESH: durationSetting(config.knownExploitedRefresh),
         }),
-        WATCHER_VERSION: VERSION,
       },
       files: {
         [POLICY_FILE_NAME]: { text: core.policyJson },
@@ -109,23 +98,22 @@ export class Evaluation extends Construct {
     );
 
     const repositories = repositoryArns(this, config.repositories);
-    const registry = props.attestations || usesSignatures(core.policy);
+    const registry = usesSignatures(core.policy);
     fn.allow(
       [
         'ecr:DescribeImages',
         'ecr:DescribeImageScanFindings',
         'ecr:BatchGetImage',
-        // Signatures and attestations are read through the registry API (OCI distribution).
+        // Signatures are read through the registry API (OCI distribution).
         ...(registry
           ? ['ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability', 'ecr:ListImages']
           : []),
       ],
       repositories,
     );
-    if (props.attestations) {
-      // The attestor's writes, one per registry call it makes: blob upload (POST, PATCH,
-      // PUT), manifest push, and the DELETE of our superseded referrer.
-      fn.allow(ATTESTOR_ECR_ACTIONS, repositories);
+    if (props.attestationQueue) {
+      // Its only part in attestations: one request per verdict due (infra/attestation.ts).
+      fn.allow(['sqs:SendMessage'], [props.attestationQueue.queueArn]);
     }
     // Only image items (CURRENT, history, facts): never markers, the sequence or the checkpoint.
     // BatchGetItem: the nightly requests of a batch read their items at once (docs/rescans.md).
@@ -143,7 +131,7 @@ export class Evaluation extends Construct {
         'RegistryLogin',
         fn.role,
         ['ecr:GetAuthorizationToken'],
-        'ecr:GetAuthorizationToken (the registry login for reading signatures and pushing attestations) supports no resource-level permissions; what the token may do is decided per repository by the statements on the watched repositories.',
+        'ecr:GetAuthorizationToken (the registry login for reading signatures) supports no resource-level permissions; what the token may do is decided per repository by the statements on the watched repositories.',
       );
     }
     if (config.scanningMode === 'enhanced') {
@@ -155,7 +143,6 @@ export class Evaluation extends Construct {
         'Enhanced scanning: DescribeImageScanFindings reads the findings from Amazon Inspector with the caller\'s permissions, and inspector2:ListFindings/ListCoverage support no resource-level permissions (ECR user guide, "IAM permissions required for enhanced scanning"). Both are read-only.',
       );
     }
-    if (props.attestations) core.attestationKey.grantSign(fn.role);
     for (const { resources, conditions } of policyKeyGrants(core.policy)) {
       fn.allow(['kms:GetPublicKey'], resources, conditions);
       if (!conditions) continue;

@@ -84,9 +84,9 @@ export interface RegistryWatcherProps {
   readonly allowlistKey?: kms.IKey;
   /**
    * An existing asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs the verdict
-   * attestations; its key policy must let the evaluate role `kms:Sign` and
+   * attestations; its key policy must let the attestor role `kms:Sign` and
    * `kms:GetPublicKey`. Never the allowlist key.
-   * @default a new key whose only signer is the evaluate function
+   * @default a new key whose only signer is the attestor function
    */
   readonly attestationKey?: kms.IKey;
   /**
@@ -120,8 +120,9 @@ export interface RegistryWatcherProps {
   readonly logRetention?: RetentionDays;
   /**
    * Sign a verdict attestation per evaluated digest and attach it to the image (OCI
-   * referrer and cosign `.att`, docs/signatures.md). Needs push access to the watched
-   * repositories; `false` keeps the watcher read-only on ECR.
+   * referrer and cosign `.att`, docs/signatures.md): adds the attestor function, the one
+   * role with push access to the watched repositories; `false` keeps the watcher read-only
+   * on ECR.
    * @default true
    */
   readonly attestations?: boolean;

@@ -13,6 +13,7 @@ import { ConfigError, formatPolicyIssues } from '../shared/domain/errors';
 import type { Policy } from '../shared/domain/policy';
 import { readPolicyFile } from '../shared/policy-file';
 import { WatcherAlarms } from './alarms';
+import { Attestation } from './attestation';
 import { schedulerRole, type WatcherCore } from './core';
 import { Evaluation } from './evaluation';
 import { dataKey, keyAdministrator, SigningKey } from './keys';
@@ -50,7 +51,7 @@ export class RegistryWatcher extends Construct {
   readonly failedRecords: s3.Bucket;
   /** Signs the allowlist; only the allowlist function can use it (DESIGN §6). */
   readonly allowlistKey: kms.IKey;
-  /** Signs the verdict attestations; only their attestor (evaluate) can use it (DESIGN §7). */
+  /** Signs the verdict attestations; only the attestor function can use it (DESIGN §7). */
   readonly attestationKey: kms.IKey;
   /** Verdict events, one per transition (docs/events.md): subscribe your own consumers here. */
   readonly verdictTopic: sns.Topic;
@@ -58,6 +59,8 @@ export class RegistryWatcher extends Construct {
   readonly alarmTopic: sns.ITopic;
   /** Evaluate requests: the rules, the nightly planner and `registry-watcher rescan` send here. */
   readonly evaluateQueue: sqs.Queue;
+  /** Attestation requests from evaluate (when attestations are on): the attestor consumes them. */
+  readonly attestationQueue?: sqs.Queue;
   /** Allowlist rebuild requests (FIFO): `registry-watcher replay` sends to it. */
   readonly rebuildQueue: sqs.Queue;
   /** The role `registry-watcher replay` runs as: one of the verdict topic's publishers. */
@@ -110,7 +113,7 @@ export class RegistryWatcher extends Construct {
       ...(props.allowlistKey && { existing: props.allowlistKey }),
     });
     const attestationKey = new SigningKey(this, 'AttestationSigning', {
-      signs: 'the verdict attestations (only the evaluate function)',
+      signs: 'the verdict attestations (only the attestor function)',
       administrator,
       removalPolicy,
       ...(props.attestationKey && { existing: props.attestationKey }),
@@ -160,9 +163,13 @@ export class RegistryWatcher extends Construct {
         this.alarms.function(pascal(name), fn.function, name);
       },
     };
+    const attestation = this.config.attestations
+      ? new Attestation(this, 'Attestation', { core })
+      : undefined;
+    this.attestationQueue = attestation?.queue;
     const evaluation = new Evaluation(this, 'Evaluation', {
       core,
-      attestations: this.config.attestations,
+      ...(attestation && { attestationQueue: attestation.queue }),
       ...(this.config.trustedRoot && { trustedRoot: this.config.trustedRoot }),
     });
     this.evaluateQueue = evaluation.queue;

@@ -1,4 +1,12 @@
-import { Duration, FeatureFlags, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  Duration,
+  FeatureFlags,
+  Names,
+  type RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -208,4 +216,39 @@ export function onlyItsSourcesSend(queue: sqs.Queue, roles: iam.IRole[] = []): v
  */
 export function noQueueDeadLettersInto(queue: sqs.Queue): void {
   (queue.node.defaultChild as sqs.CfnQueue).redriveAllowPolicy = { redrivePermission: 'denyAll' };
+}
+
+/**
+ * A source queue and its dead-letter queue where only that source may dead-letter into it
+ * (RedriveAllowPolicy `byQueue`). The DLQ must name the source's ARN while the source's
+ * RedrivePolicy names the DLQ's: CloudFormation would see a cycle, so the source gets a
+ * name fixed at synth (unique per stack and path) and the DLQ names it by the ARN built from
+ * it. Only for new queues: naming an existing queue replaces it, losing what it holds.
+ */
+export function queueWithOwnDeadLetterQueue(
+  scope: Construct,
+  id: string,
+  props: Omit<sqs.QueueProps, 'deadLetterQueue' | 'queueName'> & { maxReceiveCount: number },
+): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
+  const { maxReceiveCount, ...queueProps } = props;
+  const stack = Stack.of(scope);
+  const queueName = Names.uniqueResourceName(scope, { maxLength: 80 - id.length - 1 }) + `-${id}`;
+  const sourceArn = stack.formatArn({
+    service: 'sqs',
+    resource: queueName,
+    arnFormat: ArnFormat.NO_RESOURCE_NAME,
+  });
+  const deadLetterQueue = secureQueue(scope, 'Dlq', {
+    retentionPeriod: Duration.days(14),
+    redriveAllowPolicy: {
+      redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+      sourceQueues: [sqs.Queue.fromQueueArn(scope, `${id}ByName`, sourceArn)],
+    },
+  });
+  const queue = secureQueue(scope, id, {
+    ...queueProps,
+    queueName,
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount },
+  });
+  return { queue, deadLetterQueue };
 }

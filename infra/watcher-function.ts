@@ -33,6 +33,7 @@ export const FUNCTION_NAMES = [
   'allowlist',
   'notify',
   'rescan-planner',
+  'attestor',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

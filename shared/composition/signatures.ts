@@ -1,13 +1,11 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { sharedClient } from '../adapters/aws/clients';
-import { KmsSigner } from '../adapters/aws/kms-signer';
-import { FileSigner } from '../adapters/local/file-signer';
+import { SqsAttestationRequests } from '../adapters/aws/sqs-attestation-requests';
 import { registryClients, signatureEnvironment } from '../adapters/sigstore/environment';
 import { RegistrySignatureVerifier } from '../adapters/sigstore/image-signatures';
 import { KeyResolver, trustedRootSource } from '../adapters/sigstore/trust';
-import { RegistryVerdictAttestor } from '../adapters/sigstore/verdict-attestor';
 import { ConfigError } from '../domain/errors';
-import type { Log, Signer } from '../ports';
+import type { Log } from '../ports';
 import type { EvaluateImageOptions } from '../services/evaluate-image';
 
 export type SignaturePorts = Pick<
@@ -16,8 +14,8 @@ export type SignaturePorts = Pick<
 >;
 
 /**
- * Builds the signature verifier and verdict attestor from the environment: both optional,
- * created once per container, clients shared.
+ * Builds the signature verifier and the attestation requests (to the attestor's queue) from
+ * the environment: both optional, created once per container, clients shared.
  */
 export function signaturePortsFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
@@ -43,20 +41,11 @@ export function signaturePortsFromEnvironment(
     });
   }
   if (settings.ATTESTATIONS_ENABLED) {
-    let signer: Signer;
-    if (settings.ATTESTATION_KMS_KEY_ID)
-      signer = new KmsSigner(settings.ATTESTATION_KMS_KEY_ID, kms);
-    else if (settings.ATTESTATION_KEY_FILE)
-      signer = FileSigner.loadOrCreate(settings.ATTESTATION_KEY_FILE);
-    else
-      throw new ConfigError(
-        'ATTESTATIONS_ENABLED=true needs ATTESTATION_KMS_KEY_ID (or ATTESTATION_KEY_FILE locally)',
-      );
-    ports.attestor = new RegistryVerdictAttestor({
-      clientFor,
-      signer,
-      version: settings.WATCHER_VERSION,
-    });
+    // Evaluate parses untrusted registry content: it asks the attestor, which alone holds
+    // Sign on the attestation key and registry writes (docs/signatures.md).
+    if (!settings.ATTESTATION_QUEUE_URL)
+      throw new ConfigError('ATTESTATIONS_ENABLED=true needs ATTESTATION_QUEUE_URL');
+    ports.attestor = new SqsAttestationRequests(settings.ATTESTATION_QUEUE_URL);
   }
   return ports;
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { parseDuration } from './duration';
 import type { Scanner } from './findings';
+import { isDigest } from './image-ref';
 import type { Severity, SeverityCounts } from './severity';
 import type { Reason, VerdictValue } from './verdict';
 import type { VerdictRecord } from './verdict-record';
@@ -151,7 +152,22 @@ export function needsAttestation(
   if (record.deletedAt) return false;
   const last = record.attestation;
   if (!last) return record.verdict !== 'PENDING';
-  const attestedAt = Date.parse(last.attestedAt);
+  const attestedAt = Date.parse('requestedAt' in last ? last.requestedAt : last.attestedAt);
   if (record.transitionAt && Date.parse(record.transitionAt) > attestedAt) return true;
   return now.getTime() - attestedAt >= parseDuration(refresh);
 }
+
+/**
+ * What evaluate hands the attestor: which image, and the version of its verdict that was due.
+ * The attestor signs the verdict it reads from the table, never one carried in the message.
+ */
+export const attestationRequestSchema = z
+  .object({
+    registry: z.string().min(1),
+    repository: z.string().min(1),
+    digest: z.string().refine(isDigest, 'a digest: sha256:<64 hex>'),
+    version: z.number().int().positive(),
+  })
+  .strict();
+
+export type AttestationRequest = z.infer<typeof attestationRequestSchema>;

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'UPSTREAM_FAILURE'
   | 'INVALID_ARGUMENT'
   | 'MALFORMED_OBJECT'
+  | 'ATTESTATION_REFUSED'
   | SignatureErrorCode;
 
 /** Why a signature or bundle did not verify (shared/adapters/sigstore). */
@@ -165,5 +166,12 @@ export class ImageNotFoundError extends RegistryWatcherError {
 export class TableUnavailableError extends RegistryWatcherError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('TABLE_UNAVAILABLE', message, options);
+  }
+}
+
+/** The attestor was asked to sign for an image it does not attest (another registry). */
+export class AttestationRefusedError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ATTESTATION_REFUSED', message, options);
   }
 }

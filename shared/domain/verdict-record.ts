@@ -15,7 +15,12 @@ export interface VerdictRecord extends Evaluation, ImageKey {
   /** The findings facts it was judged on, one per complete scan of a judged manifest. */
   facts?: FactsRef[];
   signature?: SignatureResult;
-  attestation?: { digest: string; attestedAt: string };
+  /**
+   * The last attestation evaluate asked for: `requestedAt` when it handed the verdict to the
+   * attestor (docs/signatures.md); items written before the attestor split, or attested in
+   * process (tests), say when it was attached and the referrer's digest.
+   */
+  attestation?: AttestationMark;
   deletedAt?: string;
   /** Optimistic lock: 1 on first write, +1 on every write but an evaluatedAt-only touch. */
   version: number;
@@ -24,6 +29,9 @@ export interface VerdictRecord extends Evaluation, ImageKey {
   transitionAt?: string;
   previousVerdict?: VerdictValue;
 }
+
+/** What a record keeps of its last attestation. */
+export type AttestationMark = { requestedAt: string } | { digest: string; attestedAt: string };
 
 /** A verdict ready to store, before version and transition bookkeeping. */
 export type VerdictDraft = Omit<

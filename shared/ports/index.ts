@@ -5,7 +5,7 @@ import type { ImageKey } from '../domain/image-ref';
 import type { KnownExploited } from '../domain/known-exploited';
 import type { SignatureTrust } from '../domain/policy';
 import type { SignatureResult } from '../domain/verdict';
-import type { VerdictRecord, WritePlan } from '../domain/verdict-record';
+import type { AttestationMark, VerdictRecord, WritePlan } from '../domain/verdict-record';
 
 /** Describes images in a registry (ECR DescribeImages + BatchGetImage in AWS). */
 export interface ImageSource {
@@ -101,7 +101,11 @@ export interface KnownExploitedCatalog {
   load(tag?: string): Promise<KnownExploitedVersion | 'unchanged'>;
 }
 
-/** Signs a stored verdict as an attestation and attaches it to the image. */
+/**
+ * Has a stored verdict attested: signs it and attaches it to the image (the attestor's
+ * RegistryVerdictAttestor), or hands it to the attestor function (evaluate's queue). Returns
+ * what the record keeps.
+ */
 export interface VerdictAttestor {
-  attest(record: VerdictRecord, now: Date): Promise<{ digest: string; attestedAt: string }>;
+  attest(record: VerdictRecord, now: Date): Promise<AttestationMark>;
 }

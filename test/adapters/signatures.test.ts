@@ -4,6 +4,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadFixture } from '../../events';
+import { SqsAttestationRequests } from '../../shared/adapters/aws/sqs-attestation-requests';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
 import { parseChallenge } from '../../shared/adapters/oci/auth';
 import { EcrCredentials } from '../../shared/adapters/oci/ecr-auth';
@@ -388,22 +389,24 @@ describe('signature settings from the environment', () => {
     expect(ports.attestationRefresh).toBe('24h');
   });
 
-  it('builds a KMS-backed attestor', () => {
+  it('hands attestations to the attestor queue (no signer in evaluate)', () => {
     const ports = signaturePortsFromEnvironment(
       {
         ATTESTATIONS_ENABLED: 'true',
-        ATTESTATION_KMS_KEY_ID: 'alias/registry-watcher',
+        ATTESTATION_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/attestor',
         ATTESTATION_REFRESH: '12h',
         SIGNATURES_ENABLED: 'false',
       },
       { kms },
     );
-    expect(ports).toMatchObject({ attestationRefresh: '12h', attestor: expect.any(Object) });
+    expect(ports).toMatchObject({ attestationRefresh: '12h' });
+    expect(ports.attestor).toBeInstanceOf(SqsAttestationRequests);
     expect(ports.signatures).toBeUndefined();
   });
 
   it.each([
-    [{ ATTESTATIONS_ENABLED: 'true' }, /needs ATTESTATION_KMS_KEY_ID/],
+    [{ ATTESTATIONS_ENABLED: 'true' }, /needs ATTESTATION_QUEUE_URL/],
+    [{ ATTESTATIONS_ENABLED: 'true', ATTESTATION_KMS_KEY_ID: 'k' }, /needs ATTESTATION_QUEUE_URL/],
     [{ ATTESTATION_REFRESH: 'daily' }, /ATTESTATION_REFRESH: a duration/],
     [{ SIGNATURES_ENABLED: 'yes' }, /SIGNATURES_ENABLED/],
   ])('rejects %j', (env, message) => {

@@ -17,8 +17,8 @@ describe('alarms and outputs', () => {
     const dlqs = resourcesOf(full.template, 'AWS::SQS::Queue')
       .map(([id]) => id)
       .filter((id) => /Dlq|Failures/.test(id));
-    // delivery, evaluate, rebuild, notify, continuation; allowlist and planner on-failure
-    expect(dlqs).toHaveLength(7);
+    // delivery, evaluate, attestor, rebuild, notify, continuation; allowlist and planner on-failure
+    expect(dlqs).toHaveLength(8);
     for (const dlq of dlqs) {
       expect(alarms).toContainEqual(
         expect.objectContaining({
@@ -59,9 +59,9 @@ describe('alarms and outputs', () => {
     );
   });
 
-  it('THEN there are 28 with Slack on (7 queues, 5 × errors and throttles, expiry, age, backlog, Slack queue age, 4 batch failures, parked, on-failure, iterator age), 23 without', () => {
-    expect(alarms).toHaveLength(28);
-    expect(resourcesOf(bare.template, 'AWS::CloudWatch::Alarm')).toHaveLength(23);
+  it('THEN there are 33 with Slack on (8 queues, 6 × errors and throttles, expiry, age, 2 backlogs, Slack queue age, 5 batch failures, parked, on-failure, iterator age), 28 without', () => {
+    expect(alarms).toHaveLength(33);
+    expect(resourcesOf(bare.template, 'AWS::CloudWatch::Alarm')).toHaveLength(28);
   });
 
   it('THEN every alarm notifies the alarm topic, which mails the operators', () => {

@@ -1,6 +1,7 @@
 import { CliCredentialsStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { ATTESTOR_ECR_ACTIONS } from '../../infra/attestation';
 import { RegistryWatcher } from '../../infra/registry-watcher';
 import { RegistryWatcherStack } from '../../infra/stack';
 import {
@@ -32,11 +33,11 @@ describe('signing keys: two trust roots', () => {
   const statement = (template: Template, part: string, sid: string) =>
     keyOf(template, part).Properties.KeyPolicy.Statement.find((s) => s.Sid === sid);
 
-  it('THEN there are two ECC_NIST_P256 keys: the allowlist function signs with one, evaluate with the other', () => {
+  it('THEN there are two ECC_NIST_P256 keys: the allowlist function signs with one, the attestor with the other', () => {
     expect(keys(full.template)).toHaveLength(2);
     for (const [part, signer] of [
       ['AllowlistSigning', 'AllowlistRole'],
-      ['AttestationSigning', 'EvaluateRole'],
+      ['AttestationSigning', 'AttestorRole'],
     ] as const) {
       expect(keyOf(full.template, part).Properties.KeySpec).toBe('ECC_NIST_P256');
       expect(statement(full.template, part, 'TheSignerSigns')).toEqual({
@@ -111,7 +112,7 @@ describe('signing keys: two trust roots', () => {
     expect(() => build('arn:aws:iam::123456789012:role/deployer')).not.toThrow();
   });
 
-  it('WHEN attestations are off THEN evaluate may neither sign nor push to ECR', () => {
+  it('WHEN attestations are off THEN there is no attestor, and evaluate may neither sign nor push to ECR', () => {
     const { template } = synthWatcher({ watcher: { attestations: false } });
     expect(statement(template, 'AttestationSigning', 'TheSignerSigns')).toBeUndefined();
     const actions = actionsOf(template, 'EvaluateRole');
@@ -126,6 +127,23 @@ describe('signing keys: two trust roots', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ ATTESTATIONS_ENABLED: 'false' }) },
     });
+    expect(
+      resourcesOf(template, 'AWS::Lambda::Function').filter(([id]) => id.includes('Attestor')),
+    ).toEqual([]);
+  });
+
+  it('THEN evaluate, with attestations on, holds no Sign and no ECR write: it only sends to the attestor queue', () => {
+    const actions = actionsOf(full.template, 'EvaluateRole');
+    for (const write of ['kms:Sign', ...ATTESTOR_ECR_ACTIONS]) expect(actions).not.toContain(write);
+    expect(actions).toContain('sqs:SendMessage');
+    full.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          ATTESTATIONS_ENABLED: 'true',
+          ATTESTATION_QUEUE_URL: { Ref: Match.stringLikeRegexp('AttestationQueue') },
+        }),
+      },
+    });
   });
 
   it('WHEN existing keys are given THEN none is created and each role signs with its own', () => {
@@ -136,10 +154,12 @@ describe('signing keys: two trust roots', () => {
     expect(statementsOf(template, 'AllowlistRole')).toEqual(
       expect.arrayContaining([expect.objectContaining({ Action: 'kms:Sign', Resource: arn(1) })]),
     );
-    expect(statementsOf(template, 'EvaluateRole')).toEqual(
+    expect(statementsOf(template, 'AttestorRole')).toEqual(
       expect.arrayContaining([expect.objectContaining({ Action: 'kms:Sign', Resource: arn(2) })]),
     );
-    expect(JSON.stringify(statementsOf(template, 'EvaluateRole'))).not.toContain(arn(1));
+    expect(JSON.stringify(statementsOf(template, 'AttestorRole'))).not.toContain(arn(1));
+    // Evaluate gets neither key, given or created.
+    expect(JSON.stringify(statementsOf(template, 'EvaluateRole'))).not.toMatch(/kms:Sign/);
   });
 
   it('WHEN one existing key is given for both THEN the synth fails', () => {

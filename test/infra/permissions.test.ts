@@ -1,5 +1,5 @@
 import type { Template } from 'aws-cdk-lib/assertions';
-import { ATTESTOR_ECR_ACTIONS } from '../../infra/evaluation';
+import { ATTESTOR_ECR_ACTIONS } from '../../infra/attestation';
 import { MARKER_PREFIX } from '../../shared/adapters/aws/delivery-markers';
 import { RESCAN_CHECKPOINT_KEY } from '../../shared/adapters/aws/rescan-checkpoints';
 import { allowlistKeys } from '../../shared/adapters/aws/s3-allowlist-store';
@@ -90,6 +90,7 @@ function answers(
     notifySenders: notifySenders(p, everyone, topic.arn),
     dlqSenders: dlqSenders(template, p, everyone, topic.arn),
     replayAssumers: who(everyone, ['sts:AssumeRole'], p.resource('AWS::IAM::Role', 'ReplayRole')),
+    attestationRequesters: attestationRequesters(p, everyone),
     pushers: Object.fromEntries(
       ['prod/api', 'team/web', 'team/x/y', 'other/app'].map((name) => [
         name,
@@ -103,6 +104,17 @@ function answers(
       ]),
     ),
   };
+}
+
+/** Who can ask the attestor to attest (a message names an image; it signs the table's verdict). */
+function attestationRequesters(p: Permissions, everyone: Principal[]) {
+  let queue: Resource;
+  try {
+    queue = p.resource('AWS::SQS::Queue', 'AttestationQueue');
+  } catch {
+    return undefined;
+  }
+  return who(everyone, ['sqs:SendMessage'], queue);
 }
 
 /** Who can put a message on the notify queue (what lands there is posted to Slack). */
@@ -197,13 +209,18 @@ describe('effective permissions (evaluated over the synthesized template)', () =
     }
   });
 
-  it('THEN only evaluate (the attestor) can sign with the attestation key, and with attestations off nobody can', () => {
+  it('THEN only the attestor can sign with the attestation key (evaluate, which parses untrusted registry content, cannot), and with attestations off nobody can', () => {
     expect(full_.attestationKey).toEqual({
-      sign: ['evaluate'],
+      sign: ['attestor'],
       grantSign: [],
       rewritePolicy: [CFN_EXEC],
     });
     expect(answers(json(readOnly.template)).attestationKey.sign).toEqual([]);
+  });
+
+  it('THEN of the stack only evaluate asks the attestor (besides identities whose IAM allows any SQS send); read-only, there is no attestor to ask', () => {
+    expect(full_.attestationRequesters).toEqual([ADMIN, CFN_EXEC, 'evaluate'].sort());
+    expect(answers(json(readOnly.template)).attestationRequesters).toBeUndefined();
   });
 
   it('THEN only the allowlist function can write (or delete) the three allowlist objects, whatever IAM says', () => {
@@ -228,6 +245,7 @@ describe('effective permissions (evaluated over the synthesized template)', () =
   it('THEN only what feeds a dead-letter queue can send to it (its redrive replays it), whatever IAM says', () => {
     expect(full_.dlqSenders).toEqual({
       DeliveryDlq: ['events.amazonaws.com for our rules', 'scheduler'],
+      AttestationDlq: [],
       EvaluationDlq: [],
       PublicationAllowlistFailures: ['allowlist'],
       PublicationRebuildDlq: [],
@@ -237,11 +255,11 @@ describe('effective permissions (evaluated over the synthesized template)', () =
     });
   });
 
-  it('THEN of the stack, only evaluate can push, and only to watched repositories; read-only, nobody', () => {
+  it('THEN of the stack, only the attestor can push (evaluate cannot), and only to watched repositories; read-only, nobody', () => {
     expect(full_.pushers).toEqual({
-      'prod/api': ['evaluate'],
-      'team/web': ['evaluate'],
-      'team/x/y': ['evaluate'],
+      'prod/api': ['attestor'],
+      'team/web': ['attestor'],
+      'team/x/y': ['attestor'],
       'other/app': [],
     });
     expect(Object.values(answers(json(readOnly.template)).pushers).flat()).toEqual([]);

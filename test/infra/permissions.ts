@@ -260,6 +260,7 @@ export const ACCOUNT_ADMIN = administrator(
 function roleName(id: string): string {
   const known: [RegExp, string][] = [
     [/EvaluateRole/, 'evaluate'],
+    [/AttestorRole/, 'attestor'],
     [/AllowlistRole/, 'allowlist'],
     [/ChangesRole/, 'changes'],
     [/NotifyRole/, 'notify'],

@@ -116,16 +116,24 @@ describe('dead-letter queues: which queues may dead-letter into them (RedriveAll
       }),
   );
 
-  it('THEN the DLQs only services fill take no queue; the queue-fed ones are still open (docs/deploy.md says why)', () => {
+  it('THEN the DLQs only services fill take no queue, the attestor DLQ only its own queue; the four older ones are still open (docs/deploy.md says why)', () => {
     const open = 'allowAll (the default)';
     expect(answers).toEqual({
       DeliveryDlq: { allowed: 'denyAll', fedBy: [] },
       PublicationAllowlistFailures: { allowed: 'denyAll', fedBy: [] },
       RescansPlannerFailures: { allowed: 'denyAll', fedBy: [] },
+      AttestationDlq: { allowed: ['AttestationQueue'], fedBy: ['AttestationQueue'] },
       EvaluationDlq: { allowed: open, fedBy: ['EvaluationQueue'] },
       PublicationRebuildDlq: { allowed: open, fedBy: ['PublicationRebuildQueue'] },
       PublicationNotifyDlq: { allowed: open, fedBy: ['PublicationNotifyQueue'] },
       RescansContinuationDlq: { allowed: open, fedBy: ['RescansContinuationQueue'] },
     });
+  });
+
+  it('THEN the byQueue source is named by the ARN its QueueName gives, so the template has no cycle', () => {
+    const attestor = queues.find(([id]) => shortName(id) === 'AttestationQueue')?.[0] as string;
+    expect(props(attestor).QueueName).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    const dlq = resources[queues.find(([id]) => shortName(id) === 'AttestationDlq')?.[0] as string];
+    expect(JSON.stringify(dlq)).not.toContain(attestor);
   });
 });

@@ -9,8 +9,8 @@ const full = synthFull();
 describe('every function (the house construct)', () => {
   const functions = resourcesOf(full.template, 'AWS::Lambda::Function');
 
-  it('THEN there are five, each nodejs22.x on arm64, traced, JSON logs into its own log group', () => {
-    expect(functions).toHaveLength(5);
+  it('THEN there are six (the attestor with attestations on), each nodejs22.x on arm64, traced, JSON logs into its own log group', () => {
+    expect(functions).toHaveLength(6);
     for (const [, fn] of functions) {
       expect((fn as { Properties: Json }).Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -24,7 +24,7 @@ describe('every function (the house construct)', () => {
       });
     }
     const groups = resourcesOf(full.template, 'AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(5);
+    expect(groups).toHaveLength(6);
     for (const [, g] of groups)
       expect((g as { Properties: Json }).Properties.RetentionInDays).toBe(90);
   });

@@ -1,7 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SQSEvent } from 'aws-lambda';
+
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 interface Held {
   messageId: string;
@@ -14,7 +16,8 @@ interface Held {
 /**
  * A standard SQS queue on loopback, as far as a consumer sees it: Lambda's poller is the
  * test (`receive` at a given time, `remove` after success) and the function talks to the
- * real SQS client, which reaches `ChangeMessageVisibility` here (AWS JSON 1.0 protocol).
+ * real SQS client, which reaches `ChangeMessageVisibility` and `SendMessage` here (AWS JSON
+ * 1.0 protocol; the queue URL is the server's own).
  */
 export class LoopbackQueue {
   private readonly held: Held[] = [];
@@ -28,12 +31,23 @@ export class LoopbackQueue {
       const input = JSON.parse(text || '{}') as {
         ReceiptHandle?: string;
         VisibilityTimeout?: number;
+        QueueUrl?: string;
+        MessageBody?: string;
       };
       const message = this.held.find((m) => m.receipt === input.ReceiptHandle);
       const reply = (status: number, body: object) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(JSON.stringify(body));
       };
+      if (target === 'AmazonSQS.SendMessage') {
+        if (input.QueueUrl !== this.url || typeof input.MessageBody !== 'string') {
+          reply(400, { __type: 'com.amazonaws.sqs#QueueDoesNotExist', message: 'bad request' });
+          return;
+        }
+        const id = this.send(input.MessageBody);
+        reply(200, { MessageId: id, MD5OfMessageBody: md5(input.MessageBody) });
+        return;
+      }
       if (target !== 'AmazonSQS.ChangeMessageVisibility') {
         reply(400, { __type: 'com.amazonaws.sqs#InvalidAction', message: target });
         return;

@@ -1,0 +1,17 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { type BatchMetrics, watcherMetrics } from '../../shared/adapters/aws/batch-metrics';
+import {
+  attestorOptionsFromEnvironment,
+  createAttestorHandler,
+} from '../../shared/composition/attestor';
+import type { AttestVerdictOptions } from '../../shared/services/attest-verdict';
+
+export const logger = new Logger({ serviceName: 'registry-watcher', logRecordOrder: ['message'] });
+const metrics = watcherMetrics('attestor');
+
+/** Builds the handler around its ports; tests pass their own. */
+export function createHandler(options: () => AttestVerdictOptions, sink: BatchMetrics = metrics) {
+  return createAttestorHandler(options, sink, logger);
+}
+
+export const handler = createHandler(() => attestorOptionsFromEnvironment(process.env, logger));

@@ -1,0 +1,66 @@
+import { attestationRequestSchema } from '../../shared/domain/attestation';
+import type { ImageKey } from '../../shared/domain/image-ref';
+import type { VerdictRecord } from '../../shared/domain/verdict-record';
+import type { VerdictAttestor } from '../../shared/ports';
+import { attestVerdict } from '../../shared/services/attest-verdict';
+
+const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const key: ImageKey = {
+  registry: REGISTRY,
+  repository: 'prod/api',
+  digest: `sha256:${'a'.repeat(64)}`,
+};
+const now = new Date('2026-11-23T10:00:00Z');
+
+function setup(record: Partial<VerdictRecord> | undefined) {
+  const signed: VerdictRecord[] = [];
+  const attestor: VerdictAttestor = {
+    async attest(r) {
+      signed.push(r);
+      return { digest: `sha256:${'b'.repeat(64)}`, attestedAt: now.toISOString() };
+    },
+  };
+  const stored = record && ({ ...key, verdict: 'PASS', version: 3, ...record } as VerdictRecord);
+  const store = { get: async (k: ImageKey) => (k.digest === key.digest ? stored : undefined) };
+  return { signed, options: { store, attestor, registries: [REGISTRY], clock: () => now } };
+}
+
+describe('attestVerdict (the attestor)', () => {
+  it('THEN it signs the verdict the table holds, even when newer than the one asked for', async () => {
+    const { signed, options } = setup({ verdict: 'FAIL', version: 5 });
+    const out = await attestVerdict({ ...key, version: 2 }, options);
+    expect(out).toEqual({ outcome: 'attested', version: 5, digest: `sha256:${'b'.repeat(64)}` });
+    expect(signed.map((r) => [r.verdict, r.version])).toEqual([['FAIL', 5]]);
+  });
+
+  it.each([
+    ['no verdict', undefined, 'no-verdict'],
+    ['a deleted image', { deletedAt: '2026-11-22T00:00:00Z' }, 'deleted'],
+  ] as const)('THEN %s is skipped without signing', async (_, record, why) => {
+    const { signed, options } = setup(record);
+    expect(await attestVerdict({ ...key, version: 1 }, options)).toEqual({
+      outcome: 'skipped',
+      why,
+    });
+    expect(signed).toEqual([]);
+  });
+
+  it('THEN a registry it does not attest for is refused before the table is read', async () => {
+    const { signed, options } = setup({});
+    const read: ImageKey[] = [];
+    const store = { get: async (k: ImageKey) => (read.push(k), undefined) };
+    await expect(
+      attestVerdict({ ...key, registry: 'evil.example.com', version: 1 }, { ...options, store }),
+    ).rejects.toMatchObject({ code: 'ATTESTATION_REFUSED' });
+    expect([read, signed]).toEqual([[], []]);
+  });
+
+  it.each([
+    ['an unknown key', { ...key, version: 1, verdict: 'PASS' }],
+    ['a bad digest', { ...key, digest: 'sha256:xyz', version: 1 }],
+    ['version 0', { ...key, version: 0 }],
+    ['no repository', { registry: REGISTRY, digest: key.digest, version: 1 }],
+  ])('THEN a request with %s does not parse', (_, body) => {
+    expect(attestationRequestSchema.safeParse(body).success).toBe(false);
+  });
+});
