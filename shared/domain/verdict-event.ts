@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { InvalidEventError } from './errors';
-import { imageId, parseEcrRegistry } from './image-ref';
+import { imageId } from './image-ref';
 import { SEVERITIES, type Severity, type SeverityCounts } from './severity';
 import {
   type FindingSummary,
@@ -31,7 +31,10 @@ export interface VerdictEvent {
     digest: string;
     tags: string[];
     mediaType?: string;
-    /** ECR console page of the digest, for ECR registries. */
+    /**
+     * The registry's console page of the digest, when it has one: added last by the
+     * publishing adapter that knows the registry (ECR's: shared/adapters/aws/sns-messages.ts).
+     */
     consoleUrl?: string;
   };
   verdict: VerdictValue;
@@ -154,17 +157,6 @@ export function changeOf(
   };
 }
 
-/** The link a person clicks to see the digest in the ECR console. */
-export function ecrConsoleUrl(
-  registry: string,
-  repository: string,
-  digest: string,
-): string | undefined {
-  const ecr = parseEcrRegistry(registry);
-  if (!ecr) return undefined;
-  return `https://${ecr.region}.console.aws.amazon.com/ecr/repositories/private/${ecr.accountId}/${repository}/_/image/${digest}/details?region=${ecr.region}`;
-}
-
 export function verdictEventOf(record: VerdictRecord, admitted: boolean): VerdictEvent {
   let truncated = record.reasons.length > MAX_REASONS;
   const reasons = record.reasons.slice(0, MAX_REASONS).map((r) => {
@@ -172,7 +164,6 @@ export function verdictEventOf(record: VerdictRecord, admitted: boolean): Verdic
     truncated = true;
     return { ...r, findings: r.findings.slice(0, MAX_FINDING_IDS) };
   });
-  const consoleUrl = ecrConsoleUrl(record.registry, record.repository, record.digest);
   return {
     apiVersion: EVENTS_API_VERSION,
     kind: 'VerdictChanged',
@@ -186,7 +177,6 @@ export function verdictEventOf(record: VerdictRecord, admitted: boolean): Verdic
       digest: record.digest,
       tags: record.tags,
       ...(record.mediaType && { mediaType: record.mediaType }),
-      ...(consoleUrl && { consoleUrl }),
     },
     verdict: record.verdict,
     previousVerdict: record.previousVerdict ?? null,

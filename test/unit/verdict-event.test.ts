@@ -1,8 +1,9 @@
+import { ecrConsoleUrl } from '../../shared/adapters/aws/ecr-console';
 import { snsSubject, verdictMessage } from '../../shared/adapters/aws/sns-messages';
 import { InvalidEventError } from '../../shared/domain/errors';
 import { emptySeverityCounts } from '../../shared/domain/severity';
 import type { Reason } from '../../shared/domain/verdict';
-import { changeOf, ecrConsoleUrl, verdictEventOf } from '../../shared/domain/verdict-event';
+import { changeOf, verdictEventOf } from '../../shared/domain/verdict-event';
 import type { VerdictRecord } from '../../shared/domain/verdict-record';
 import { digestOf, REGISTRY } from '../support/builders';
 
@@ -194,9 +195,13 @@ describe('verdict events', () => {
       },
       expiringExceptions: [{ id: 'CVE-2', owner: 'sec@acme.example' }],
     });
-    expect(event.image.consoleUrl).toBe(
+    // The console link is the publishing adapter's (it knows the registry), last in `image`.
+    expect(event.image.consoleUrl).toBeUndefined();
+    const published = JSON.parse(verdictMessage(event).body);
+    expect(published.image.consoleUrl).toBe(
       `https://eu-west-1.console.aws.amazon.com/ecr/repositories/private/123456789012/prod/api/_/image/${digestOf(1)}/details?region=eu-west-1`,
     );
+    expect(Object.keys(published.image).at(-1)).toBe('consoleUrl');
   });
 
   it('publishes with filterable attributes and a readable ASCII subject', () => {
@@ -256,5 +261,7 @@ describe('verdict events', () => {
 
   it('links to the ECR console only for ECR registries', () => {
     expect(ecrConsoleUrl('ghcr.io', 'acme/x', digestOf(1))).toBeUndefined();
+    const elsewhere = verdictEventOf({ ...record, registry: 'ghcr.io' } as VerdictRecord, false);
+    expect(JSON.parse(verdictMessage(elsewhere).body).image).not.toHaveProperty('consoleUrl');
   });
 });

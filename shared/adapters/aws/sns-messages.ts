@@ -2,6 +2,7 @@ import { type Announcement, announcementBody, announcementId } from '../../domai
 import type { DailyDigest } from '../../domain/daily-digest';
 import type { EscalationEvent } from '../../domain/escalation-event';
 import { shortImageName, type VerdictEvent } from '../../domain/verdict-event';
+import { ecrConsoleUrl } from './ecr-console';
 
 /**
  * An announcement as the verdict-events topic carries it: the body is the event itself
@@ -21,6 +22,16 @@ export interface SnsMessage {
 export function snsSubject(text: string): string {
   const ascii = text.replace(/[^\x20-\x7e]/g, '?').trim();
   return ascii.length < 100 ? ascii : `${ascii.slice(0, 96)}...`;
+}
+
+/**
+ * The event as the topic carries it: with the digest's ECR console page last in `image`
+ * (docs/events.md), for ECR registries.
+ */
+function withConsoleUrl<E extends VerdictEvent | EscalationEvent>(event: E): E {
+  const { registry, repository, digest } = event.image;
+  const consoleUrl = ecrConsoleUrl(registry, repository, digest);
+  return consoleUrl ? { ...event, image: { ...event.image, consoleUrl } } : event;
 }
 
 export function snsMessageOf(announcement: Announcement): SnsMessage {
@@ -44,7 +55,7 @@ export function verdictMessage(event: VerdictEvent): SnsMessage {
   return {
     id: event.id,
     subject: snsSubject(`[registry-watcher] ${change}: ${shortImageName(event.image)}`),
-    body: announcementBody({ kind: 'VerdictChanged', event }),
+    body: announcementBody({ kind: 'VerdictChanged', event: withConsoleUrl(event) }),
     attributes: {
       type: 'verdict',
       verdict: event.verdict,
@@ -73,7 +84,7 @@ export function escalationMessage(event: EscalationEvent): SnsMessage {
     subject: snsSubject(
       `[registry-watcher] WORSE ${event.verdict} (${what}): ${shortImageName(event.image)}`,
     ),
-    body: announcementBody({ kind: 'VerdictEscalated', event }),
+    body: announcementBody({ kind: 'VerdictEscalated', event: withConsoleUrl(event) }),
     attributes: {
       type: 'escalation',
       verdict: event.verdict,
