@@ -1,5 +1,5 @@
 import { type Announcement, announcementId } from '../domain/announcement';
-import { InvalidEventError, StoreConflictError } from '../domain/errors';
+import { InvalidEventError } from '../domain/errors';
 import { escalationChangeOf } from '../domain/escalation-event';
 import { changeOf } from '../domain/verdict-event';
 
@@ -13,6 +13,7 @@ import type {
   RecordParking,
   StreamChange,
 } from '../ports/publishing';
+import { deliverOnce } from './deliver-once';
 
 /** One DynamoDB stream record, its images already unmarshalled. */
 
@@ -183,21 +184,14 @@ async function publishOnce(
   clock: Clock,
 ): Promise<boolean> {
   const id = announcementId(announcement);
-  const claim = await options.markers.claim(id, clock());
-  if (claim === 'done') return false;
-  if (claim === 'busy') {
-    throw new StoreConflictError(
-      `message ${id} is being announced by another delivery; retry after its lease`,
-    );
-  }
-  try {
-    await options.publisher.publish(announcement);
-  } catch (error) {
-    await options.markers.release(id).catch(() => undefined);
-    throw error;
-  }
-  await options.markers.complete(id, clock());
-  return true;
+  const outcome = await deliverOnce(
+    options.markers,
+    id,
+    clock,
+    () => options.publisher.publish(announcement),
+    `message ${id} is being announced by another delivery; retry after its lease`,
+  );
+  return outcome === 'delivered';
 }
 
 /** True when parked; a parking failure is transient and retries the record. */

@@ -1,7 +1,7 @@
 import { announcementId, parseAnnouncement } from '../domain/announcement';
-import { StoreConflictError } from '../domain/errors';
 import { type Clock, type Log, silentLog, systemClock } from '../ports';
 import type { AlertSink, IdempotencyStore } from '../ports/publishing';
+import { deliverOnce } from './deliver-once';
 
 export interface NotifyOptions {
   /** The alert channel; its delivery markers are `markers` (one channel name per channel). */
@@ -28,23 +28,17 @@ export async function notifyChannel(body: string, options: NotifyOptions): Promi
   const id = announcementId(announcement);
   const { kind } = announcement;
   const channel = options.sink.channel;
-  const claim = await options.markers.claim(id, clock());
-  if (claim === 'done') {
+  const outcome = await deliverOnce(
+    options.markers,
+    id,
+    clock,
+    () => options.sink.deliver(announcement),
+    `${channel} message ${id} is being sent by another delivery; retry later`,
+  );
+  if (outcome === 'duplicate') {
     log.info('already delivered', { id, kind, channel });
     return { id, kind, outcome: 'duplicate' };
   }
-  if (claim === 'busy') {
-    throw new StoreConflictError(
-      `${channel} message ${id} is being sent by another delivery; retry later`,
-    );
-  }
-  try {
-    await options.sink.deliver(announcement);
-  } catch (error) {
-    await options.markers.release(id).catch(() => undefined);
-    throw error;
-  }
-  await options.markers.complete(id, clock());
   log.info('delivered', { id, kind, channel });
   return { id, kind, outcome: 'sent' };
 }
