@@ -39,6 +39,17 @@ export function factsSortKey(ref: { completedAt: string; scanner: Scanner }): st
   return `${FACTS_SORT_PREFIX}${ref.completedAt}#${ref.scanner}`;
 }
 
+/** The scan a facts head's sort key names (factsSortKey), or undefined for another key. */
+export function scanOfSortKey(sk: string): { completedAt: string; scanner: Scanner } | undefined {
+  if (!sk.startsWith(FACTS_SORT_PREFIX)) return undefined;
+  const at = sk.lastIndexOf('#');
+  if (at <= FACTS_SORT_PREFIX.length) return undefined;
+  return {
+    completedAt: sk.slice(FACTS_SORT_PREFIX.length, at),
+    scanner: sk.slice(at + 1) as Scanner,
+  };
+}
+
 interface FactsItem {
   pk: string;
   sk: string;

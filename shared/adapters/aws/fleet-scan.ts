@@ -8,7 +8,7 @@ import { mergeAsync } from '../../merge-async';
 import type { FleetItem, FleetScan } from '../../ports/questions';
 import { type RetryOptions, withRetry } from '../../retry';
 import { batchGetItems } from './batch-get';
-import { DynamoDbFindingsFacts, FACTS_SORT_PREFIX } from './dynamodb-findings-facts';
+import { DynamoDbFindingsFacts, FACTS_SORT_PREFIX, scanOfSortKey } from './dynamodb-findings-facts';
 import { documentClient } from './dynamodb-verdict-store';
 import { fleetRecordOf } from './fleet-item';
 import { retriedPages } from './retried-pages';
@@ -56,6 +56,26 @@ const FACTS_ATTRIBUTES = [
 const ATTRIBUTES = [
   ...new Set([T.partitionKey, T.sortKey, ...FLEET_RECORD_ATTRIBUTES, ...FACTS_ATTRIBUTES]),
 ];
+
+/**
+ * A facts head as the index projects it (keys, findings, status), completed from its keys:
+ * the manifest from `pk`, the scan from `sk`. Undefined for an entry that is neither.
+ */
+function headOfIndexEntry(item: Record<string, unknown>): Record<string, unknown> | undefined {
+  const pk = String(item[T.partitionKey]);
+  const scan = scanOfSortKey(String(item[T.sortKey]));
+  if (!scan || !pk.startsWith(T.imagePrefix)) return undefined;
+  // imageId(): `<registry>/<repository>@<digest>`; a host has no '/', a repository no '@'.
+  const id = pk.slice(T.imagePrefix.length);
+  const [slash, at] = [id.indexOf('/'), id.lastIndexOf('@')];
+  if (slash <= 0 || at <= slash) return undefined;
+  const key = {
+    registry: id.slice(0, slash),
+    repository: id.slice(slash + 1, at),
+    digest: id.slice(at + 1),
+  };
+  return { ...item, ...key, ...scan };
+}
 
 /**
  * The fleet in one parallel Scan of the sparse fleet index: current verdicts as their
@@ -137,7 +157,8 @@ export class DynamoDbFleetScan implements FleetScan {
     const whole: Record<string, unknown>[] = [];
     for (const item of items) {
       if (item[T.sortKey] !== T.currentSortKey) {
-        out.push(this.itemOf(item));
+        const head = headOfIndexEntry(item);
+        if (head) out.push(this.itemOf(head));
         continue;
       }
       const record = item.q instanceof Uint8Array ? fleetRecordOf(item.q) : undefined;
