@@ -1,12 +1,12 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { type BatchMetrics, watcherMetrics } from '../../shared/adapters/aws/batch-metrics';
+import { watcherLogger } from '../../shared/adapters/aws/function-logger';
 import {
   changesOptionsFromEnvironment,
   createChangesHandler,
 } from '../../shared/composition/changes';
 import type { AnnounceChangesOptions } from '../../shared/services/announce-changes';
 
-export const logger = new Logger({ serviceName: 'registry-watcher', logRecordOrder: ['message'] });
+export const logger = watcherLogger();
 const metrics = watcherMetrics('changes');
 
 /** Builds the handler around its ports; tests pass their own. */

@@ -1,8 +1,8 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
-import { BATCH_ITEM_FAILURES, METRICS_NAMESPACE } from '../../shared/adapters/aws/batch-metrics';
+import { BATCH_ITEM_FAILURES, watcherMetrics } from '../../shared/adapters/aws/batch-metrics';
+import { watcherLogger } from '../../shared/adapters/aws/function-logger';
 import { type PlannerSetup, plannerSetup } from '../../shared/composition/rescan-planner';
 import { InvalidEventError } from '../../shared/domain/errors';
 import { addTotals, emptyTotals, type RescanTotals } from '../../shared/domain/rescan';
@@ -30,8 +30,8 @@ const sqsEvent = z.object({
 });
 const continuation = z.object({ action: z.literal('continue'), runId: z.string().min(1) });
 
-export const logger = new Logger({ serviceName: 'registry-watcher', logRecordOrder: ['message'] });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'rescan-planner' });
+export const logger = watcherLogger();
+const metrics = watcherMetrics('rescan-planner');
 
 /** Builds the handler around its setup; tests pass their own ports and metrics. */
 export function createHandler(
