@@ -232,7 +232,7 @@ export function queueWithOwnDeadLetterQueue(
 ): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
   const { maxReceiveCount, ...queueProps } = props;
   const stack = Stack.of(scope);
-  const queueName = Names.uniqueResourceName(scope, { maxLength: 80 - id.length - 1 }) + `-${id}`;
+  const queueName = `${Names.uniqueResourceName(scope, { maxLength: 80 - id.length - 1 })}-${id}`;
   const sourceArn = stack.formatArn({
     service: 'sqs',
     resource: queueName,

@@ -1,5 +1,4 @@
-import { KMSClient } from '@aws-sdk/client-kms';
-import { sharedClient } from '../adapters/aws/clients';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { SqsAttestationRequests } from '../adapters/aws/sqs-attestation-requests';
 import { registryClients, signatureEnvironment } from '../adapters/sigstore/environment';
 import { RegistrySignatureVerifier } from '../adapters/sigstore/image-signatures';
@@ -30,12 +29,12 @@ export function signaturePortsFromEnvironment(
   const clientFor = registryClients(
     settings.REGISTRY_PLAIN_HTTP?.split(',').map((h) => h.trim()) ?? [],
   );
-  const kms = deps.kms ?? sharedClient(KMSClient);
   const ports: SignaturePorts = { attestationRefresh: settings.ATTESTATION_REFRESH };
   if (settings.SIGNATURES_ENABLED) {
     ports.signatures = new RegistrySignatureVerifier({
       clientFor,
-      keys: new KeyResolver(kms),
+      // The KMS client is created on the first `kms:` key only (KeyResolver).
+      keys: new KeyResolver(deps.kms),
       ...(settings.TRUSTED_ROOT && { trustedRoot: trustedRootSource(settings.TRUSTED_ROOT) }),
       ...(deps.log && { log: deps.log }),
     });

@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadFixture } from '../../events';
@@ -17,6 +17,7 @@ import {
   tlogEntryFromRekorBundle,
 } from '../../shared/adapters/sigstore/cosign-legacy';
 import { verifyPrehashedP256 } from '../../shared/adapters/sigstore/prehashed';
+import { KeyResolver } from '../../shared/adapters/sigstore/trust';
 import { identityMatches, verifyBundleWithTrust } from '../../shared/adapters/sigstore/verify';
 import { signaturePortsFromEnvironment } from '../../shared/composition/signatures';
 import {
@@ -420,5 +421,33 @@ describe('our DSSE bundles as sigstore-go reads them', () => {
     const json = await signDsseBundle(Buffer.from('{}'), 'application/vnd.in-toto+json', signer);
     expect(json.dsseEnvelope?.signatures.map((s) => s.keyid ?? '')).toEqual(['']);
     expect(json.verificationMaterial.publicKey?.hint).toBe(keyHint(await signer.publicKeyPem()));
+  });
+});
+
+describe('KeyResolver (policy keys)', () => {
+  it('THEN a kms: key is fetched once through the KMS client it loads on demand; a PEM key needs no KMS', async () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const kms = mockClient(KMSClient);
+    kms.on(GetPublicKeyCommand).resolves({
+      PublicKey: publicKey.export({ type: 'spki', format: 'der' }),
+      KeySpec: 'ECC_NIST_P256',
+    });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const resolver = new KeyResolver(new KMSClient({ region: 'eu-west-1' }));
+    const keys = [
+      { name: 'release', kms: 'arn:aws:kms:eu-west-1:123456789012:key/k' },
+      { name: 'ci', publicKey: pem },
+    ];
+    const first = await resolver.resolve(keys);
+    const again = await resolver.resolve(keys.slice(0, 1));
+    expect(first).toEqual([
+      { name: 'release', publicKeyPem: pem },
+      { name: 'ci', publicKeyPem: pem },
+    ]);
+    expect(again).toEqual([{ name: 'release', publicKeyPem: pem }]);
+    expect(kms.commandCalls(GetPublicKeyCommand).map((c) => c.args[0].input.KeyId)).toEqual([
+      'arn:aws:kms:eu-west-1:123456789012:key/k',
+    ]);
+    kms.restore();
   });
 });

@@ -108,6 +108,27 @@ describe('every function bundled for real', () => {
     expect(code(b.loaded)).not.toContain('invalid signature integer');
   });
 
+  it('THEN evaluate loads the KMS client only for a kms: signature key, never at cold start; the attestor, which signs every request, at cold start', () => {
+    const code = (name: string, files?: string[]) => {
+      const b = bundle(name);
+      return (files ?? b.loaded).map((f) => readFileSync(join(b.dir, f), 'utf8')).join('\n');
+    };
+    // TrentService: the KMS JSON protocol's target prefix, in the client and nowhere else.
+    const evaluate = bundle('evaluate');
+    const lazy = evaluate.files.filter(
+      (f) => f.startsWith('chunks/kms-signer-') && f.endsWith('.mjs'),
+    );
+    expect(lazy).toHaveLength(1);
+    expect(
+      code(
+        'evaluate',
+        evaluate.files.filter((f) => f.endsWith('.mjs')),
+      ),
+    ).toContain('TrentService');
+    expect(code('evaluate')).not.toContain('TrentService');
+    expect(code('attestor')).toContain('TrentService');
+  });
+
   it.each(FUNCTION_NAMES)(
     'THEN %s loads only the SDK credential provider Lambda uses (environment) at cold start',
     (name) => {

@@ -48,7 +48,12 @@ describe('attestVerdict (the attestor)', () => {
   it('THEN a registry it does not attest for is refused before the table is read', async () => {
     const { signed, options } = setup({});
     const read: ImageKey[] = [];
-    const store = { get: async (k: ImageKey) => (read.push(k), undefined) };
+    const store = {
+      get: async (k: ImageKey) => {
+        read.push(k);
+        return undefined;
+      },
+    };
     await expect(
       attestVerdict({ ...key, registry: 'evil.example.com', version: 1 }, { ...options, store }),
     ).rejects.toMatchObject({ code: 'ATTESTATION_REFUSED' });

@@ -4,12 +4,15 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { ConfigError } from '../../domain/errors';
 import type { SignatureKey } from '../../domain/policy';
-import { KmsSigner } from '../aws/kms-signer';
 import type { TrustedKey } from './verify';
 
-/** Turns the policy's keys (PEM or `kms: <key id/arn>`) into PEM keys, KMS keys fetched once. */
+/**
+ * Turns the policy's keys (PEM or `kms: <key id/arn>`) into PEM keys, KMS keys fetched once.
+ * The KMS client loads on the first `kms:` key: a policy without one never reads it (since
+ * the attestor split evaluate signs nothing, so nothing else in it needs KMS).
+ */
 export class KeyResolver {
-  private readonly kms = new Map<string, KmsSigner>();
+  private readonly kms = new Map<string, Promise<{ publicKeyPem(): Promise<string> }>>();
 
   constructor(private readonly kmsClient?: KMSClient) {}
 
@@ -19,12 +22,15 @@ export class KeyResolver {
         if (key.publicKey) return { name: key.name, publicKeyPem: key.publicKey };
         if (!key.kms)
           throw new ConfigError(`signature key "${key.name}" has neither publicKey nor kms`);
-        let signer = this.kms.get(key.kms);
+        const id = key.kms;
+        let signer = this.kms.get(id);
         if (!signer) {
-          signer = new KmsSigner(key.kms, this.kmsClient);
-          this.kms.set(key.kms, signer);
+          signer = import('../aws/kms-signer.js').then(
+            ({ KmsSigner }) => new KmsSigner(id, this.kmsClient),
+          );
+          this.kms.set(id, signer);
         }
-        return { name: key.name, publicKeyPem: await signer.publicKeyPem() };
+        return { name: key.name, publicKeyPem: await (await signer).publicKeyPem() };
       }),
     );
   }
