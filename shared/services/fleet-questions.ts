@@ -56,10 +56,18 @@ async function* currentWithFacts(
         }
         const keys = refs.map((ref) => refKey(record, ref));
         const entry: Pending = { record, refs, keys, got: new Map() };
-        for (const key of new Set(keys)) {
+        for (const [n, key] of keys.entries()) {
+          if (entry.got.has(key)) continue;
           const held = kept.get(key);
-          if (held) entry.got.set(key, await held.load(keep));
-          else waiting.set(key, [...(waiting.get(key) ?? []), entry]);
+          if (!held) {
+            if (!waiting.get(key)?.includes(entry))
+              waiting.set(key, [...(waiting.get(key) ?? []), entry]);
+            continue;
+          }
+          entry.got.set(key, await held.load(keep));
+          // A digest's own facts are named by it alone (an index naming it as a platform
+          // too reads them one by one at the end): not held for the rest of the read.
+          if (refs[n]?.digest === record.digest) kept.delete(key);
         }
         if (done(entry)) yield joined(entry);
         else pending.add(entry);
