@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { isDuration } from './domain/duration';
 import { ConfigError, PolicyError } from './domain/errors';
 import { type Policy, validatePolicy } from './domain/policy';
+import { readEnvironmentOf } from './environment';
 
 /** Environment of the Lambdas, validated once at cold start. */
 /** Exported so the CDK construct can check it wires exactly these variables. */
@@ -29,12 +30,7 @@ export const environment = z.object({
 export type Environment = z.infer<typeof environment>;
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
-  const parsed = environment.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid function environment: ${problems}`, { cause: parsed.error });
-  }
-  return parsed.data;
+  return readEnvironmentOf(environment, env);
 }
 
 /**

@@ -1,6 +1,5 @@
 import * as z from 'zod';
 import { isDuration, parseDuration } from './domain/duration';
-import { ConfigError } from './domain/errors';
 
 /** Environments of `changes`, `allowlist` and `notify` (docs/allowlist.md, docs/alerts.md). */
 const duration = (fallback: string) =>
@@ -58,16 +57,3 @@ export const notifyEnvironment = z.object({
   NOTIFY_QUEUE_URL: z.url(),
   MARKER_LEASE: duration(NOTIFY_TIMEOUT),
 });
-
-/** Validates a function environment once at cold start, naming every problem. */
-export function readEnvironmentOf<S extends z.ZodType>(
-  schema: S,
-  env: NodeJS.ProcessEnv = process.env,
-): z.infer<S> {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid function environment: ${problems}`, { cause: parsed.error });
-  }
-  return parsed.data;
-}

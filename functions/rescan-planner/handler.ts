@@ -6,7 +6,7 @@ import { watcherLogger } from '../../shared/adapters/aws/function-logger';
 import { type PlannerSetup, plannerSetup } from '../../shared/composition/rescan-planner';
 import { InvalidEventError } from '../../shared/domain/errors';
 import { addTotals, emptyTotals, type RescanTotals } from '../../shared/domain/rescan';
-import { readEnvironmentOf } from '../../shared/publishing-config';
+import { readEnvironmentOf } from '../../shared/environment';
 import { rescanEnvironment } from '../../shared/rescan-environment';
 import {
   type RescanInvocation,

@@ -10,6 +10,7 @@ import { S3AllowlistStore } from '../adapters/aws/s3-allowlist-store';
 import { sigstoreAllowlistSignatures } from '../adapters/sigstore/allowlist-signatures';
 import { loadPolicy } from '../config';
 import { rebuildWaitMs } from '../domain/rebuild-wait';
+import { readEnvironmentOf } from '../environment';
 import { type Clock, type Log, systemClock } from '../ports';
 import type {
   AdmittedImages,
@@ -17,7 +18,7 @@ import type {
   RefusedImages,
   SequenceCounter,
 } from '../ports/publishing';
-import { allowlistEnvironment, readEnvironmentOf } from '../publishing-config';
+import { allowlistEnvironment } from '../publishing-config';
 import { sleep } from '../retry';
 import { type PublishAllowlistOptions, publishAllowlist } from '../services/publish-allowlist';
 

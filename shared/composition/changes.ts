@@ -7,9 +7,10 @@ import { S3RecordParking } from '../adapters/aws/s3-record-parking';
 import { SnsPublisher } from '../adapters/aws/sns-publisher';
 import { streamChangesOf, streamEnvelope } from '../adapters/aws/stream-records';
 import { InvalidEventError } from '../domain/errors';
+import { readEnvironmentOf } from '../environment';
 import type { Log } from '../ports';
 import type { IdempotencyStore } from '../ports/publishing';
-import { changesEnvironment, readEnvironmentOf } from '../publishing-config';
+import { changesEnvironment } from '../publishing-config';
 import { type AnnounceChangesOptions, announceChanges } from '../services/announce-changes';
 
 /**

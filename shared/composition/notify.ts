@@ -9,9 +9,10 @@ import { printedSlack } from '../adapters/slack/printed';
 import { SlackWebhook } from '../adapters/slack/webhook';
 import { staticWebhookUrl } from '../adapters/slack/webhook-url';
 import { InvalidEventError } from '../domain/errors';
+import { readEnvironmentOf } from '../environment';
 import type { Log } from '../ports';
 import type { AlertSink, IdempotencyStore, MessageDeferral } from '../ports/publishing';
-import { notifyEnvironment, readEnvironmentOf } from '../publishing-config';
+import { notifyEnvironment } from '../publishing-config';
 import { type NotifyOptions, notifyChannel } from '../services/notify';
 
 /**

@@ -4,6 +4,7 @@ import { registryClients, signatureEnvironment } from '../adapters/sigstore/envi
 import { RegistrySignatureVerifier } from '../adapters/sigstore/image-signatures';
 import { KeyResolver, trustedRootSource } from '../adapters/sigstore/trust';
 import { ConfigError } from '../domain/errors';
+import { readEnvironmentOf } from '../environment';
 import type { Log } from '../ports';
 import type { EvaluateImageOptions } from '../services/evaluate-image';
 
@@ -20,12 +21,7 @@ export function signaturePortsFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
   deps: { kms?: KMSClient; log?: Log } = {},
 ): SignaturePorts {
-  const parsed = signatureEnvironment.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid signature settings: ${problems}`, { cause: parsed.error });
-  }
-  const settings = parsed.data;
+  const settings = readEnvironmentOf(signatureEnvironment, env, 'signature settings');
   const clientFor = registryClients(
     settings.REGISTRY_PLAIN_HTTP?.split(',').map((h) => h.trim()) ?? [],
   );

@@ -20,12 +20,12 @@ import { signMessageBundle, verifyMessageBundle } from '../../shared/adapters/si
 import { slackEnvironment } from '../../shared/adapters/slack/environment';
 import { type Announcement, parseAnnouncement } from '../../shared/domain/announcement';
 import { ConfigError, StoreConflictError, UpstreamError } from '../../shared/domain/errors';
+import { readEnvironmentOf } from '../../shared/environment';
 import type { AllowlistPublication } from '../../shared/ports/publishing';
 import {
   allowlistEnvironment,
   changesEnvironment,
   notifyEnvironment,
-  readEnvironmentOf,
 } from '../../shared/publishing-config';
 
 const region = { region: 'eu-west-1' };

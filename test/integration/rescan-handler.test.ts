@@ -15,7 +15,7 @@ import { RESCAN_CHECKPOINT_KEY } from '../../shared/adapters/aws/rescan-checkpoi
 import { plannerSetup, type RescanSettings } from '../../shared/composition/rescan-planner';
 import { ConfigError } from '../../shared/domain/errors';
 import { emptyTotals } from '../../shared/domain/rescan';
-import { readEnvironmentOf } from '../../shared/publishing-config';
+import { readEnvironmentOf } from '../../shared/environment';
 import { rescanEnvironment } from '../../shared/rescan-environment';
 import { digestOf, policyOf, REGISTRY } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
