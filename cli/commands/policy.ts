@@ -29,10 +29,13 @@ export function registerPolicy(program: Command, io: CliIo): void {
         path,
         message,
       }));
+      const narrowed = parsed.repositories.filter((r) => r.registries).length;
       const result = {
         file,
         valid: true,
         repositoryRules: parsed.repositories.length,
+        // Only when some rule names registries: the others match in every registry.
+        ...(narrowed > 0 && { registryRules: narrowed }),
         exceptions: parsed.exceptions.length,
         hash: parsed.hash,
         warnings,
@@ -44,7 +47,7 @@ export function registerPolicy(program: Command, io: CliIo): void {
           flags.output,
           result,
           () =>
-            `${file}: valid (${result.repositoryRules} repository rules, ${result.exceptions} exceptions, ${result.hash})`,
+            `${file}: valid (${result.repositoryRules} repository rules${narrowed > 0 ? ` (${narrowed} for named registries only)` : ''}, ${result.exceptions} exceptions, ${result.hash})`,
         ),
       );
     } catch (error) {

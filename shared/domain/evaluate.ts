@@ -72,7 +72,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
   const manifestCount = input.platforms ? input.platforms.length : input.scan ? 1 : 0;
   const facts: ImageFacts = {
     image: input.image,
-    settings: settingsFor(input.policy, input.image.repository),
+    settings: settingsFor(input.policy, input.image),
     exceptions: exceptionsById(input.policy),
     previousAdmitted,
     previousClock: clockOf(input.previous?.findingClock),

@@ -114,8 +114,19 @@ export const SETTINGS_SECTIONS = {
 };
 const settings = SETTINGS_SECTIONS;
 
+/**
+ * The registry a rule is narrowed to: a host[:port] or a glob of hosts. Its own field, not
+ * a host prefix in `match`: an ECR repository name may itself contain dots.
+ */
+const registryGlob = glob.refine((value) => !value.includes('/'), {
+  error:
+    'expected a registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com or ghcr.io, without a path: the repository goes in match',
+});
+
 const rule = z.strictObject({
   match: z.union([glob, z.array(glob).min(1)]),
+  /** Absent: the rule matches its repositories in every registry the watcher sees. */
+  registry: z.union([registryGlob, z.array(registryGlob).min(1)]).optional(),
   ...settings,
 });
 
@@ -170,4 +181,4 @@ export const policyDocumentSchema = z
 
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 export type RuleDocument = z.infer<typeof rule>;
-export type SettingsDocument = Omit<RuleDocument, 'match'>;
+export type SettingsDocument = Omit<RuleDocument, 'match' | 'registry'>;

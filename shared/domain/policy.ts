@@ -13,6 +13,7 @@ import {
   SETTINGS_SECTIONS,
   type SettingsDocument,
 } from './policy-schema';
+import { canonicalRegistry } from './registry-host';
 import type { Severity } from './severity';
 import type { IdentityRule } from './signed-identity';
 
@@ -70,7 +71,8 @@ export interface Policy {
   apiVersion: typeof POLICY_API_VERSION;
   kind: 'Policy';
   defaults: RuleSettings;
-  repositories: { match: string[]; settings: RuleSettings }[];
+  /** `registries` absent: the rule matches in every registry (canonical hosts or globs). */
+  repositories: { match: string[]; registries?: string[]; settings: RuleSettings }[];
   exceptions: PolicyException[];
   /** sha256 of the normalised policy: formatting, comments and the apiVersion spelling do not change it. */
   hash: string;
@@ -146,8 +148,13 @@ export function normalisePolicy(doc: PolicyDocument): Policy {
     apiVersion: POLICY_API_VERSION,
     kind: doc.kind,
     defaults,
-    repositories: (doc.repositories ?? []).map(({ match, ...settings }) => ({
+    // A rule without `registry` hashes as it did before the field existed (canonicalJson
+    // leaves undefined out): no existing policy re-judges a digest.
+    repositories: (doc.repositories ?? []).map(({ match, registry, ...settings }) => ({
       match: typeof match === 'string' ? [match] : match,
+      ...(registry !== undefined && {
+        registries: (typeof registry === 'string' ? [registry] : registry).map(canonicalRegistry),
+      }),
       settings: merge(defaults, settings),
     })),
     exceptions: (doc.exceptions ?? []).map((e) => ({ ...e, expiresAt: exceptionEnd(e.expires) })),
@@ -159,11 +166,20 @@ export function normalisePolicy(doc: PolicyDocument): Policy {
   return { ...body, hash, warnings: [] };
 }
 
-/** First matching repository rule wins; no match means the defaults. */
-export function settingsFor(policy: Policy, repository: string): RuleSettings {
+/**
+ * First matching repository rule wins; no match means the defaults. A rule matches the
+ * repository in any registry unless it names registries (docs/policy.md, Repository rules).
+ */
+export function settingsFor(
+  policy: Policy,
+  image: { registry: string; repository: string },
+): RuleSettings {
   return (
-    policy.repositories.find((r) => matchesAnyGlob(repository, r.match))?.settings ??
-    policy.defaults
+    policy.repositories.find(
+      (r) =>
+        matchesAnyGlob(image.repository, r.match) &&
+        (r.registries === undefined || matchesAnyGlob(image.registry, r.registries)),
+    )?.settings ?? policy.defaults
   );
 }
 
@@ -207,6 +223,7 @@ export function validatePolicy(
     );
   }
   const policy = normalisePolicy(result.data);
+  policy.warnings.push(...hostPrefixWarnings(result.data, file, locate));
   if (result.data.apiVersion === LEGACY_POLICY_API_VERSION) {
     policy.warnings.push({
       file,
@@ -216,6 +233,35 @@ export function validatePolicy(
     });
   }
   return { policy, document: result.data };
+}
+
+/** A first path segment that reads as a registry host: `localhost`, a port, or a DNS name. */
+const HOST_LIKE = /^(?:localhost|[^/]*:[0-9*]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})$/i;
+
+/**
+ * `match: "ghcr.io/acme/*"` is a repository glob (ECR names may hold dots), never a registry
+ * plus a repository: say so where the author may have meant `registry:`.
+ */
+function hostPrefixWarnings(doc: PolicyDocument, file: string, locate: PolicyLocator) {
+  return (doc.repositories ?? []).flatMap((rule, i) =>
+    (typeof rule.match === 'string' ? [rule.match] : rule.match).flatMap((glob, j) => {
+      const slash = glob.indexOf('/');
+      const host = slash > 0 ? glob.slice(0, slash) : '';
+      if (!HOST_LIKE.test(host)) return [];
+      const path: (string | number)[] =
+        typeof rule.match === 'string'
+          ? ['repositories', i, 'match']
+          : ['repositories', i, 'match', j];
+      return [
+        {
+          file,
+          ...locate(path),
+          path: formatPath(path),
+          message: `match "${glob}" is read as a repository name (repository names may contain dots), not as registry ${host}: to narrow the rule to that registry, write registry: ${host} and match: "${glob.slice(slash + 1)}"`,
+        },
+      ];
+    }),
+  );
 }
 
 /** The first problems, and a last line that counts the rest. */

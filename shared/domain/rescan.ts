@@ -78,7 +78,11 @@ export interface PlanContext {
  * Age after which a basic scan is started again: a nightly period before the repository's
  * maxScanAge would make the verdict stale, and never more often than ECR allows.
  */
-export function scanDueAfterMs(policy: Policy, repository: string, renewAheadMs: number): number {
+export function scanDueAfterMs(
+  policy: Policy,
+  repository: { registry: string; repository: string },
+  renewAheadMs: number,
+): number {
   const maxAge = parseDuration(settingsFor(policy, repository).maxScanAge);
   return Math.max(SCAN_START_INTERVAL_MS, maxAge - renewAheadMs);
 }
@@ -121,7 +125,7 @@ export function planRepository(
   const listed = new Map(images.map((f) => [f.key.digest, f]));
   const covered = new Set<string>();
   for (const children of listing.children.values()) for (const d of children.all) covered.add(d);
-  const dueAfter = scanDueAfterMs(ctx.policy, repository, ctx.renewAheadMs);
+  const dueAfter = scanDueAfterMs(ctx.policy, listing, ctx.renewAheadMs);
   const planned: PlannedImage[] = [];
   const key = (digest: string): ImageKey => ({ registry, repository, digest });
 

@@ -134,7 +134,7 @@ async function evaluateOnce(
   const { scan, platforms } = await readFindings(facts, opts.findings, reuse);
   const signature = await verifySignature(facts, opts);
   const knownExploited =
-    opts.knownExploited && settingsFor(opts.policy, facts.key.repository).block.exploited
+    opts.knownExploited && settingsFor(opts.policy, facts.key).block.exploited
       ? await opts.knownExploited.current(now)
       : undefined;
   const refs = await storeFacts(facts, scan, platforms, previous, opts.facts);
@@ -231,7 +231,7 @@ async function verifySignature(
   facts: ImageFacts,
   options: EvaluateImageOptions,
 ): Promise<SignatureResult | undefined> {
-  const trust = settingsFor(options.policy, facts.key.repository).signatures;
+  const trust = settingsFor(options.policy, facts.key).signatures;
   if (!options.signatures) return undefined;
   if (!trust.required && trust.keys.length === 0 && trust.keyless.length === 0) return undefined;
   return options.signatures.verify(facts, trust);

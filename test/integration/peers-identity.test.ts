@@ -50,7 +50,7 @@ describe('peers sign for an identity, signatures.identity judges it', () => {
   - match: "ident/*"
     signatures: { required: true, identity: ${identity}, keys: [${keys.join(', ')}] }
 `);
-    return settingsFor(policy, 'ident/x').signatures;
+    return settingsFor(policy, { registry: registry.host, repository: 'ident/x' }).signatures;
   }
 
   async function judged(facts: ImageFacts): Promise<Record<Rule, SignatureResult>> {

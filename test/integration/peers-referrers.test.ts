@@ -66,7 +66,7 @@ describe('peers and the OCI 1.1 referrers API', () => {
   - match: "refs/**"
     signatures: { required: true, keys: [{ name: ${name}, publicKey: ${JSON.stringify(pems[name])} }] }
 `),
-      'refs/app',
+      { registry: registry.host, repository: 'refs/app' },
     ).signatures;
 
   async function newImage() {

@@ -81,7 +81,7 @@ describe('peers: cosign sign with a Rekor upload (mock Rekor on loopback)', () =
   - match: "rekor/**"
     signatures: { required: true, keys: [{ name: k, publicKey: ${JSON.stringify(readFileSync(pub, 'utf8'))} }] }
 `),
-        repository,
+        { registry: registry.host, repository },
       ).signatures;
     const verifier = new RegistrySignatureVerifier({
       clientFor: () => client,

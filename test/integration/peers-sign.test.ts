@@ -54,7 +54,10 @@ describe('peers sign, we verify: cosign and skopeo .sig signatures', () => {
   - match: "peers/**"
     signatures: { required: true, keys: [${list.join(', ')}] }
 `);
-    return { policy, trust: settingsFor(policy, 'peers/app').signatures };
+    return {
+      policy,
+      trust: settingsFor(policy, { registry: registry.host, repository: 'peers/app' }).signatures,
+    };
   }
 
   async function newImage(format: ImageFormat = 'oci') {

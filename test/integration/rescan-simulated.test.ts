@@ -258,7 +258,11 @@ describe('nightly rescan of a simulated account: 10,000 images in 50 repositorie
   });
 
   it('starts a basic scan only where the last one is older than the policy allows', () => {
-    const dueAfter = scanDueAfterMs(policy, 'team-00/app', DAY_MS);
+    const dueAfter = scanDueAfterMs(
+      policy,
+      { registry: REGISTRY, repository: 'team-00/app' },
+      DAY_MS,
+    );
     // The table knows the push-time scan; ECR's listing shows none, so a reconciled image,
     // unknown to the table, counts as never scanned.
     const due = images.filter(

@@ -46,6 +46,24 @@ describe('registry-watcher policy check', () => {
     ]);
   });
 
+  it('counts the rules narrowed to registries, and warns of a host read as a repository', async () => {
+    const narrowed = file(
+      'registries.yaml',
+      'apiVersion: registry-watcher.io/v1\nkind: Policy\nrepositories:\n  - { match: "prod/*", registry: ghcr.io }\n  - match: "quay.io/acme/*"\n',
+    );
+    const { code, out, err } = await runCli(['policy', 'check', narrowed]);
+    expect(code).toBe(0);
+    expect(out).toContain(
+      `${narrowed}: valid (2 repository rules (1 for named registries only), 0 exceptions`,
+    );
+    expect(err).toContain(
+      `warning: ${narrowed}:5:12: repositories[1].match: match "quay.io/acme/*"`,
+    );
+    expect(err).toContain('write registry: quay.io and match: "acme/*"');
+    const json = await runCli(['policy', 'check', narrowed, '-o', 'json']);
+    expect(JSON.parse(json.out)).toMatchObject({ repositoryRules: 2, registryRules: 1 });
+  });
+
   it('the new apiVersion: no warning', async () => {
     const renamed = file('new.yaml', 'apiVersion: registry-watcher.io/v1\nkind: Policy\n');
     const { code, err } = await runCli(['policy', 'check', renamed]);

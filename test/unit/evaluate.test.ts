@@ -531,6 +531,31 @@ describe('evaluate: image index', () => {
   });
 });
 
+describe('evaluate: a rule narrowed to a registry', () => {
+  const policy = policyOf(`repositories:
+  - match: "prod/*"
+    registry: ${image.registry}
+    block: { severity: MEDIUM }
+`);
+  const scan = completeScan([finding('CVE-1', 'MEDIUM')]);
+
+  it('applies in the registry it names and not to the same repository in another', () => {
+    expect(run({ policy, scan }).verdict).toBe('FAIL');
+    const elsewhere = { ...image, registry: '210987654321.dkr.ecr.eu-west-1.amazonaws.com' };
+    expect(run({ policy, scan, image: elsewhere }).verdict).toBe('PASS');
+    expect(run({ policy, scan, image: { ...image, registry: 'ghcr.io' } }).verdict).toBe('PASS');
+  });
+
+  it('without a registry, applies to the repository in every registry', () => {
+    const anywhere = policyOf(
+      'repositories:\n  - match: "prod/*"\n    block: { severity: MEDIUM }\n',
+    );
+    for (const registry of [image.registry, 'ghcr.io', '127.0.0.1:5000']) {
+      expect(run({ policy: anywhere, scan, image: { ...image, registry } }).verdict).toBe('FAIL');
+    }
+  });
+});
+
 describe('evaluate: determinism and admission', () => {
   it('gives the same result for the same input', () => {
     const input = { scan: completeScan([finding('CVE-2', 'HIGH'), finding('CVE-1', 'LOW')]) };

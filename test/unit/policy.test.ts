@@ -4,6 +4,10 @@ import { parsePolicy } from '../../shared/domain/policy-yaml';
 import { loadPolicyFile } from '../../shared/policy-file';
 
 const minimal = 'apiVersion: registry-watcher/v1\nkind: Policy\n';
+const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+const OTHER_ECR = '210987654321.dkr.ecr.eu-west-1.amazonaws.com';
+/** A repository in the first ECR registry. */
+const at = (repository: string, registry = ECR) => ({ registry, repository });
 
 function issuesOf(text: string): PolicyError['issues'] {
   try {
@@ -43,14 +47,14 @@ repositories:
   - match: ["prod/**", "other"]
     unscanned: allow
 `);
-    expect(settingsFor(policy, 'prod/api').block).toEqual({
+    expect(settingsFor(policy, at('prod/api')).block).toEqual({
       severity: 'MEDIUM',
       onlyFixable: true,
     });
-    expect(settingsFor(policy, 'prod/api').grace).toEqual({ HIGH: '7d', CRITICAL: '1d' });
-    expect(settingsFor(policy, 'prod/api/v2').unscanned).toBe('allow');
-    expect(settingsFor(policy, 'other').unscanned).toBe('allow');
-    expect(settingsFor(policy, 'dev/api')).toBe(policy.defaults);
+    expect(settingsFor(policy, at('prod/api')).grace).toEqual({ HIGH: '7d', CRITICAL: '1d' });
+    expect(settingsFor(policy, at('prod/api/v2')).unscanned).toBe('allow');
+    expect(settingsFor(policy, at('other')).unscanned).toBe('allow');
+    expect(settingsFor(policy, at('dev/api'))).toBe(policy.defaults);
   });
 
   it('hashes content, not formatting or comments', () => {
@@ -75,6 +79,77 @@ repositories:
   });
 });
 
+describe('repository rules and registries', () => {
+  const policy = parsePolicy(`${minimal}repositories:
+  - match: "prod/*"
+    registry: ${ECR}
+    unscanned: allow
+  - match: "prod/*"
+    registry: ["GHCR.io:443", "*.dkr.ecr.us-east-1.amazonaws.com"]
+    unscanned: warn
+  - match: "shared/**"
+    maxScanAge: 1d
+`);
+
+  it('narrows a rule to the registries it names', () => {
+    expect(settingsFor(policy, at('prod/api')).unscanned).toBe('allow');
+    // The same repository in another registry: not this rule; the next one that matches.
+    expect(settingsFor(policy, at('prod/api', OTHER_ECR))).toBe(policy.defaults);
+    expect(settingsFor(policy, at('prod/api', 'ghcr.io')).unscanned).toBe('warn');
+    expect(
+      settingsFor(policy, at('prod/api', '123456789012.dkr.ecr.us-east-1.amazonaws.com')).unscanned,
+    ).toBe('warn');
+    expect(policy.repositories[1]?.registries).toEqual([
+      'ghcr.io',
+      '*.dkr.ecr.us-east-1.amazonaws.com',
+    ]);
+  });
+
+  it('matches a rule without a registry in every registry', () => {
+    for (const registry of [ECR, OTHER_ECR, 'ghcr.io', '127.0.0.1:5000']) {
+      expect(settingsFor(policy, at('shared/a/b', registry)).maxScanAge).toBe('1d');
+    }
+    expect(policy.repositories[2]).not.toHaveProperty('registries');
+  });
+
+  it('hashes a policy without registries as before the field existed', () => {
+    // sha256 of infra/policy.yaml before rules could name registries (main at 088bdf7).
+    expect(loadPolicyFile('infra/policy.yaml').hash).toBe(
+      'sha256:5e8e7bb230203f0b445a108aaddd36a66a43bf4b8601bb8fcf052095a84f36e4',
+    );
+    const narrowed = parsePolicy(`${minimal}repositories:\n  - { match: a, registry: ghcr.io }\n`);
+    expect(narrowed.hash).not.toBe(parsePolicy(`${minimal}repositories:\n  - { match: a }\n`).hash);
+  });
+
+  it('refuses a registry with a path, and says where the repository goes', () => {
+    expect(
+      issuesOf(`${minimal}repositories:\n  - match: "*"\n    registry: ghcr.io/acme\n`),
+    ).toEqual([
+      expect.objectContaining({
+        path: 'repositories[0].registry',
+        line: 5,
+        message: expect.stringContaining('without a path: the repository goes in match'),
+      }),
+    ]);
+  });
+
+  it('warns when match begins with what reads as a registry host', () => {
+    const warned = parsePolicy(
+      `${minimal}repositories:\n  - match: "ghcr.io/acme/*"\n  - match: ["team.a/web", "localhost:5000/x"]\n`,
+      'p.yaml',
+    );
+    const hosts = warned.warnings.filter((w) => w.path.startsWith('repositories'));
+    expect(hosts.map((w) => [w.path, w.line])).toEqual([
+      ['repositories[0].match', 4],
+      ['repositories[1].match[1]', 5],
+    ]);
+    expect(hosts[0]?.message).toContain('write registry: ghcr.io and match: "acme/*"');
+    // Still a repository glob: an ECR repository may be named so.
+    expect(settingsFor(warned, at('ghcr.io/acme/app')).maxScanAge).toBe('7d');
+    expect(warned.repositories[0]?.match).toEqual(['ghcr.io/acme/*']);
+  });
+});
+
 describe('exploitability rules (block.exploited, block.epss, grace per class)', () => {
   it('reads them, and inherits them into repository rules', () => {
     const policy = parsePolicy(
@@ -82,7 +157,7 @@ describe('exploitability rules (block.exploited, block.epss, grace per class)', 
     );
     expect(policy.defaults.block).toMatchObject({ exploited: true, epss: 0.5 });
     expect(policy.defaults.grace).toEqual({ HIGH: '7d', exploited: '1d', epss: '3d' });
-    expect(settingsFor(policy, 'dev/x').block).toMatchObject({ exploited: false, epss: 0.5 });
+    expect(settingsFor(policy, at('dev/x')).block).toMatchObject({ exploited: false, epss: 0.5 });
   });
 
   it('leaves the hash of a policy without them unchanged', () => {

@@ -213,13 +213,19 @@ describe('scan age thresholds', () => {
     ['maxScanAge: 12h (ECR allows one scan a day)', 'defaults:\n  maxScanAge: 12h\n', DAY_MS],
     ['maxScanAge: 30d', 'defaults:\n  maxScanAge: 30d\n', 29 * DAY_MS],
   ])('%s', (_, body, expected) => {
-    expect(scanDueAfterMs(policyOf(body), 'prod/api', DAY_MS)).toBe(expected);
+    expect(
+      scanDueAfterMs(policyOf(body), { registry: REGISTRY, repository: 'prod/api' }, DAY_MS),
+    ).toBe(expected);
   });
 
   it('follows the repository rule that applies', () => {
     const policy = policyOf('repositories:\n  - match: "prod/*"\n    maxScanAge: 3d\n');
-    expect(scanDueAfterMs(policy, 'prod/api', DAY_MS)).toBe(2 * DAY_MS);
-    expect(scanDueAfterMs(policy, 'dev/api', 0)).toBe(7 * DAY_MS);
+    expect(scanDueAfterMs(policy, { registry: REGISTRY, repository: 'prod/api' }, DAY_MS)).toBe(
+      2 * DAY_MS,
+    );
+    expect(scanDueAfterMs(policy, { registry: REGISTRY, repository: 'dev/api' }, 0)).toBe(
+      7 * DAY_MS,
+    );
   });
 
   it.each([

@@ -22,7 +22,9 @@ describe('signature keys per rule', () => {
   - match: "prod/**"
     signatures: { required: true, keys: [${keyList(0, 32)}] }
 `);
-    expect(settingsFor(policy, 'prod/api').signatures.keys).toHaveLength(32);
+    expect(
+      settingsFor(policy, { registry: 'ghcr.io', repository: 'prod/api' }).signatures.keys,
+    ).toHaveLength(32);
   });
 
   it('refuses a 33rd key with its place in the file', () => {

@@ -75,8 +75,14 @@ repositories:
   - match: "dev/*"
     signatures: { required: true }
 `);
-    expect(settingsFor(policy, 'prod/api').signatures.identity).toBe('exact');
-    expect(settingsFor(policy, 'dev/api').signatures.identity).toBe('repository');
+    expect(
+      settingsFor(policy, { registry: '127.0.0.1:5000', repository: 'prod/api' }).signatures
+        .identity,
+    ).toBe('exact');
+    expect(
+      settingsFor(policy, { registry: '127.0.0.1:5000', repository: 'dev/api' }).signatures
+        .identity,
+    ).toBe('repository');
     expect(parsePolicy(head).defaults.signatures.identity).toBeUndefined();
   });
 
