@@ -46,9 +46,6 @@ export type EnvironmentOf<S extends z.ZodObject> = Omit<
   (typeof RUNTIME_VARIABLES)[number]
 >;
 
-/** Variables the house construct sets for every function, outside the handlers' schemas. */
-const HOUSE_VARIABLES = ['NODE_OPTIONS'];
-
 /** Any watcher function, whatever its environment schema (the schema only types its props). */
 export type AnyWatcherFunction = WatcherFunction<z.ZodObject>;
 
@@ -85,8 +82,10 @@ export interface WatcherFunctionProps<S extends z.ZodObject> {
 
 /**
  * The one way this project builds a Lambda: nodejs22.x on ARM64, an ESM bundle (minified,
- * source maps on, AWS SDK v3 bundled rather than the runtime's copy, code only reached
- * through `import()` split into chunks loaded on demand), its own log group
+ * source maps beside each file, decoded only when a stack trace is formatted
+ * (shared/source-mapped-stacks.ts, not --enable-source-maps), AWS SDK v3 bundled rather
+ * than the runtime's copy, code only reached through `import()` split into chunks loaded
+ * on demand), its own log group
  * with retention, X-Ray tracing, JSON logs, and a role that starts with nothing but
  * writing to that log group. Every other permission is added by the caller, statement by
  * statement. Wildcard resources go into a named policy of their own with the nag
@@ -142,10 +141,9 @@ export class WatcherFunction<S extends z.ZodObject> extends Construct {
       ...(props.retryAttempts !== undefined && { retryAttempts: props.retryAttempts }),
       ...(props.maxEventAge && { maxEventAge: props.maxEventAge }),
       ...(props.onFailure && { onFailure: props.onFailure }),
-      environment: {
-        ...(props.environment as Record<string, string>),
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+      // No --enable-source-maps: it parses every loaded file's map at load (10-20 ms of each
+      // cold start); shared/source-mapped-stacks.ts maps a trace when one is formatted.
+      environment: props.environment as Record<string, string>,
     });
 
     Validations.of(this.role).acknowledge({
@@ -210,7 +208,7 @@ export function checkEnvironment(
   for (const [key, value] of Object.entries(environment)) {
     const field = shape[key];
     if (!field) {
-      if (!HOUSE_VARIABLES.includes(key)) problems.push(`${key} is not read by the handler`);
+      problems.push(`${key} is not read by the handler`);
       continue;
     }
     if (Token.isUnresolved(value)) continue;

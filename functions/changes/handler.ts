@@ -1,3 +1,5 @@
+// First, so that every later module's errors format through it (docs/deploy.md, Source maps).
+import '../../shared/source-mapped-stacks';
 import { type BatchMetrics, watcherMetrics } from '../../shared/adapters/aws/batch-metrics';
 import { watcherLogger } from '../../shared/adapters/aws/function-logger';
 import {

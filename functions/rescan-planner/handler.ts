@@ -1,3 +1,5 @@
+// First, so that every later module's errors format through it (docs/deploy.md, Source maps).
+import '../../shared/source-mapped-stacks';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse } from 'aws-lambda';
 import * as z from 'zod';

@@ -155,6 +155,26 @@ describe('every function bundled for real', () => {
     },
   );
 
+  it.each(FUNCTION_NAMES)(
+    'THEN %s, loaded as deployed (no --enable-source-maps), prints stack traces in the original files',
+    async (name) => {
+      const b = bundle(name);
+      // No environment: the handler's first step (reading it) throws from shared/ code.
+      const script = `const m = await import(${JSON.stringify(pathToFileURL(b.entry).href)}); await m.handler({ Records: [] }, {}).then(() => console.log('no error'), (e) => console.log(e.stack));`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1' },
+      });
+      const frames = stdout.split('\n').filter((l) => l.startsWith('    at '));
+      expect(frames.length).toBeGreaterThan(1);
+      // The throwing frame: a TypeScript file of the project, line and column, and the
+      // original name (readEnvironment…, …OptionsFromEnvironment; minified names are short).
+      expect(frames[0]).toMatch(/^ {4}at \w*Environment\w* \(\/.*\/shared\/[\w/-]+\.ts:\d+:\d+\)$/);
+      expect(stdout).toContain(`/functions/${name}/handler.ts:`);
+      expect(stdout).not.toContain('index.mjs');
+    },
+    30_000,
+  );
+
   it.each(['evaluate', 'allowlist', 'rescan-planner'])(
     'THEN %s carries the policy beside the handler as the JSON rendered at synth, with its hash',
     (name) => {

@@ -31,17 +31,6 @@ describe('the house construct wires exactly what a handler reads', () => {
       undefined,
     ],
     [
-      'the house NODE_OPTIONS',
-      {
-        TABLE_NAME: 'verdicts',
-        VERDICT_TOPIC_ARN: TOPIC,
-        ALLOWLIST_QUEUE_URL: QUEUE,
-        FAILED_RECORDS_BUCKET: 'failed-records',
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      undefined,
-    ],
-    [
       'a missing variable',
       { TABLE_NAME: 'verdicts', VERDICT_TOPIC_ARN: TOPIC },
       'ALLOWLIST_QUEUE_URL is required by the handler but not set',
