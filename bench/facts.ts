@@ -18,8 +18,17 @@ import {
   DynamoDbFindingsFacts,
   factsSortKey,
 } from '../shared/adapters/aws/dynamodb-findings-facts';
+import { fleetRecordBytes } from '../shared/adapters/aws/fleet-item';
 import { imagePartitionKey } from '../shared/adapters/aws/verdict-table';
-import { encodeFindings, type FindingsFacts } from '../shared/domain/findings-facts';
+import { evaluate } from '../shared/domain/evaluate';
+import {
+  encodeFindings,
+  type FactsRef,
+  type FindingsFacts,
+  scanOfFacts,
+} from '../shared/domain/findings-facts';
+import { parsePolicy } from '../shared/domain/policy-yaml';
+import { draftFrom, planWrite } from '../shared/domain/verdict-record';
 import { keyOf } from '../test/support/builders';
 import type { LocalDynamo } from '../test/support/dynalite';
 import { startDynaliteProcess } from './support/dynalite-process';
@@ -52,6 +61,20 @@ function valueBytes(value: AttributeValue): number {
   return 0;
 }
 
+/** The compact record `q` the verdict judged on these facts carries into the fleet index. */
+function verdictQBytes(facts: FindingsFacts, ref: FactsRef): number {
+  const scan = scanOfFacts(facts);
+  const now = new Date('2026-11-23T09:00:00.000Z');
+  const policy = parsePolicy(
+    'apiVersion: registry-watcher/v1\nkind: Policy\ndefaults:\n  block: { severity: CRITICAL }\n',
+    'bench.yaml',
+  );
+  const e = evaluate({ image: facts.key, scan, policy, now });
+  const { findings: _f, ...summary } = scan;
+  const draft = draftFrom({ key: facts.key, tags: ['1.0'] }, summary, e, undefined, undefined);
+  return fleetRecordBytes({ ...planWrite(undefined, draft).record, facts: [ref] })?.length ?? 0;
+}
+
 async function bytesPerDigest(ctx: FactsBenchContext): Promise<void> {
   const i = ctx.args.indexOf('--sizes');
   const sizes = (i >= 0 ? (ctx.args[i + 1] ?? '') : '1,100,1000').split(',').map(Number);
@@ -60,7 +83,7 @@ async function bytesPerDigest(ctx: FactsBenchContext): Promise<void> {
     client: ctx.dynamo.documents,
   });
   console.log(
-    'findings  stored item B  per finding  plain JSON B  encoded text B  WCU (dynalite: stored | plain)  put ms',
+    'findings  stored item B  per finding  plain JSON B  encoded text B  WCU (dynalite: stored | plain)  put ms  verdict q B',
   );
   let last = { stored: 0, plain: 0 };
   for (const [n, count] of sizes.entries()) {
@@ -106,7 +129,7 @@ async function bytesPerDigest(ctx: FactsBenchContext): Promise<void> {
     const storedWcu = await wcu({ ...(read.Item ?? {}), sk: { S: `COPY#${ref.completedAt}` } });
     const plainWcu = await wcu(plainItem);
     console.log(
-      `${String(count).padStart(8)}  ${String(stored).padStart(13)}  ${fmt(stored / count, 1).padStart(11)}  ${String(plain).padStart(12)}  ${String(Buffer.byteLength(encodeFindings(facts.findings))).padStart(14)}  ${String(storedWcu).padStart(17)} | ${String(plainWcu).padEnd(10)}  ${fmt(putMs, 1).padStart(6)}`,
+      `${String(count).padStart(8)}  ${String(stored).padStart(13)}  ${fmt(stored / count, 1).padStart(11)}  ${String(plain).padStart(12)}  ${String(Buffer.byteLength(encodeFindings(facts.findings))).padStart(14)}  ${String(storedWcu).padStart(17)} | ${String(plainWcu).padEnd(10)}  ${fmt(putMs, 1).padStart(6)}  ${String(verdictQBytes(facts, ref)).padStart(11)}`,
     );
     last = { stored, plain };
   }
