@@ -9,7 +9,10 @@ import {
   documentClient,
 } from '../../shared/adapters/aws/dynamodb-verdict-store';
 import { evaluateRequestEvent } from '../../shared/adapters/aws/evaluate-events';
+import { fleetRecordOf } from '../../shared/adapters/aws/fleet-item';
+import { recordOfItem } from '../../shared/adapters/aws/verdict-item';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
+import { FLEET_RECORD_ATTRIBUTES } from '../../shared/domain/fleet-record';
 import type { ImageKey } from '../../shared/domain/image-ref';
 import { silentLog } from '../../shared/ports';
 import { completeScan, finding, keyOf, policyOf } from '../support/builders';
@@ -192,10 +195,35 @@ async function play(
   return figures;
 }
 
+/** JSON with object keys sorted, so two encodings of one value compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+/**
+ * What the fleet record `q` says of an item, beside what the item's own attributes say (the
+ * item codec): 'absent', 'matches', or the names that disagree. `q` carries times and the
+ * finding clock, which differ between runs by design, so it is compared to its own item.
+ */
+function fleetRecordAgreement(item: Record<string, unknown>): string {
+  if (!(item.q instanceof Uint8Array)) return 'absent';
+  const fleet = fleetRecordOf(item.q) as Record<string, unknown> | undefined;
+  if (fleet === undefined) return 'unreadable';
+  const record = recordOfItem(item) as unknown as Record<string, unknown>;
+  const differing = FLEET_RECORD_ATTRIBUTES.filter(
+    (name) => canonical(fleet[name]) !== canonical(record[name]),
+  );
+  return differing.length === 0 ? 'matches' : `differs in ${differing.join(', ')}`;
+}
+
 /** Every CURRENT item without its bookkeeping (times, versions, transition ids). */
 async function currentState(dynamo: LocalDynamo, table: string) {
   const out = await dynamo.client.send(new ScanCommand({ TableName: table }));
-  const skip = /At$|^version$|^transitionId$|^findingClock$|^historyPending$|^ttl$/;
+  const skip = /At$|^version$|^transitionId$|^findingClock$|^historyPending$|^ttl$|^q$/;
   return (out.Items ?? [])
     .map((item) => unmarshall(item))
     .filter((item) => item.sk === 'CURRENT')
@@ -207,6 +235,7 @@ async function currentState(dynamo: LocalDynamo, table: string) {
             .sort(),
         ) as Record<string, unknown>),
         deleted: item.deletedAt !== undefined,
+        fleetRecord: fleetRecordAgreement(item),
       }),
     )
     .sort((a, b) => String(a.pk).localeCompare(String(b.pk)));
@@ -320,5 +349,9 @@ it('1,000 events through DynamoDB faults end with the same verdicts, facts and d
   // VULNERABILITY in one and GRACE_EXPIRED in the other, with the same effect. Anything else
   // that differs fails here.
   expect(judged(actual)).toEqual(judged(expected));
+  // Each live item's fleet record says what the item says (a deleted one leaves the index).
+  expect(new Set(cleanState.filter((i) => !i.deleted).map((i) => i.fleetRecord))).toEqual(
+    new Set(['matches']),
+  );
   expect(actual.map(withGraceHistoryErased)).toEqual(expected.map(withGraceHistoryErased));
 }, 120_000);
