@@ -11,7 +11,6 @@ import {
 import {
   COSIGN_SIMPLESIGNING,
   DSSE_ENVELOPE,
-  IN_TOTO,
   OCI_CONFIG,
   OCI_EMPTY,
   OCI_EMPTY_BLOB,
@@ -23,6 +22,7 @@ import { attachReferrer } from '../../shared/adapters/oci/referrers';
 import { preAuthEncoding } from '../../shared/adapters/sigstore/bundles';
 import { ANNOTATION, legacyAnnotations } from '../../shared/adapters/sigstore/cosign-legacy';
 import { BUNDLE_PREDICATE_ANNOTATION } from '../../shared/adapters/sigstore/image-signatures';
+import { IN_TOTO_PAYLOAD_TYPE } from '../../shared/domain/attestation';
 import type { Signer } from '../../shared/ports';
 import type { BuiltImage } from './oci-images';
 
@@ -119,10 +119,10 @@ export function cosignStatement(
 
 /** sigstore's `dsse.WrapSigner`: the envelope JSON, `keyid` always empty. */
 export async function cosignEnvelope(statement: Buffer, signer: Signer): Promise<Buffer> {
-  const signature = await signer.sign(preAuthEncoding(IN_TOTO, statement));
+  const signature = await signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement));
   return Buffer.from(
     JSON.stringify({
-      payloadType: IN_TOTO,
+      payloadType: IN_TOTO_PAYLOAD_TYPE,
       payload: statement.toString('base64'),
       signatures: [{ keyid: '', sig: signature.toString('base64') }],
     }),
@@ -167,7 +167,7 @@ export async function pushCosignAttestation(
  */
 export async function cosignBundle(statement: Buffer, signer: Signer): Promise<Buffer> {
   const [signature, pem] = await Promise.all([
-    signer.sign(preAuthEncoding(IN_TOTO, statement)),
+    signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement)),
     signer.publicKeyPem(),
   ]);
   return Buffer.from(
@@ -176,7 +176,7 @@ export async function cosignBundle(statement: Buffer, signer: Signer): Promise<B
       verificationMaterial: { publicKey: { hint: cosignKeyHint(pem) } },
       dsseEnvelope: {
         payload: statement.toString('base64'),
-        payloadType: IN_TOTO,
+        payloadType: IN_TOTO_PAYLOAD_TYPE,
         signatures: [{ sig: signature.toString('base64') }],
       },
     }),

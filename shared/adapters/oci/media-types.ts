@@ -26,7 +26,6 @@ export const COSIGN_SIMPLESIGNING = 'application/vnd.dev.cosign.simplesigning.v1
 /** cosign `sign --registry-referrers-mode=oci-1-1`: `.sig` layers stored as a referrer. */
 export const COSIGN_SIGNATURE_ARTIFACT = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 export const DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
-export const IN_TOTO = 'application/vnd.in-toto+json';
 
 export function isIndexType(mediaType: string | undefined): boolean {
   return mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST;
