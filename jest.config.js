@@ -24,8 +24,9 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       // Real servers and peer binaries (cosign, skopeo) on a shared 2-core machine: a `cosign
-      // copy` took over Jest's 5 s default under load. A hang still fails, after 30 s.
-      testTimeout: 30_000,
+      // copy` took over Jest's 5 s default under load. A hang still fails, after 30 s. (A
+      // project's `testTimeout` is ignored: jest-circus reads only the global one.)
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-timeout.js'],
     },
     { ...base, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
     // The layout's boundaries and the webhook bundle's contents (docs/architecture.md).
