@@ -16,4 +16,4 @@ export function createHandler(options: () => AttestVerdictOptions, sink: BatchMe
   return createAttestorHandler(options, sink, logger);
 }
 
-export const handler = createHandler(() => attestorOptionsFromEnvironment(process.env, logger));
+export const handler = createHandler(() => attestorOptionsFromEnvironment(process.env));

@@ -59,10 +59,7 @@ export function createAttestorHandler(
 }
 
 /** The ports on AWS: the verdict table (read), the attestation key (KMS), the registries. */
-export function attestorOptionsFromEnvironment(
-  env: NodeJS.ProcessEnv,
-  log: Log,
-): AttestVerdictOptions {
+export function attestorOptionsFromEnvironment(env: NodeJS.ProcessEnv): AttestVerdictOptions {
   const parsed = attestorEnvironment.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -87,6 +84,5 @@ export function attestorOptionsFromEnvironment(
       version: settings.WATCHER_VERSION,
     }),
     registries: list(settings.ATTESTED_REGISTRIES),
-    log,
   };
 }

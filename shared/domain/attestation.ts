@@ -158,8 +158,9 @@ export function needsAttestation(
 }
 
 /**
- * What evaluate hands the attestor: which image, and the version of its verdict that was due.
- * The attestor signs the verdict it reads from the table, never one carried in the message.
+ * What evaluate hands the attestor: which image, and the version and evaluation time of its
+ * verdict that was due. The attestor signs the verdict it reads from the table, never one
+ * carried in the message, and only once the table holds at least that one.
  */
 export const attestationRequestSchema = z
   .object({
@@ -167,6 +168,7 @@ export const attestationRequestSchema = z
     repository: z.string().min(1),
     digest: z.string().refine(isDigest, 'a digest: sha256:<64 hex>'),
     version: z.number().int().positive(),
+    evaluatedAt: z.iso.datetime({ offset: true }),
   })
   .strict();
 

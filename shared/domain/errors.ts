@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'MALFORMED_OBJECT'
   | 'ATTESTATION_REFUSED'
+  | 'VERDICT_NOT_STORED'
   | SignatureErrorCode;
 
 /** Why a signature or bundle did not verify (shared/adapters/sigstore). */
@@ -166,6 +167,16 @@ export class ImageNotFoundError extends RegistryWatcherError {
 export class TableUnavailableError extends RegistryWatcherError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('TABLE_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The attestor was asked for a verdict the table does not hold yet (evaluate sends before
+ * its write lands): the request is retried, never signed with an older verdict.
+ */
+export class VerdictNotStoredError extends RegistryWatcherError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('VERDICT_NOT_STORED', message, options);
   }
 }
 

@@ -1,14 +1,7 @@
 import type { AttestationRequest } from '../domain/attestation';
-import { AttestationRefusedError } from '../domain/errors';
+import { AttestationRefusedError, VerdictNotStoredError } from '../domain/errors';
 import { imageId } from '../domain/image-ref';
-import {
-  type Clock,
-  type Log,
-  silentLog,
-  systemClock,
-  type VerdictAttestor,
-  type VerdictStore,
-} from '../ports';
+import { type Clock, systemClock, type VerdictAttestor, type VerdictStore } from '../ports';
 
 export interface AttestVerdictOptions {
   /** Read only: the attestor signs the verdict the table holds, not one a message carries. */
@@ -18,7 +11,6 @@ export interface AttestVerdictOptions {
   /** Registry hosts the attestor signs for; any other is refused. */
   registries: readonly string[];
   clock?: Clock;
-  log?: Log;
 }
 
 export type AttestOutcome =
@@ -37,8 +29,7 @@ export async function attestVerdict(
   request: AttestationRequest,
   options: AttestVerdictOptions,
 ): Promise<AttestOutcome> {
-  const log = options.log ?? silentLog;
-  const { version, ...key } = request;
+  const { version, evaluatedAt, ...key } = request;
   if (!options.registries.includes(key.registry)) {
     throw new AttestationRefusedError(
       `${imageId(key)}: the attestor signs for ${options.registries.join(', ') || 'no registry'} only; a request for ${key.registry} is not one the watcher makes`,
@@ -47,13 +38,13 @@ export async function attestVerdict(
   const record = await options.store.get(key);
   if (!record) return { outcome: 'skipped', why: 'no-verdict' };
   if (record.deletedAt) return { outcome: 'skipped', why: 'deleted' };
-  if (record.version < version) {
-    // A consistent read never goes back; an older version means another table or a bug.
-    log.warn('verdict older than the one asked for; attesting what the table holds', {
-      image: imageId(key),
-      asked: version,
-      stored: record.version,
-    });
+  // A nightly refresh asks before it writes the fresh evaluatedAt (a quiet touch writes
+  // nothing): signing the older record would attest a stale evaluatedAt, which admission
+  // policies check for freshness. Retried until the write lands.
+  if (record.version < version || Date.parse(record.evaluatedAt) < Date.parse(evaluatedAt)) {
+    throw new VerdictNotStoredError(
+      `${imageId(key)}: the table holds version ${record.version} evaluated at ${record.evaluatedAt}, the request is for version ${version} evaluated at ${evaluatedAt}; retried until evaluate's write lands`,
+    );
   }
   const now = (options.clock ?? systemClock)();
   const mark = await options.attestor.attest(record, now);

@@ -10,6 +10,7 @@ import { readAttestations, verifyAttestation } from '../../shared/adapters/sigst
 import { RegistryVerdictAttestor } from '../../shared/adapters/sigstore/verdict-attestor';
 import { VULN_PREDICATE_TYPE, type VulnPredicate } from '../../shared/domain/attestation';
 import type { ImageKey } from '../../shared/domain/image-ref';
+import type { VerdictStore } from '../../shared/ports';
 import { evaluateImage } from '../../shared/services/evaluate-image';
 import { completeScan, finding, policyOf } from '../support/builders';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
@@ -31,6 +32,7 @@ describe('evaluate asks, the attestor signs and attaches (real registry, dynalit
   const queue = new LoopbackQueue(() => nowMs, 6 * 60_000);
   const signer = new FileSigner(generatePrivateKeyPem());
   const sink = { addMetric: () => undefined, publishStoredMetrics: () => undefined };
+  const AT = '2026-11-23T10:00:00.000Z';
 
   beforeAll(async () => {
     [registry, dynamo] = await Promise.all([startRegistry(), startDynalite(), queue.start()]);
@@ -56,13 +58,24 @@ describe('evaluate asks, the attestor signs and attaches (real registry, dynalit
     );
     const table = await dynamo.newTable();
     const store = new DynamoDbVerdictStore({ tableName: table, client: dynamo.documents });
-    const evaluate = () =>
+    // Holds evaluate's writes back while `held` is set: the attestor then runs first.
+    let held: Promise<void> | undefined;
+    const evaluateStore: VerdictStore = {
+      get: (k) => store.get(k),
+      getMany: (keys) => store.getMany(keys),
+      write: async (plan) => {
+        // the quiet touch, which the store leaves out, goes through: the mark's write waits
+        if (!plan.quiet) await held;
+        await store.write(plan);
+      },
+    };
+    const evaluate = (trigger: 'push' | 'rescan' = 'push') =>
       evaluateImage(
-        { key, trigger: 'push' },
+        { key, trigger },
         {
           images: world,
           findings: world,
-          store,
+          store: evaluateStore,
           policy: policyOf(),
           attestor: new SqsAttestationRequests(queue.url, sqs),
           clock: () => new Date(nowMs),
@@ -84,10 +97,20 @@ describe('evaluate asks, the attestor signs and attaches (real registry, dynalit
       queue.settle(event, out.batchItemFailures);
       return { received: event.Records.length, failed: out.batchItemFailures.length };
     };
-    return { key, world, store, evaluate, drain, attestor };
+    const hold = () => {
+      let release = () => {};
+      held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return () => {
+        held = undefined;
+        release();
+      };
+    };
+    return { key, world, store, evaluate, rescan: () => evaluate('rescan'), drain, attestor, hold };
   }
 
-  async function verdictsIn(key: ImageKey) {
+  async function verdictsIn(key: ImageKey, withTime = false) {
     const publicKeyPem = await signer.publicKeyPem();
     const read = await readAttestations(client, key, VULN_PREDICATE_TYPE);
     return read
@@ -96,7 +119,8 @@ describe('evaluate asks, the attestor signs and attaches (real registry, dynalit
           keys: [{ name: 'watcher', publicKeyPem }],
           keyless: [],
         });
-        return `${a.format} ${(statement.predicate as VulnPredicate).scanner.result.verdict}`;
+        const { result } = (statement.predicate as VulnPredicate).scanner;
+        return withTime ? `${a.format} ${result.evaluatedAt}` : `${a.format} ${result.verdict}`;
       })
       .sort();
   }
@@ -135,12 +159,42 @@ describe('evaluate asks, the attestor signs and attaches (real registry, dynalit
     expect(await verdictsIn(key)).toEqual(['cosign-legacy FAIL', 'sigstore-bundle FAIL']);
   });
 
+  it('THEN a nightly refresh (a quiet touch, which writes no verdict) attests the fresh evaluation time, not the stored one', async () => {
+    const { key, drain, rescan, evaluate, hold } = await setup('split/refresh');
+    await evaluate();
+    await drain();
+    const pushedAt = new Date(nowMs).toISOString();
+    expect(await verdictsIn(key, true)).toEqual([
+      `cosign-legacy ${pushedAt}`,
+      `sigstore-bundle ${pushedAt}`,
+    ]);
+    nowMs += 25 * 3600_000;
+    const refreshedAt = new Date(nowMs).toISOString();
+    // the request reaches the attestor before evaluate's write of the fresh record lands
+    const release = hold();
+    const evaluated = rescan();
+    while (queue.depth === 0) await new Promise((r) => setTimeout(r, 10));
+    expect(await drain()).toEqual({ received: 1, failed: 1 });
+    expect(await verdictsIn(key, true)).toEqual([
+      `cosign-legacy ${pushedAt}`,
+      `sigstore-bundle ${pushedAt}`,
+    ]);
+    release();
+    expect((await evaluated).attested).toBe(true);
+    nowMs += 6 * 60_000; // the visibility timeout: the request comes back
+    expect(await drain()).toEqual({ received: 1, failed: 0 });
+    expect(await verdictsIn(key, true)).toEqual([
+      `cosign-legacy ${refreshedAt}`,
+      `sigstore-bundle ${refreshedAt}`,
+    ]);
+  });
+
   it('THEN a request for another registry, or a malformed one, is handed back (then the DLQ) and nothing is pushed', async () => {
     const { key, attestor } = await setup('split/refused');
     const bodies = [
-      JSON.stringify({ ...key, registry: 'evil.example.com', version: 1 }),
+      JSON.stringify({ ...key, registry: 'evil.example.com', version: 1, evaluatedAt: AT }),
       '{"registry":',
-      JSON.stringify({ ...key, version: 1, extra: true }),
+      JSON.stringify({ ...key, version: 1, evaluatedAt: AT, extra: true }),
     ];
     for (const body of bodies) queue.send(body);
     const event = queue.receive();
@@ -155,7 +209,7 @@ describe('evaluate asks, the attestor signs and attaches (real registry, dynalit
 
   it('THEN a request for an image without a verdict is done without signing anything', async () => {
     const { key, drain } = await setup('split/none');
-    queue.send(JSON.stringify({ ...key, version: 1 }));
+    queue.send(JSON.stringify({ ...key, version: 1, evaluatedAt: AT }));
     expect(await drain()).toEqual({ received: 1, failed: 0 });
     expect(await verdictsIn(key)).toEqual([]);
   });

@@ -28,6 +28,7 @@ export class SqsAttestationRequests implements VerdictAttestor {
       repository: record.repository,
       digest: record.digest,
       version: record.version,
+      evaluatedAt: record.evaluatedAt,
     };
     try {
       await withRetry(() =>
