@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { sharedClient } from '../adapters/aws/clients';
 import { documentClient } from '../adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../adapters/aws/ecr';
-import { ecrClientCache } from '../adapters/aws/ecr-calls';
+import { sharedEcrClient } from '../adapters/aws/ecr-calls';
 import { EcrRepositorySource } from '../adapters/aws/ecr-repositories';
 import { EcrScanStarter } from '../adapters/aws/ecr-scans';
 import { SqsEvaluateQueue } from '../adapters/aws/evaluate-queue';
@@ -87,7 +87,7 @@ export function awsRescanPorts(settings: AwsRescanSettings): {
         { ...pace, fallback: FALLBACK_RATE },
       );
   const retry: RetryOptions = settings.sleep ? { sleep: settings.sleep } : {};
-  const ecrFor = settings.clients?.ecrFor ?? ecrClientCache();
+  const ecrFor = settings.clients?.ecrFor ?? sharedEcrClient;
   const pacedEcr = new Map<string, ECRClient>();
   const clientFor = (region: string) => {
     const client = pacedEcr.get(region) ?? pacedClient(ecrFor(region), pacer, stats);
