@@ -2,9 +2,9 @@ import type { ImageDetail } from '@aws-sdk/client-ecr';
 import { loadFixture } from '../../events';
 import { factsOf, platformManifests } from '../../shared/adapters/aws/ecr';
 import { normaliseScanFindings } from '../../shared/adapters/aws/ecr-findings';
+import { parseTimestamp } from '../../shared/adapters/aws/timestamps';
 import { MemoryRegistry } from '../../shared/adapters/local/memory-registry';
 import { ecrRegistry, type ImageKey } from '../../shared/domain/image-ref';
-import { parseTimestamp } from '../../shared/domain/time';
 
 export const SAMPLE_REGISTRY = ecrRegistry('123456789012', 'eu-west-1');
 

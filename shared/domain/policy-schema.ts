@@ -120,7 +120,7 @@ const settings = SETTINGS_SECTIONS;
  */
 const registryGlob = glob.refine((value) => !value.includes('/'), {
   error:
-    'expected a registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com or ghcr.io, without a path: the repository goes in match',
+    'expected a registry host such as ghcr.io or localhost:5000 (an ECR registry: its account host), without a path: the repository goes in match',
 });
 
 const rule = z.strictObject({

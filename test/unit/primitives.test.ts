@@ -1,8 +1,8 @@
+import { parseTimestamp } from '../../shared/adapters/aws/timestamps';
 import { parseDuration } from '../../shared/domain/duration';
 import { InvalidDurationError } from '../../shared/domain/errors';
 import { matchesGlob } from '../../shared/domain/glob';
 import { atLeast, maxSeverity, normaliseSeverity } from '../../shared/domain/severity';
-import { parseTimestamp } from '../../shared/domain/time';
 
 describe('durations', () => {
   it.each([

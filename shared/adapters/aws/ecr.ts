@@ -11,11 +11,11 @@ import type { ScanFindings } from '../../domain/findings';
 import { type ImageFacts, INDEX_MEDIA_TYPES, isIndexMediaType } from '../../domain/image-facts';
 import { type ImageKey, imageId } from '../../domain/image-ref';
 import type { ScanningMode } from '../../domain/rescan';
-import { toIso } from '../../domain/time';
 import type { FindingsSource, ImageSource } from '../../ports';
 import type { RetryOptions } from '../../retry';
 import { callEcr, ecrTarget, sharedEcrClient } from './ecr-calls';
 import { ECR_SCANNERS, mergeScanFindingPages, normaliseScanFindings } from './ecr-findings';
+import { toIso } from './timestamps';
 
 export interface EcrAdapterOptions {
   /** One client per region; created lazily and reused across invocations. */

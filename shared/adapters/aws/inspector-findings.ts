@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { InvalidFindingsError } from '../../domain/errors';
 import { compact, type Finding } from '../../domain/findings';
 import { normaliseSeverity } from '../../domain/severity';
-import { parseTimestamp } from '../../domain/time';
+import { parseTimestamp } from './timestamps';
 
 /** The scanner name Inspector (ECR enhanced scanning) findings are stored under. */
 export const INSPECTOR = 'inspector';
