@@ -143,6 +143,7 @@ describe('the domain is vendor-neutral', () => {
   it('THEN what the adapters parse would be caught in the domain, and comments are not', () => {
     const sample = [
       '// ECR Image Action events carry detail-type "aws.ecr" (a comment: fine)',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: source text of a template, as a sample
       "const kind = `${event.source}/${event['detail-type']}`;",
       "if (kind === 'aws.inspector2/Inspector2 Finding') read(d.resources[0].details.awsEcrContainerImage);",
       'const scan = response.imageScanFindings?.enhancedFindings;',
