@@ -9,6 +9,7 @@ export interface TableFlags {
   region?: string;
   local?: boolean;
   data: string;
+  wholeTable?: boolean;
 }
 
 export function withTableFlags(command: Command): Command {
@@ -16,7 +17,11 @@ export function withTableFlags(command: Command): Command {
     .option('--table <name>', 'verdict table (default: $TABLE_NAME; the stack output TableName)')
     .option('--region <region>', 'AWS region of the table (default: the SDK’s)')
     .option('--local', 'read the table npm start leaves (dynalite under --data), not AWS')
-    .option('--data <dir>', 'npm start’s data folder, with --local', '.local');
+    .option('--data <dir>', 'npm start’s data folder, with --local', '.local')
+    .option(
+      '--whole-table',
+      'search and what-if: scan the whole table, not its fleet index (until the first nightly run after the deploy that added the index)',
+    );
 }
 
 /** Opens the table the flags name, runs `use` with its ports, and always closes it. */
@@ -24,12 +29,16 @@ export async function withQuestionPorts<T>(
   flags: TableFlags,
   use: (ports: QuestionPorts) => Promise<T>,
 ): Promise<T> {
+  const source = flags.wholeTable ? { source: 'table' as const } : {};
   if (flags.local) {
     if (flags.table) throw new CliFailure('--local and --table contradict each other; give one', 2);
     const local = await startLocalDynalite(flags.data);
     try {
       const where = `${local.path} (npm start)`;
-      return await withQuestions({ tableName: LOCAL_TABLE, endpoint: local.endpoint, where }, use);
+      return await withQuestions(
+        { tableName: LOCAL_TABLE, endpoint: local.endpoint, where, ...source },
+        use,
+      );
     } finally {
       await local.close();
     }
@@ -41,5 +50,8 @@ export async function withQuestionPorts<T>(
       2,
     );
   }
-  return withQuestions({ tableName, ...(flags.region && { region: flags.region }) }, use);
+  return withQuestions(
+    { tableName, ...(flags.region && { region: flags.region }), ...source },
+    use,
+  );
 }

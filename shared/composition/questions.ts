@@ -20,6 +20,8 @@ export interface QuestionTable {
   region?: string;
   /** Where the table is, for messages: `eu-west-1`, or `.local/dynamodb (npm start)`. */
   where?: string;
+  /** `table`: the fleet questions scan the whole table, not the fleet index (docs/architecture.md). */
+  source?: 'auto' | 'table';
 }
 
 export interface QuestionPorts {
@@ -54,7 +56,7 @@ export async function withQuestions<T>(
     const options = { tableName: table.tableName, client: documentClient(client) };
     return await use({
       reader: new DynamoDbVerdictReader(options),
-      fleet: new DynamoDbFleetScan(options),
+      fleet: new DynamoDbFleetScan({ ...options, ...(table.source && { source: table.source }) }),
     });
   } finally {
     client.destroy();

@@ -39,6 +39,9 @@ it('search: where CVE-2024-37371 is, with the fix Inspector gives', async () => 
   const none = await runCli(['search', '--package', 'no-such-package', ...local]);
   expect(none.out).toContain('package no-such-package: 0 current digest(s) in 0 repositories');
   expect((await runCli(['search', ...local])).code).toBe(2);
+  // The whole table (before the fleet index has every digest) answers the same.
+  const whole = await runCli(['search', 'CVE-2024-37371', ...local, '--whole-table', '-o', 'json']);
+  expect(JSON.parse(whole.out)).toEqual(r);
 });
 
 it('what-if: requiring signatures fails the one PASS, and writes nothing', async () => {
