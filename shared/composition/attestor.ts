@@ -2,6 +2,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
 import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-metrics';
 import { DynamoDbVerdictStore } from '../adapters/aws/dynamodb-verdict-store';
+import { ECR_SCANNER_DOCS } from '../adapters/aws/ecr-findings';
 import { KmsSigner } from '../adapters/aws/kms-signer';
 import { FileSigner } from '../adapters/local/file-signer';
 import { attestorEnvironment, registryClients } from '../adapters/sigstore/environment';
@@ -82,6 +83,7 @@ export function attestorOptionsFromEnvironment(env: NodeJS.ProcessEnv): AttestVe
       clientFor: registryClients(list(settings.REGISTRY_PLAIN_HTTP)),
       signer,
       version: settings.WATCHER_VERSION,
+      scannerDocs: ECR_SCANNER_DOCS,
     }),
     registries: list(settings.ATTESTED_REGISTRIES),
   };

@@ -48,11 +48,6 @@ export interface VulnPredicate {
   metadata: { scanStartedOn: string; scanFinishedOn: string };
 }
 
-const SCANNER_URI: Record<Scanner, string> = {
-  'ecr-basic': 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-basic.html',
-  inspector: 'https://docs.aws.amazon.com/inspector/latest/user/scanning-ecr.html',
-};
-
 /**
  * The in-toto Statement v1 for one evaluated digest: subject = repository + digest,
  * predicate = cosign's vuln record whose `scanner.result` carries the verdict.
@@ -62,7 +57,10 @@ const SCANNER_URI: Record<Scanner, string> = {
 export function verdictStatement(
   record: VerdictRecord,
   watcherVersion: string,
+  /** Where the scanner is described (its adapter knows; ECR's: `ECR_SCANNER_DOCS`). */
+  scannerDocs: ReadonlyMap<Scanner, string> = new Map(),
 ): Statement<VulnPredicate> {
+  const docs = scannerDocs.get(record.scan.scanner);
   const [algorithm, hex] = record.digest.split(':') as [string, string];
   const scanTime = record.scan.completedAt ?? record.evaluatedAt;
   const result: VerdictResult = {
@@ -99,10 +97,10 @@ export function verdictStatement(
         'builder.id': WATCHER_URI,
       },
       scanner: {
-        uri: SCANNER_URI[record.scan.scanner] ?? record.scan.scanner,
+        uri: docs ?? record.scan.scanner,
         version: `registry-watcher/${watcherVersion} ${record.scan.scanner}`,
         db: {
-          uri: SCANNER_URI[record.scan.scanner] ?? '',
+          uri: docs ?? '',
           version: record.scan.vulnerabilitySourceUpdatedAt ?? '',
         },
         result,

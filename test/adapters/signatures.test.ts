@@ -4,6 +4,7 @@ import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadFixture } from '../../events';
+import { ECR_SCANNER_DOCS } from '../../shared/adapters/aws/ecr-findings';
 import { SqsAttestationRequests } from '../../shared/adapters/aws/sqs-attestation-requests';
 import { FileSigner, generatePrivateKeyPem } from '../../shared/adapters/local/file-signer';
 import { parseChallenge } from '../../shared/adapters/oci/auth';
@@ -72,6 +73,13 @@ describe('verdict statement (in-toto v1, cosign vuln predicate)', () => {
         },
       },
     });
+    // The scanner's documentation comes from its adapter; the domain knows no scanner.
+    expect(statement.predicate.scanner.uri).toBe('ecr-basic');
+    const described = verdictStatement(record, '1.2.3', ECR_SCANNER_DOCS).predicate.scanner;
+    expect([described.uri, described.db.uri]).toEqual([
+      'https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-basic.html',
+      'https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-basic.html',
+    ]);
     const parsed = parseStatement(Buffer.from(JSON.stringify(statement)));
     expect(parsed && statementCovers(parsed, record.digest)).toBe(true);
     expect(parsed && statementCovers(parsed, digestOf(2))).toBe(false);

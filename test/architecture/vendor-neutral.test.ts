@@ -55,11 +55,6 @@ const ALLOWANCES: { file: string; text: string; why: string }[] = [
     text: '^(?:dkr\\.ecr|amazonaws\\.com)$',
     why: 'ECR host naming (ecrRegistry, parseEcrRegistry): pure, read by entry points (planner environment, CLI rescan) that may not import adapters',
   },
-  {
-    file: 'shared/domain/attestation.ts',
-    text: 'ecr-basic',
-    why: "the vuln predicate's scanner.uri table (ECR basic, Inspector docs): the attestor's options would have to carry it",
-  },
 ];
 
 interface Hit {

@@ -24,6 +24,12 @@ export const ECR_BASIC = 'ecr-basic';
  */
 export const ECR_SCANNERS: ScannerTraits = { onRequest: [ECR_BASIC], fallback: ECR_BASIC };
 
+/** Where each is described: the vuln attestation's `scanner.uri` and `db.uri`. */
+export const ECR_SCANNER_DOCS: ReadonlyMap<string, string> = new Map([
+  [ECR_BASIC, 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-basic.html'],
+  [INSPECTOR, 'https://docs.aws.amazon.com/inspector/latest/user/scanning-ecr.html'],
+]);
+
 const COMPLETE = new Set(['COMPLETE', 'ACTIVE']);
 const IN_PROGRESS = new Set(['IN_PROGRESS', 'PENDING']);
 /** ECR/Inspector statuses that mean "no new scan", not "a problem found". */

@@ -14,6 +14,8 @@ export interface RegistryVerdictAttestorOptions {
   signer: Signer;
   /** Written into the predicate's scanner version. */
   version?: string;
+  /** The predicate's `scanner.uri` by scanner name (absent: the name itself). */
+  scannerDocs?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -27,7 +29,11 @@ export class RegistryVerdictAttestor implements VerdictAttestor {
 
   async attest(record: VerdictRecord, now: Date): Promise<{ digest: string; attestedAt: string }> {
     const { signer } = this.options;
-    const statement = verdictStatement(record, this.options.version ?? '0');
+    const statement = verdictStatement(
+      record,
+      this.options.version ?? '0',
+      this.options.scannerDocs,
+    );
     const bundle = await signDsseBundle(
       Buffer.from(JSON.stringify(statement)),
       IN_TOTO_PAYLOAD_TYPE,
