@@ -4,7 +4,8 @@ import { type BatchMetrics, publishBatchFigures } from '../adapters/aws/batch-me
 import { DynamoDbFindingsFacts } from '../adapters/aws/dynamodb-findings-facts';
 import { DynamoDbVerdictStore } from '../adapters/aws/dynamodb-verdict-store';
 import { EcrAdapter } from '../adapters/aws/ecr';
-import { requestsFromMessageBody } from '../adapters/aws/evaluate-events';
+import { ECR_EVENT_READERS } from '../adapters/aws/ecr-events';
+import { messageReaderOf } from '../adapters/aws/evaluate-events';
 import { FileKnownExploited } from '../adapters/local/kev-file';
 import { loadPolicy, readEnvironment } from '../config';
 import { parseDuration } from '../domain/duration';
@@ -25,6 +26,9 @@ const sqsEvent = z.object({
   Records: z.array(z.object({ messageId: z.string(), body: z.string() }).loose()),
 });
 
+/** The events evaluate reads: one map of readers per registry or scanner (its adapter's). */
+const readMessage = messageReaderOf(ECR_EVENT_READERS);
+
 /** SQS batch → evaluateBatch → batch item failures; ports resolved once, on first use. */
 export function createEvaluateHandler(
   options: () => EvaluateBatchOptions,
@@ -38,7 +42,7 @@ export function createEvaluateHandler(
     const outcome = await evaluateBatch(
       Records.map((r) => ({ id: r.messageId, body: r.body })),
       resolved,
-      requestsFromMessageBody,
+      readMessage,
     );
     (resolved.log ?? log).info('batch evaluated', {
       messages: Records.length,

@@ -1,6 +1,8 @@
 import { loadFixture } from '../../events';
+import { ECR_EVENT_READERS } from '../../shared/adapters/aws/ecr-events';
 import {
   evaluateRequestEvent,
+  messageReaderOf,
   requestsFromAnyEvent,
   requestsFromEvent,
   requestsFromMessageBody,
@@ -115,5 +117,31 @@ describe('events that are not ours or malformed', () => {
     expect(() => requestsFromAnyEvent({ Records: [{ nobody: 1 }] })).toThrow(
       'Records[0] has no SQS body',
     );
+  });
+
+  it('reads the event kinds its root gives it, and always our own requests', () => {
+    const key = { registry: 'ghcr.io', repository: 'acme/app', digest: AMD64 };
+    const hook = new Map([
+      ['example.registry/Image Pushed', () => [{ key, trigger: 'push' as const }]],
+    ]);
+    const push = JSON.stringify({
+      source: 'example.registry',
+      'detail-type': 'Image Pushed',
+      detail: {},
+    });
+    const ecrPush = JSON.stringify(loadFixture('eventbridge/ecr-image-action-push'));
+    const own = JSON.stringify(
+      evaluateRequestEvent(key, 'manual', new Date('2026-11-23T00:00:00Z')),
+    );
+    const hookOnly = messageReaderOf(hook);
+    expect(hookOnly(push)).toEqual([{ key, trigger: 'push' }]);
+    expect(hookOnly(own)).toEqual([
+      { key, trigger: 'manual', eventTime: '2026-11-23T00:00:00.000Z' },
+    ]);
+    expect(() => hookOnly(ecrPush)).toThrow('not an event registry-watcher handles');
+    const both = messageReaderOf(ECR_EVENT_READERS, hook);
+    expect(both(ecrPush)).toEqual(requestsFromMessageBody(ecrPush));
+    expect(both(push)).toHaveLength(1);
+    expect(() => requestsFromMessageBody(push)).toThrow('source "example.registry"');
   });
 });

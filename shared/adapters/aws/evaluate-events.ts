@@ -73,11 +73,25 @@ const ownRequestReader: EventReader = (event) => {
   return [{ ...requestOf(event, key, d.trigger), ...(seen && { seen }) }];
 };
 
-/** Every event kind the evaluate queue carries, by `<source>/<detail-type>`. */
-const READERS: ReadonlyMap<string, EventReader> = new Map([
-  ...ECR_EVENT_READERS,
-  [eventKind(EVALUATE_REQUEST_SOURCE, EVALUATE_REQUEST_DETAIL_TYPE), ownRequestReader],
-]);
+const OWN_REQUEST: [string, EventReader] = [
+  eventKind(EVALUATE_REQUEST_SOURCE, EVALUATE_REQUEST_DETAIL_TYPE),
+  ownRequestReader,
+];
+
+/**
+ * The evaluate queue's message reader: SQS bodies holding EventBridge events of these kinds
+ * (each registry's or scanner's readers, from its adapter folder, chosen by the root) or
+ * our own Evaluate Requests.
+ */
+export function messageReaderOf(
+  ...kinds: ReadonlyMap<string, EventReader>[]
+): (body: string) => EvaluateRequest[] {
+  const readers = new Map([...kinds.flatMap((k) => [...k]), OWN_REQUEST]);
+  return (body) => requestsOfEvent(jsonOf(body), readers);
+}
+
+/** What the deployed watcher reads (ECR's and Inspector's events, our own requests). */
+const READERS: ReadonlyMap<string, EventReader> = new Map([...ECR_EVENT_READERS, OWN_REQUEST]);
 
 /**
  * Turns one EventBridge event into the evaluate requests it implies. Events say only what
@@ -116,17 +130,19 @@ export function evaluateRequestEvent(
   };
 }
 
-/** Parses one SQS message body (JSON text of an EventBridge event). */
-export function requestsFromMessageBody(body: string): EvaluateRequest[] {
-  let json: unknown;
+function jsonOf(body: string): unknown {
   try {
-    json = JSON.parse(body);
+    return JSON.parse(body);
   } catch (error) {
     throw new InvalidEventError(`message body is not JSON: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  return requestsFromEvent(json);
+}
+
+/** Parses one SQS message body (JSON text of an EventBridge event) as the deployed watcher does. */
+export function requestsFromMessageBody(body: string): EvaluateRequest[] {
+  return requestsFromEvent(jsonOf(body));
 }
 
 /** An EventBridge event or an SQS event wrapping them (for the CLI's `events parse`). */
