@@ -60,6 +60,7 @@ describe('a new allowlist is verified and indexed off the serving thread', () =>
   let publicKeyPem: string;
   /** How long verifying and indexing `second` holds a thread, measured here. */
   let blockingMs: number;
+  let leastBlockingMs: number;
 
   beforeAll(async () => {
     publicKeyPem = await signer.publicKeyPem();
@@ -76,9 +77,14 @@ describe('a new allowlist is verified and indexed off the serving thread', () =>
       keepExpired: false,
     };
     runVerifyJob(job); // warm
-    const started = performance.now();
-    runVerifyJob(job);
-    blockingMs = performance.now() - started;
+    const runs = [0, 1, 2].map(() => {
+      const started = performance.now();
+      runVerifyJob(job);
+      return performance.now() - started;
+    });
+    blockingMs = [...runs].sort((a, b) => a - b)[1] ?? 0;
+    // Load from other test files only lengthens a run: the shortest is closest to the work.
+    leastBlockingMs = Math.min(...runs);
   }, 120_000);
 
   async function holding(verifier: AllowlistVerifier) {
@@ -114,7 +120,7 @@ describe('a new allowlist is verified and indexed off the serving thread', () =>
     const { source, holder } = await holding(inlineVerifier);
     source.signed = second;
     const stall = await longestStall(() => holder.refresh());
-    expect(stall).toBeGreaterThan(blockingMs / 2);
+    expect(stall).toBeGreaterThan(leastBlockingMs / 2);
   }, 120_000);
 
   it('the worker rejects a forged document and the last good one stays', async () => {
