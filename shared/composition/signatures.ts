@@ -1,11 +1,9 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { SqsAttestationRequests } from '../adapters/aws/sqs-attestation-requests';
 import { registryClients, signatureEnvironment } from '../adapters/sigstore/environment';
-import { RegistrySignatureVerifier } from '../adapters/sigstore/image-signatures';
-import { KeyResolver, trustedRootSource } from '../adapters/sigstore/trust';
 import { ConfigError } from '../domain/errors';
 import { readEnvironmentOf } from '../environment';
-import type { Log } from '../ports';
+import type { Log, SignatureVerifier } from '../ports';
 import type { EvaluateImageOptions } from '../services/evaluate-image';
 
 export type SignaturePorts = Pick<
@@ -27,12 +25,22 @@ export function signaturePortsFromEnvironment(
   );
   const ports: SignaturePorts = { attestationRefresh: settings.ATTESTATION_REFRESH };
   if (settings.SIGNATURES_ENABLED) {
-    ports.signatures = new RegistrySignatureVerifier({
-      clientFor,
-      // The KMS client is created on the first `kms:` key only (KeyResolver).
-      keys: new KeyResolver(deps.kms),
-      ...(settings.TRUSTED_ROOT && { trustedRoot: trustedRootSource(settings.TRUSTED_ROOT) }),
-      ...(deps.log && { log: deps.log }),
+    ports.signatures = loadedOnFirstUse(async () => {
+      // sigstore (~95 KB of evaluate's cold start) loads with the first image whose policy
+      // asks for signatures, not at cold start (docs/deploy.md, code splitting).
+      const [{ RegistrySignatureVerifier }, { KeyResolver, trustedRootSource }] = await Promise.all(
+        [
+          import('../adapters/sigstore/image-signatures.js'),
+          import('../adapters/sigstore/trust.js'),
+        ],
+      );
+      return new RegistrySignatureVerifier({
+        clientFor,
+        // The KMS client is created on the first `kms:` key only (KeyResolver).
+        keys: new KeyResolver(deps.kms),
+        ...(settings.TRUSTED_ROOT && { trustedRoot: trustedRootSource(settings.TRUSTED_ROOT) }),
+        ...(deps.log && { log: deps.log }),
+      });
     });
   }
   if (settings.ATTESTATIONS_ENABLED) {
@@ -43,4 +51,15 @@ export function signaturePortsFromEnvironment(
     ports.attestor = new SqsAttestationRequests(settings.ATTESTATION_QUEUE_URL);
   }
   return ports;
+}
+
+/** A verifier built on its first use, once per container (a failed build fails every use). */
+function loadedOnFirstUse(build: () => Promise<SignatureVerifier>): SignatureVerifier {
+  let built: Promise<SignatureVerifier> | undefined;
+  return {
+    async verify(image, trust) {
+      built ??= build();
+      return (await built).verify(image, trust);
+    },
+  };
 }

@@ -100,6 +100,13 @@ describe('every function bundled for real', () => {
     expect(coldStart(b)).not.toContain('"GetObject"');
   });
 
+  it('THEN evaluate loads sigstore only when a policy rule asks for signatures, never at cold start', () => {
+    const b = bundle('evaluate');
+    // An error code of @sigstore/verify's (our own code names none of them).
+    expect(onDemand(b, 'chunks/image-signatures-')).toContain('TLOG_INCLUSION_PROOF_ERROR');
+    expect(coldStart(b)).not.toContain('TLOG_INCLUSION_PROOF_ERROR');
+  });
+
   it('THEN changes loads the S3 client only when it parks a record, never at cold start', () => {
     const b = bundle('changes');
     const lazy = onDemand(b, 'chunks/s3-put-object-');
